@@ -1,0 +1,9 @@
+//! registry-action: compute image tags from a workflow event, publish one image to every registry
+//! under every tag, verify registries agree, and clean up by policy.
+//!
+//! Data flow: environment (`GITHUB_*`, `INPUT_*`) + event payload -> [`context::Context`] and
+//! [`inputs::Inputs`] -> pure planning ([`meta`]) -> effects at the edges -> [`report`] (outputs,
+//! step summary, annotations).
+
+pub mod meta;
+pub mod report;
