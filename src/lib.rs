@@ -5,5 +5,7 @@
 //! [`inputs::Inputs`] -> pure planning ([`meta`]) -> effects at the edges -> [`report`] (outputs,
 //! step summary, annotations).
 
+pub mod context;
+pub mod event;
 pub mod meta;
 pub mod report;

@@ -3,8 +3,6 @@
 //! Pure: no I/O, no clock, no environment. Compatible with docker/metadata-action's documented
 //! `images` / `tags` / `flavor` / `labels` / `annotations` syntax, plus safe tag sanitizing.
 
-pub mod moment;
-
 use std::fmt;
 
 /// What a computed tag means for publishing: release tags are immutable, rolling tags only move
@@ -124,3 +122,24 @@ impl Meta {
             .collect()
     }
 }
+
+pub mod compute;
+pub mod error;
+pub mod expr;
+pub mod flavor;
+pub mod image;
+pub mod labels;
+pub mod lines;
+pub mod moment;
+pub mod rule;
+pub mod scope;
+pub mod switches;
+pub mod tag;
+pub mod version;
+
+pub use compute::{TagInputs, compute};
+pub use error::MetaError;
+pub use switches::Switches;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,487 @@
+//! The tag engine proper: rules in priority order -> main version, partial tags, `latest`.
+//!
+//! Follows docker/metadata-action's `getVersion`: each enabled rule may produce one tag; the first
+//! tag is the version, the rest are de-duplicated partials; the first rule that produces a tag
+//! decides `latest` (under `flavor latest=auto`). Each tag also gets a `TagKind` for publishing.
+
+use super::error::MetaError;
+use super::expr::{self, Scope, Template};
+use super::flavor::{Flavor, LatestMode, parse_flavor};
+use super::image::parse_images;
+use super::labels::oci_pairs;
+use super::lines::InputLine;
+use super::rule::{RefEvent, RuleKind, ShaFormat, TagRule, parse_rules};
+use super::scope::GlobalScope;
+use super::switches::Switches;
+use super::tag::{replace_invalid, to_tag_name};
+use super::version::{parse_pep440, parse_semver};
+use super::{ComputedTag, Meta, TagKind};
+use crate::context::Context;
+
+/// The list inputs of the tag engine, split into lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagInputs {
+    pub images: Vec<InputLine>,
+    pub tags: Vec<InputLine>,
+    pub flavor: Vec<InputLine>,
+    pub labels: Vec<InputLine>,
+    pub annotations: Vec<InputLine>,
+}
+
+/// Computes the tags, labels and annotations of this run. Pure: `now` is passed in.
+pub fn compute(
+    ctx: &Context,
+    inputs: &TagInputs,
+    switches: &Switches,
+    now: jiff::Timestamp,
+) -> Result<Meta, MetaError> {
+    let images = parse_images(&inputs.images)?;
+    let rules = parse_rules(&inputs.tags)?;
+    let flavor = parse_flavor(&inputs.flavor)?;
+    let scope = GlobalScope {
+        ctx,
+        now,
+        short_sha_length: switches.short_sha_length,
+    };
+    let mut run = Run {
+        scope: &scope,
+        flavor: &flavor,
+        tags: Vec::new(),
+        latest: None,
+        warnings: Vec::new(),
+    };
+    for rule in &rules {
+        let enabled = run.render(&rule.enable, rule)?;
+        match enabled.as_str() {
+            "true" => run.apply(rule)?,
+            "false" => {}
+            other => {
+                return Err(MetaError::line(
+                    "tags",
+                    &rule.line,
+                    format!("invalid enable `{other}`: expected true or false (after expressions)"),
+                ));
+            }
+        }
+    }
+    let version = run.tags.first().map(|t| t.name.to_string());
+    if run.latest == Some(true) {
+        run.push_latest();
+    }
+    let mut warnings = run.warnings;
+    if version.is_none() {
+        warnings.push("No image version was generated: no tag rule matched this event. Check the `tags` input.".into());
+    }
+    let labels = oci_pairs(&scope, version.as_deref(), &inputs.labels, "labels")?;
+    let annotations = oci_pairs(
+        &scope,
+        version.as_deref(),
+        &inputs.annotations,
+        "annotations",
+    )?;
+    Ok(Meta {
+        version,
+        images,
+        tags: run.tags,
+        labels,
+        annotations,
+        annotation_levels: switches.annotation_levels.clone(),
+        warnings,
+    })
+}
+
+/// A tag a rule produced, before sanitizing.
+struct Produced {
+    value: String,
+    kind: TagKind,
+    version: Option<String>,
+    /// The rule's opinion on `latest` under `flavor latest=auto`.
+    latest: bool,
+}
+
+struct Run<'a> {
+    scope: &'a GlobalScope<'a>,
+    flavor: &'a Flavor,
+    tags: Vec<ComputedTag>,
+    latest: Option<bool>,
+    warnings: Vec<String>,
+}
+
+impl Run<'_> {
+    fn render(&self, template: &str, rule: &TagRule) -> Result<String, MetaError> {
+        render_with(template, self.scope, rule)
+    }
+
+    fn apply(&mut self, rule: &TagRule) -> Result<(), MetaError> {
+        let Some(produced) = self.produce(rule)? else {
+            return Ok(());
+        };
+        let prefix = match &rule.prefix {
+            Some(p) => self.render(p, rule)?,
+            None if !self.flavor.prefix.is_empty() => self.render(&self.flavor.prefix, rule)?,
+            None => String::new(),
+        };
+        let suffix = match &rule.suffix {
+            Some(s) => self.render(s, rule)?,
+            None if !self.flavor.suffix.is_empty() => self.render(&self.flavor.suffix, rule)?,
+            None => String::new(),
+        };
+        let value = format!("{prefix}{}{suffix}", produced.value);
+        if value.is_empty() {
+            return Ok(());
+        }
+        let Some(name) = to_tag_name(&value) else {
+            self.warnings.push(format!(
+                "tag `{value}` from `{}` has no valid characters left and was skipped",
+                rule.line.text
+            ));
+            return Ok(());
+        };
+        let compatible = replace_invalid(&value);
+        if name.as_str() != compatible {
+            self.warnings.push(format!(
+                "tag `{compatible}` from `{}` is not a valid registry tag; using `{name}`",
+                rule.line.text
+            ));
+        }
+        if !self.tags.iter().any(|t| t.name == name) {
+            self.tags.push(ComputedTag {
+                name,
+                kind: produced.kind,
+                rule: rule.line.text.clone(),
+                version: produced.version,
+            });
+        }
+        if self.latest.is_none() {
+            self.latest = Some(self.flavor.latest_for(produced.latest));
+        }
+        Ok(())
+    }
+
+    fn push_latest(&mut self) {
+        let f = self.flavor;
+        let prefix = if f.prefix_latest {
+            f.prefix.as_str()
+        } else {
+            ""
+        };
+        let suffix = if f.suffix_latest {
+            f.suffix.as_str()
+        } else {
+            ""
+        };
+        let Some(name) = to_tag_name(&format!("{prefix}latest{suffix}")) else {
+            return;
+        };
+        if self.tags.iter().any(|t| t.name == name) {
+            return;
+        }
+        let mode = match f.latest {
+            LatestMode::Auto => "auto",
+            LatestMode::True => "true",
+            LatestMode::False => "false",
+        };
+        let version = self.tags.iter().find_map(|t| t.version.clone());
+        self.tags.push(ComputedTag {
+            name,
+            kind: TagKind::Rolling,
+            rule: format!("flavor latest={mode}"),
+            version,
+        });
+    }
+
+    /// What one enabled rule yields for this event, before prefix/suffix.
+    fn produce(&mut self, rule: &TagRule) -> Result<Option<Produced>, MetaError> {
+        let ctx = self.scope.ctx;
+        let git_ref = ctx.git_ref.as_str();
+        let tag_ref = git_ref.strip_prefix("refs/tags/");
+        let floating = |value: String, latest: bool| {
+            Some(Produced {
+                value,
+                kind: TagKind::Floating,
+                version: None,
+                latest,
+            })
+        };
+        Ok(match &rule.kind {
+            RuleKind::Schedule { pattern } => {
+                if !ctx.event_name.contains("schedule") {
+                    return Ok(None);
+                }
+                floating(self.render(pattern, rule)?, false)
+            }
+            RuleKind::Semver {
+                pattern,
+                value,
+                matcher,
+            }
+            | RuleKind::Pep440 {
+                pattern,
+                value,
+                matcher,
+            } => {
+                let pep440 = matches!(rule.kind, RuleKind::Pep440 { .. });
+                let Some(raw) = self.version_source(value, matcher, rule)? else {
+                    return Ok(None);
+                };
+                let template = Template::parse(pattern)
+                    .map_err(|e| MetaError::line("tags", &rule.line, e.0))?;
+                if pep440 {
+                    self.pep440(&raw, &template, rule)?
+                } else {
+                    self.semver(&raw, &template, rule)?
+                }
+            }
+            RuleKind::Match {
+                pattern,
+                group,
+                value,
+            } => {
+                let source = if !value.is_empty() {
+                    self.render(value, rule)?
+                } else if let Some(t) = tag_ref {
+                    t.to_string()
+                } else {
+                    return Ok(None);
+                };
+                let Some(matched) = self.regex_group(pattern, &source, *group, rule)? else {
+                    return Ok(None);
+                };
+                Some(classify(matched, true))
+            }
+            RuleKind::Ref {
+                event: RefEvent::Branch,
+            } => match git_ref.strip_prefix("refs/heads/") {
+                Some(branch) => floating(branch.to_string(), false),
+                None => None,
+            },
+            RuleKind::Ref {
+                event: RefEvent::Tag,
+            } => tag_ref.map(|t| classify(t.to_string(), true)),
+            RuleKind::Ref {
+                event: RefEvent::Pr,
+            } => git_ref.strip_prefix("refs/pull/").and_then(|pr| {
+                floating(pr.strip_suffix("/merge").unwrap_or(pr).to_string(), false)
+            }),
+            RuleKind::Edge { branch } => {
+                let Some(current) = git_ref.strip_prefix("refs/heads/") else {
+                    return Ok(None);
+                };
+                let target = if branch.is_empty() {
+                    ctx.default_branch.as_deref()
+                } else {
+                    Some(branch.as_str())
+                };
+                match target {
+                    Some(target) if target == current => floating("edge".into(), false),
+                    Some(_) => None,
+                    None => {
+                        self.warnings.push(format!("`{}`: the default branch is unknown (no repository in the event payload); set `branch=`", rule.line.text));
+                        None
+                    }
+                }
+            }
+            RuleKind::Raw { value } => Some(classify(self.render(value, rule)?, false)),
+            RuleKind::Sha { format } => {
+                if ctx.sha.is_empty() {
+                    return Ok(None);
+                }
+                let sha = match format {
+                    ShaFormat::Short => self.scope.short_sha().to_string(),
+                    ShaFormat::Long => ctx.sha.clone(),
+                };
+                floating(sha, false)
+            }
+        })
+    }
+
+    /// The version text a semver/pep440 rule reads: `value=` or the pushed tag, narrowed by `match=`.
+    fn version_source(
+        &mut self,
+        value: &str,
+        matcher: &str,
+        rule: &TagRule,
+    ) -> Result<Option<String>, MetaError> {
+        let mut raw = if !value.is_empty() {
+            self.render(value, rule)?
+        } else if let Some(t) = self.scope.ctx.git_ref.strip_prefix("refs/tags/") {
+            t.to_string()
+        } else {
+            return Ok(None);
+        };
+        if !matcher.is_empty() {
+            if let Some(group) = self.regex_group(matcher, &raw, 1, rule)? {
+                raw = group;
+            }
+        }
+        Ok(Some(raw.replace('/', "-")))
+    }
+
+    fn semver(
+        &mut self,
+        raw: &str,
+        pattern: &Template,
+        rule: &TagRule,
+    ) -> Result<Option<Produced>, MetaError> {
+        let Some(parts) = parse_semver(raw) else {
+            self.warnings.push(format!("`{raw}` is not a valid semver version, so `{}` made no tag (see https://semver.org)", rule.line.text));
+            return Ok(None);
+        };
+        let version = Some(parts.version.clone());
+        if parts.is_prerelease {
+            let value = if pattern.is_raw_statement() {
+                render_template(pattern, &parts, rule)?
+            } else {
+                parts.version.clone()
+            };
+            return Ok(Some(Produced {
+                value,
+                kind: TagKind::Release,
+                version,
+                latest: false,
+            }));
+        }
+        let value = render_template(pattern, &parts, rule)?;
+        let kind = if value == parts.version || value == parts.raw {
+            TagKind::Release
+        } else {
+            TagKind::Rolling
+        };
+        Ok(Some(Produced {
+            value,
+            kind,
+            version,
+            latest: true,
+        }))
+    }
+
+    fn pep440(
+        &mut self,
+        raw: &str,
+        pattern: &Template,
+        rule: &TagRule,
+    ) -> Result<Option<Produced>, MetaError> {
+        let Some(parts) = parse_pep440(raw) else {
+            self.warnings.push(format!("`{raw}` does not conform to PEP 440, so `{}` made no tag (see https://peps.python.org/pep-0440/)", rule.line.text));
+            return Ok(None);
+        };
+        let version = Some(parts.version.clone());
+        if parts.is_special {
+            let value = if pattern.is_raw_statement() {
+                raw.to_string()
+            } else {
+                parts.version.clone()
+            };
+            return Ok(Some(Produced {
+                value,
+                kind: TagKind::Release,
+                version,
+                latest: false,
+            }));
+        }
+        let value = render_template(pattern, &parts, rule)?;
+        let kind = if value == parts.version || value == parts.raw {
+            TagKind::Release
+        } else {
+            TagKind::Rolling
+        };
+        Ok(Some(Produced {
+            value,
+            kind,
+            version,
+            latest: true,
+        }))
+    }
+
+    /// JavaScript `String.prototype.match` semantics: `/re/flags` or a bare pattern; the group's
+    /// text, or `None` with a warning when there is no match or no such group.
+    fn regex_group(
+        &mut self,
+        pattern: &str,
+        text: &str,
+        group: usize,
+        rule: &TagRule,
+    ) -> Result<Option<String>, MetaError> {
+        let regex = js_regex(pattern).map_err(|e| MetaError::line("tags", &rule.line, e))?;
+        let captures = regex.captures(text).map_err(|e| {
+            MetaError::line(
+                "tags",
+                &rule.line,
+                format!("pattern `{pattern}` failed on `{text}`: {e}"),
+            )
+        })?;
+        let Some(captures) = captures else {
+            self.warnings
+                .push(format!("pattern `{pattern}` does not match `{text}`"));
+            return Ok(None);
+        };
+        match captures.get(group) {
+            Some(m) => Ok(Some(m.as_str().to_string())),
+            None => {
+                self.warnings.push(format!(
+                    "group {group} does not exist in pattern `{pattern}` for `{text}`"
+                ));
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// A value that is a full version (`v1.2.3`, however it was produced) is an immutable release tag.
+fn classify(value: String, latest: bool) -> Produced {
+    match parse_semver(&value) {
+        Some(parts) => Produced {
+            value,
+            kind: TagKind::Release,
+            version: Some(parts.version),
+            latest,
+        },
+        None => Produced {
+            value,
+            kind: TagKind::Floating,
+            version: None,
+            latest,
+        },
+    }
+}
+
+fn render_with(template: &str, scope: &dyn Scope, rule: &TagRule) -> Result<String, MetaError> {
+    expr::render(template, scope).map_err(|e| MetaError::line("tags", &rule.line, e.0))
+}
+
+fn render_template(
+    template: &Template,
+    scope: &dyn Scope,
+    rule: &TagRule,
+) -> Result<String, MetaError> {
+    template
+        .render(scope)
+        .map_err(|e| MetaError::line("tags", &rule.line, e.0))
+}
+
+/// Compiles a JavaScript regular expression: `/source/flags` or a bare source.
+fn js_regex(pattern: &str) -> Result<fancy_regex::Regex, String> {
+    let (source, flags) = match pattern.strip_prefix('/').and_then(|p| p.rsplit_once('/')) {
+        Some((source, flags)) if !source.is_empty() => (source, flags),
+        _ => (pattern, ""),
+    };
+    let mut inline = String::new();
+    for flag in flags.chars() {
+        match flag {
+            'i' | 'm' | 's' => inline.push(flag),
+            'g' | 'y' | 'u' | 'd' | 'v' => {}
+            other => {
+                return Err(format!(
+                    "invalid regular expression flag `{other}` in `{pattern}`; expected i, m, s, g, u or y"
+                ));
+            }
+        }
+    }
+    let full = if inline.is_empty() {
+        source.to_string()
+    } else {
+        format!("(?{inline}){source}")
+    };
+    fancy_regex::Regex::new(&full)
+        .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
+}

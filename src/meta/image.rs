@@ -1,0 +1,262 @@
+//! The `images` input: image names to tag, lower-cased and validated.
+//!
+//! ```text
+//! ghcr.io/octo/app               # one per line (or comma-separated on a single line)
+//! name=docker.io/octo/app,enable=false
+//! ```
+//! A name is `[registry[:port]/]path`, path components `[a-z0-9]+` joined by `.`, `_`, `__` or
+//! runs of `-` (the distribution spec). A tag or digest in an image name is an error.
+
+use super::ImageName;
+use super::error::MetaError;
+use super::lines::{InputLine, split_attr, split_fields};
+
+const INPUT: &str = "images";
+
+/// The enabled images, in input order.
+pub fn parse_images(lines: &[InputLine]) -> Result<Vec<ImageName>, MetaError> {
+    let mut images = Vec::new();
+    // metadata-action's old format: one line of comma-separated names.
+    if let [line] = lines {
+        let fields =
+            split_fields(&line.text).map_err(|e| MetaError::line(INPUT, line, e.to_string()))?;
+        if fields.iter().all(|f| split_attr(f).0.is_none()) {
+            for field in fields.iter().filter(|f| !f.is_empty()) {
+                images.push(validate(field, line)?);
+            }
+            return Ok(images);
+        }
+    }
+    for line in lines {
+        let err = |message: String| MetaError::line(INPUT, line, message);
+        let mut name = String::new();
+        let mut enable = true;
+        for field in split_fields(&line.text).map_err(|e| err(e.to_string()))? {
+            match split_attr(&field) {
+                (None, value) => name = value.to_string(),
+                (Some(key), value) if key == "name" => name = value.to_string(),
+                (Some(key), value) if key == "enable" => {
+                    enable = match value {
+                        "true" => true,
+                        "false" => false,
+                        _ => {
+                            return Err(err(format!(
+                                "invalid enable `{value}`; expected true or false"
+                            )));
+                        }
+                    }
+                }
+                (Some(key), _) => {
+                    return Err(err(format!(
+                        "unknown image attribute `{key}`; expected name= or enable="
+                    )));
+                }
+            }
+        }
+        if name.is_empty() {
+            return Err(err(
+                "image name is empty; expected e.g. `ghcr.io/owner/app`".into(),
+            ));
+        }
+        if enable {
+            images.push(validate(&name, line)?);
+        }
+    }
+    Ok(images)
+}
+
+fn validate(name: &str, line: &InputLine) -> Result<ImageName, MetaError> {
+    let lower = name.to_ascii_lowercase();
+    let err = |why: &str| {
+        MetaError::line(
+            INPUT,
+            line,
+            format!("invalid image name `{name}`: {why}; expected e.g. `ghcr.io/owner/app`"),
+        )
+    };
+    if lower.contains('@') {
+        return Err(err("a digest does not belong in an image name"));
+    }
+    let (registry, path) = match lower.split_once('/') {
+        Some((first, rest))
+            if first.contains(['.', ':']) || first == "localhost" || first.starts_with('[') =>
+        {
+            (Some(first), rest)
+        }
+        _ => (None, lower.as_str()),
+    };
+    if let Some(registry) = registry {
+        if !valid_registry(registry) {
+            return Err(err("the registry host is not valid"));
+        }
+    }
+    if path.contains(':') {
+        return Err(err(
+            "a tag does not belong in an image name (put tags in `tags`)",
+        ));
+    }
+    if path.is_empty() || !path.split('/').all(valid_component) {
+        return Err(err(
+            "path components are lower-case letters and digits, separated by `.`, `_`, `__` or `-`",
+        ));
+    }
+    Ok(ImageName::new_unchecked(lower))
+}
+
+fn valid_registry(registry: &str) -> bool {
+    let (host, port) = if let Some(rest) = registry.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((ip, port)) => {
+                return ip.parse::<std::net::Ipv6Addr>().is_ok() && valid_port(port);
+            }
+            None => return false,
+        }
+    } else {
+        match registry.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (registry, None),
+        }
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    host.split('.').all(label_ok) && port.is_none_or(|p| valid_port(&format!(":{p}")))
+}
+
+fn valid_port(with_colon: &str) -> bool {
+    with_colon.is_empty()
+        || with_colon
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_ok())
+}
+
+fn valid_component(component: &str) -> bool {
+    let bytes = component.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if bytes.is_empty() || !alnum(&bytes[0]) || !alnum(&bytes[bytes.len() - 1]) {
+        return false;
+    }
+    // Separators between alphanumeric runs: `.`, `_`, `__`, or any run of `-`.
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(&bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !alnum(&bytes[i]) {
+            i += 1;
+        }
+        let sep = &component[start..i];
+        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::lines::input_lines;
+
+    fn images(input: &str) -> Result<Vec<String>, String> {
+        parse_images(&input_lines(input))
+            .map(|v| v.into_iter().map(|i| i.to_string()).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn one_per_line_lower_cased() {
+        assert_eq!(
+            images("ghcr.io/Octo-Org/App\ndocker.io/octo/app").unwrap(),
+            ["ghcr.io/octo-org/app", "docker.io/octo/app"]
+        );
+        assert_eq!(images("").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn old_comma_format_and_attributes() {
+        assert_eq!(
+            images("name/foo,ghcr.io/name/bar").unwrap(),
+            ["name/foo", "ghcr.io/name/bar"]
+        );
+        assert_eq!(
+            images("name=name/foo\nname=ghcr.io/name/bar,enable=false").unwrap(),
+            ["name/foo"]
+        );
+        assert_eq!(
+            images("name=ghcr.io/a/b,enable=true").unwrap(),
+            ["ghcr.io/a/b"]
+        );
+    }
+
+    #[test]
+    fn registries_with_ports_and_ips() {
+        for ok in [
+            "localhost:5000/app",
+            "127.0.0.1:5000/team/app",
+            "[::1]:5000/app",
+            "registry-1.docker.io/library/alpine",
+            "my_org/my__app",
+            "a/b.c/d--e",
+        ] {
+            assert!(images(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn invalid_names_name_the_line() {
+        let e = images("ghcr.io/a/b\nghcr.io/a/b:v1").unwrap_err();
+        assert!(
+            e.starts_with(
+                "input `images`, line 2: invalid image name `ghcr.io/a/b:v1`: a tag does not belong"
+            ),
+            "{e}"
+        );
+        assert!(
+            images("ghcr.io/a/b@sha256:abc")
+                .unwrap_err()
+                .contains("digest")
+        );
+        assert!(
+            images("ghcr.io/-a/b")
+                .unwrap_err()
+                .contains("path components")
+        );
+        assert!(
+            images("ghcr.io/a//b")
+                .unwrap_err()
+                .contains("path components")
+        );
+        assert!(
+            images("ghcr.io/a/b_")
+                .unwrap_err()
+                .contains("path components")
+        );
+        assert!(images("my app").unwrap_err().contains("path components"));
+        assert!(
+            images("host:99999/a")
+                .unwrap_err()
+                .contains("registry host")
+        );
+        assert!(
+            images("name=a/b,foo=bar")
+                .unwrap_err()
+                .contains("unknown image attribute `foo`")
+        );
+        assert!(
+            images("name=a/b,enable=yes")
+                .unwrap_err()
+                .contains("invalid enable")
+        );
+        assert!(
+            images("enable=true")
+                .unwrap_err()
+                .contains("image name is empty")
+        );
+    }
+}
