@@ -1,5 +1,26 @@
 //! Entry point: parse, run, map the error to an exit code.
 
-fn main() {
-    std::process::exit(0);
+use clap::Parser;
+use registry_action::{app, cli::Cli};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let process = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let mut stdout = std::io::stdout().lock();
+    let vars = match app::environment(&cli, process) {
+        Ok(vars) => vars,
+        Err(error) => {
+            app::report_error(&error, false, &mut stdout);
+            return ExitCode::FAILURE;
+        }
+    };
+    registry_action::logging::init(&vars);
+    match app::run(&vars, &mut stdout) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            app::report_error(&error, app::in_actions(&vars), &mut stdout);
+            ExitCode::FAILURE
+        }
+    }
 }

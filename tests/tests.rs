@@ -1,1 +1,11 @@
 //! All integration tests, in one test binary.
+
+// Shared helpers: run the binary, parse what it wrote.
+mod support;
+
+// The binary as a user meets it: help, flags, error messages.
+mod cli;
+// Untrusted event fields cannot inject commands or outputs.
+mod hostile;
+// The seed tag strategies, one fixture each.
+mod scenarios;

@@ -1,0 +1,173 @@
+//! The imperative shell: environment -> `Inputs` + `Context` -> tag engine -> outputs file, step
+//! summary, `$GITHUB_ENV` exports and log annotations. The only place that writes files.
+
+use crate::cli::Cli;
+use crate::clock::{self, InvalidEpoch};
+use crate::context::{Context, ContextError, GithubEnv};
+use crate::envfile::{self, EnvFileError};
+use crate::inputs::{Command, InputError, Inputs};
+use crate::meta::{self, Meta, MetaError, Switches};
+use crate::report::commands::{self, Annotation, Untrusted};
+use crate::report::outputs::{self, Separators};
+use crate::report::summary;
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Everything that can stop a run, each with the hint a user needs.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
+    #[error(transparent)]
+    Clock(#[from] InvalidEpoch),
+    #[error("cannot write the {what} file `{path}`: {source}")]
+    Write { what: &'static str, path: String, source: io::Error },
+    #[error("command `{0}` is not available in this release yet")]
+    NotYet(Command),
+}
+
+impl AppError {
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            AppError::Meta(MetaError::Line { input: "tags", .. }) => {
+                "each line is one rule, e.g. `type=semver,pattern={{version}}`, `type=ref,event=pr`, `type=sha`, `type=raw,value=stable`"
+            }
+            AppError::Meta(MetaError::Line { input: "images", .. }) => "one image per line, e.g. `ghcr.io/owner/app` (no tag: tags come from `tags`)",
+            AppError::Meta(MetaError::Line { input: "flavor", .. }) => "flavor lines are `latest=auto|true|false`, `prefix=...`, `suffix=...`, optionally with `onlatest=true`",
+            AppError::Context(ContextError::PayloadUnreadable { .. }) => {
+                "outside a workflow, point --event at a saved payload, or unset GITHUB_EVENT_PATH"
+            }
+            AppError::NotYet(_) => "use `command: publish` (the default), which computes tags and writes the outputs",
+            _ => return None,
+        })
+    }
+}
+
+/// The environment the run sees: the process's, then each `--env-file`, then the flags.
+pub fn environment(cli: &Cli, process: impl IntoIterator<Item = (String, String)>) -> Result<BTreeMap<String, String>, AppError> {
+    let mut vars: BTreeMap<String, String> = process.into_iter().collect();
+    for file in &cli.env_file {
+        vars.extend(envfile::load(file)?);
+    }
+    vars.extend(cli.overrides());
+    Ok(vars)
+}
+
+/// True inside GitHub Actions, where stdout is parsed for workflow commands.
+pub fn in_actions(vars: &BTreeMap<String, String>) -> bool {
+    vars.get("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// One run of the action. Log lines and annotations go to `console`.
+pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<Meta, AppError> {
+    let inputs = Inputs::from_vars(vars)?;
+    let switches = Switches::parse(|name| vars.get(name).cloned())?;
+    let github = GithubEnv::from_vars(vars)?;
+    let event = Context::load_event(&github)?;
+    let ctx = Context::assemble(&github, &event, switches.pr_head_sha);
+    let now = clock::now(vars.get("SOURCE_DATE_EPOCH").map(String::as_str))?;
+    if inputs.command != Command::Publish {
+        return Err(AppError::NotYet(inputs.command));
+    }
+    let actions = in_actions(vars);
+    if let (true, Some(token)) = (actions, &inputs.github_token) {
+        log(console, &commands::add_mask(token.expose()));
+    }
+    tracing::info!(event = %Untrusted(&ctx.event_name), git_ref = %Untrusted(&ctx.git_ref), "computing tags");
+    let meta = meta::compute(&ctx, &inputs.tags, &switches, now)?;
+    log_meta(console, &meta, actions);
+
+    let seps = Separators {
+        tags: inputs.sep_tags.clone(),
+        labels: inputs.sep_labels.clone(),
+        annotations: inputs.sep_annotations.clone(),
+    };
+    let outputs = outputs::tag_outputs(&meta, &seps);
+    match vars.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+        Some(path) => append(path, "outputs", |w| outputs::write_github_output(w, &outputs))?,
+        None if !actions => {
+            let mut text = Vec::new();
+            outputs::write_github_output(&mut text, &outputs).map_err(|source| AppError::Write { what: "outputs", path: "stdout".into(), source })?;
+            log(console, &String::from_utf8_lossy(&text));
+        }
+        None => {}
+    }
+    if switches.set_output_env {
+        if let Some(path) = vars.get("GITHUB_ENV").filter(|p| !p.is_empty()) {
+            append(path, "GITHUB_ENV", |w| outputs::write_github_output(w, &outputs::env_exports(&outputs)))?;
+        }
+    }
+    if let Some(path) = vars.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let text = summary::tag_summary(&meta);
+        append(path, "step summary", |w| w.write_all(text.as_bytes()))?;
+    }
+    Ok(meta)
+}
+
+/// The log: tags with their rule, labels (untrusted values escaped), warnings as annotations.
+fn log_meta(console: &mut dyn Write, meta: &Meta, actions: bool) {
+    let group = |console: &mut dyn Write, name: &str| {
+        log(console, &if actions { commands::group(name) } else { format!("{name}:") });
+    };
+    let end = |console: &mut dyn Write| {
+        if actions {
+            log(console, commands::end_group());
+        }
+    };
+    group(console, "Tags");
+    for tag in &meta.tags {
+        log(console, &format!("{} ({}; {})", tag.name, tag.kind, Untrusted(&tag.rule)));
+    }
+    for image_tag in meta.image_tags() {
+        log(console, &format!("  {}", Untrusted(&image_tag)));
+    }
+    end(console);
+    group(console, "Labels");
+    for (key, value) in &meta.labels {
+        log(console, &format!("{}={}", Untrusted(key), Untrusted(value)));
+    }
+    end(console);
+    for warning in &meta.warnings {
+        let line = if actions { Annotation::warning(warning.as_str()).with_title("registry-action").to_string() } else { format!("warning: {}", Untrusted(warning)) };
+        log(console, &line);
+    }
+}
+
+/// Prints an error the way the context wants it: an `::error` annotation in Actions, plain text locally.
+pub fn report_error(error: &AppError, actions: bool, console: &mut dyn Write) {
+    let message = error.to_string();
+    let hint = error.hint();
+    if actions {
+        let full = match hint {
+            Some(h) => format!("{message}\nhint: {h}"),
+            None => message,
+        };
+        log(console, &Annotation::error(full).with_title("registry-action").to_string());
+    } else {
+        log(console, &format!("error: {}", Untrusted(&message)));
+        if let Some(h) = hint {
+            log(console, &format!("hint: {h}"));
+        }
+    }
+}
+
+fn log(console: &mut dyn Write, line: &str) {
+    // A closed stdout must not turn a finished run into a failure.
+    let _ = writeln!(console, "{}", line.trim_end_matches('\n'));
+}
+
+fn append(path: &str, what: &'static str, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), AppError> {
+    let error = |source| AppError::Write { what, path: path.to_string(), source };
+    let file = OpenOptions::new().create(true).append(true).open(Path::new(path)).map_err(error)?;
+    let mut writer = io::BufWriter::new(file);
+    write(&mut writer).map_err(error)?;
+    writer.flush().map_err(error)
+}

@@ -1,0 +1,171 @@
+//! Action inputs: `INPUT_*` variables (hyphens kept, as the runner sets them) -> typed `Inputs`,
+//! with action.yml's defaults applied here too, so the binary behaves the same outside a workflow.
+
+use crate::meta::TagInputs;
+use crate::meta::lines::input_lines;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Every input the action reads, with its action.yml default.
+pub const INPUTS: &[(&str, &str)] = &[
+    ("command", "publish"),
+    ("images", ""),
+    ("tags", ""),
+    ("flavor", ""),
+    ("labels", ""),
+    ("annotations", ""),
+    ("sep-tags", "\n"),
+    ("sep-labels", "\n"),
+    ("sep-annotations", "\n"),
+    ("dry-run", "false"),
+    ("github-token", ""),
+];
+
+/// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
+/// hyphens kept (`sep-tags` -> `INPUT_SEP-TAGS`).
+pub fn input_env_var(name: &str) -> String {
+    format!("INPUT_{}", name.replace(' ', "_").to_uppercase())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Publish,
+    Verify,
+    Cleanup,
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Command::Publish => "publish",
+            Command::Verify => "verify",
+            Command::Cleanup => "cleanup",
+        })
+    }
+}
+
+/// A secret input: never printed, `Debug` shows `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    pub command: Command,
+    pub tags: TagInputs,
+    pub sep_tags: String,
+    pub sep_labels: String,
+    pub sep_annotations: String,
+    pub dry_run: bool,
+    pub github_token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("input `{input}`: {message}")]
+pub struct InputError {
+    pub input: &'static str,
+    pub message: String,
+}
+
+impl Inputs {
+    /// Reads every input from `vars` (an environment), applying defaults for unset or empty ones.
+    pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, InputError> {
+        let get = |name: &str| -> String {
+            let default = INPUTS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).unwrap_or("");
+            match vars.get(&input_env_var(name)) {
+                Some(v) if !v.is_empty() => v.clone(),
+                _ => default.to_string(),
+            }
+        };
+        let command = match get("command").trim() {
+            "publish" => Command::Publish,
+            "verify" => Command::Verify,
+            "cleanup" => Command::Cleanup,
+            other => {
+                return Err(InputError { input: "command", message: format!("unknown command `{other}`; expected publish, verify or cleanup") });
+            }
+        };
+        let dry_run = match get("dry-run").trim() {
+            "true" | "True" | "TRUE" => true,
+            "false" | "False" | "FALSE" => false,
+            other => return Err(InputError { input: "dry-run", message: format!("`{other}` is not a boolean; expected true or false") }),
+        };
+        let token = get("github-token");
+        Ok(Inputs {
+            command,
+            tags: TagInputs {
+                images: input_lines(&get("images")),
+                tags: input_lines(&get("tags")),
+                flavor: input_lines(&get("flavor")),
+                labels: input_lines(&get("labels")),
+                annotations: input_lines(&get("annotations")),
+            },
+            sep_tags: get("sep-tags"),
+            sep_labels: get("sep-labels"),
+            sep_annotations: get("sep-annotations"),
+            dry_run,
+            github_token: (!token.is_empty()).then_some(Secret(token)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn input_names_map_to_runner_variables() {
+        assert_eq!(input_env_var("sep-tags"), "INPUT_SEP-TAGS");
+        assert_eq!(input_env_var("dry-run"), "INPUT_DRY-RUN");
+        assert_eq!(input_env_var("images"), "INPUT_IMAGES");
+        assert_eq!(input_env_var("my input"), "INPUT_MY_INPUT");
+        assert_eq!(input_env_var("github-token"), "INPUT_GITHUB-TOKEN");
+    }
+
+    #[test]
+    fn defaults_apply_when_unset_or_empty() {
+        let inputs = Inputs::from_vars(&vars(&[("INPUT_SEP-TAGS", "")])).unwrap();
+        assert_eq!(inputs.command, Command::Publish);
+        assert_eq!(inputs.sep_tags, "\n");
+        assert!(!inputs.dry_run);
+        assert_eq!(inputs.github_token, None);
+    }
+
+    #[test]
+    fn values_are_read_with_hyphens_kept() {
+        let inputs = Inputs::from_vars(&vars(&[
+            ("INPUT_SEP-TAGS", ","),
+            ("INPUT_DRY-RUN", "true"),
+            ("INPUT_TAGS", "type=ref,event=pr\n# c\ntype=sha"),
+            ("INPUT_GITHUB-TOKEN", "ghs_secret"),
+        ]))
+        .unwrap();
+        assert_eq!(inputs.sep_tags, ",");
+        assert!(inputs.dry_run);
+        assert_eq!(inputs.tags.tags.len(), 2);
+        assert_eq!(format!("{:?}", inputs.github_token), "Some(<redacted>)");
+    }
+
+    #[test]
+    fn bad_values_name_the_input() {
+        let e = Inputs::from_vars(&vars(&[("INPUT_DRY-RUN", "yes")])).unwrap_err();
+        assert_eq!(e.to_string(), "input `dry-run`: `yes` is not a boolean; expected true or false");
+        let e = Inputs::from_vars(&vars(&[("INPUT_COMMAND", "deploy")])).unwrap_err();
+        assert!(e.to_string().contains("unknown command `deploy`"));
+    }
+}
