@@ -29,7 +29,11 @@ pub enum AppError {
     #[error(transparent)]
     Clock(#[from] InvalidEpoch),
     #[error("cannot write the {what} file `{path}`: {source}")]
-    Write { what: &'static str, path: String, source: io::Error },
+    Write {
+        what: &'static str,
+        path: String,
+        source: io::Error,
+    },
     #[error("command `{0}` is not available in this release yet")]
     NotYet(Command),
 }
@@ -40,19 +44,30 @@ impl AppError {
             AppError::Meta(MetaError::Line { input: "tags", .. }) => {
                 "each line is one rule, e.g. `type=semver,pattern={{version}}`, `type=ref,event=pr`, `type=sha`, `type=raw,value=stable`"
             }
-            AppError::Meta(MetaError::Line { input: "images", .. }) => "one image per line, e.g. `ghcr.io/owner/app` (no tag: tags come from `tags`)",
-            AppError::Meta(MetaError::Line { input: "flavor", .. }) => "flavor lines are `latest=auto|true|false`, `prefix=...`, `suffix=...`, optionally with `onlatest=true`",
+            AppError::Meta(MetaError::Line {
+                input: "images", ..
+            }) => "one image per line, e.g. `ghcr.io/owner/app` (no tag: tags come from `tags`)",
+            AppError::Meta(MetaError::Line {
+                input: "flavor", ..
+            }) => {
+                "flavor lines are `latest=auto|true|false`, `prefix=...`, `suffix=...`, optionally with `onlatest=true`"
+            }
             AppError::Context(ContextError::PayloadUnreadable { .. }) => {
                 "outside a workflow, point --event at a saved payload, or unset GITHUB_EVENT_PATH"
             }
-            AppError::NotYet(_) => "use `command: publish` (the default), which computes tags and writes the outputs",
+            AppError::NotYet(_) => {
+                "use `command: publish` (the default), which computes tags and writes the outputs"
+            }
             _ => return None,
         })
     }
 }
 
 /// The environment the run sees: the process's, then each `--env-file`, then the flags.
-pub fn environment(cli: &Cli, process: impl IntoIterator<Item = (String, String)>) -> Result<BTreeMap<String, String>, AppError> {
+pub fn environment(
+    cli: &Cli,
+    process: impl IntoIterator<Item = (String, String)>,
+) -> Result<BTreeMap<String, String>, AppError> {
     let mut vars: BTreeMap<String, String> = process.into_iter().collect();
     for file in &cli.env_file {
         vars.extend(envfile::load(file)?);
@@ -92,17 +107,27 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
     };
     let outputs = outputs::tag_outputs(&meta, &seps);
     match vars.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-        Some(path) => append(path, "outputs", |w| outputs::write_github_output(w, &outputs))?,
+        Some(path) => append(path, "outputs", |mut w| {
+            outputs::write_github_output(&mut w, &outputs)
+        })?,
         None if !actions => {
             let mut text = Vec::new();
-            outputs::write_github_output(&mut text, &outputs).map_err(|source| AppError::Write { what: "outputs", path: "stdout".into(), source })?;
+            outputs::write_github_output(&mut text, &outputs).map_err(|source| {
+                AppError::Write {
+                    what: "outputs",
+                    path: "stdout".into(),
+                    source,
+                }
+            })?;
             log(console, &String::from_utf8_lossy(&text));
         }
         None => {}
     }
     if switches.set_output_env {
         if let Some(path) = vars.get("GITHUB_ENV").filter(|p| !p.is_empty()) {
-            append(path, "GITHUB_ENV", |w| outputs::write_github_output(w, &outputs::env_exports(&outputs)))?;
+            append(path, "GITHUB_ENV", |mut w| {
+                outputs::write_github_output(&mut w, &outputs::env_exports(&outputs))
+            })?;
         }
     }
     if let Some(path) = vars.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
@@ -115,7 +140,14 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
 /// The log: tags with their rule, labels (untrusted values escaped), warnings as annotations.
 fn log_meta(console: &mut dyn Write, meta: &Meta, actions: bool) {
     let group = |console: &mut dyn Write, name: &str| {
-        log(console, &if actions { commands::group(name) } else { format!("{name}:") });
+        log(
+            console,
+            &if actions {
+                commands::group(name)
+            } else {
+                format!("{name}:")
+            },
+        );
     };
     let end = |console: &mut dyn Write| {
         if actions {
@@ -124,7 +156,10 @@ fn log_meta(console: &mut dyn Write, meta: &Meta, actions: bool) {
     };
     group(console, "Tags");
     for tag in &meta.tags {
-        log(console, &format!("{} ({}; {})", tag.name, tag.kind, Untrusted(&tag.rule)));
+        log(
+            console,
+            &format!("{} ({}; {})", tag.name, tag.kind, Untrusted(&tag.rule)),
+        );
     }
     for image_tag in meta.image_tags() {
         log(console, &format!("  {}", Untrusted(&image_tag)));
@@ -136,7 +171,13 @@ fn log_meta(console: &mut dyn Write, meta: &Meta, actions: bool) {
     }
     end(console);
     for warning in &meta.warnings {
-        let line = if actions { Annotation::warning(warning.as_str()).with_title("registry-action").to_string() } else { format!("warning: {}", Untrusted(warning)) };
+        let line = if actions {
+            Annotation::warning(warning.as_str())
+                .with_title("registry-action")
+                .to_string()
+        } else {
+            format!("warning: {}", Untrusted(warning))
+        };
         log(console, &line);
     }
 }
@@ -150,7 +191,12 @@ pub fn report_error(error: &AppError, actions: bool, console: &mut dyn Write) {
             Some(h) => format!("{message}\nhint: {h}"),
             None => message,
         };
-        log(console, &Annotation::error(full).with_title("registry-action").to_string());
+        log(
+            console,
+            &Annotation::error(full)
+                .with_title("registry-action")
+                .to_string(),
+        );
     } else {
         log(console, &format!("error: {}", Untrusted(&message)));
         if let Some(h) = hint {
@@ -164,9 +210,21 @@ fn log(console: &mut dyn Write, line: &str) {
     let _ = writeln!(console, "{}", line.trim_end_matches('\n'));
 }
 
-fn append(path: &str, what: &'static str, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), AppError> {
-    let error = |source| AppError::Write { what, path: path.to_string(), source };
-    let file = OpenOptions::new().create(true).append(true).open(Path::new(path)).map_err(error)?;
+fn append(
+    path: &str,
+    what: &'static str,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), AppError> {
+    let error = |source| AppError::Write {
+        what,
+        path: path.to_string(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(Path::new(path))
+        .map_err(error)?;
     let mut writer = io::BufWriter::new(file);
     write(&mut writer).map_err(error)?;
     writer.flush().map_err(error)

@@ -93,8 +93,14 @@ impl Cli {
         set(input_env_var("annotations"), lines(&self.annotations));
         set(input_env_var("sep-tags"), self.sep_tags.clone());
         set(input_env_var("sep-labels"), self.sep_labels.clone());
-        set(input_env_var("sep-annotations"), self.sep_annotations.clone());
-        set(input_env_var("dry-run"), self.dry_run.then(|| "true".to_string()));
+        set(
+            input_env_var("sep-annotations"),
+            self.sep_annotations.clone(),
+        );
+        set(
+            input_env_var("dry-run"),
+            self.dry_run.then(|| "true".to_string()),
+        );
         set("GITHUB_EVENT_PATH".into(), path(&self.event));
         set("GITHUB_EVENT_NAME".into(), self.event_name.clone());
         set("GITHUB_REF".into(), self.git_ref.clone());
@@ -118,7 +124,19 @@ mod tests {
 
     #[test]
     fn flags_become_runner_variables() {
-        let cli = Cli::parse_from(["registry-action", "publish", "--tags", "type=sha", "--tags", "type=ref,event=pr", "--sep-tags", ",", "--dry-run", "--ref", "refs/heads/main"]);
+        let cli = Cli::parse_from([
+            "registry-action",
+            "publish",
+            "--tags",
+            "type=sha",
+            "--tags",
+            "type=ref,event=pr",
+            "--sep-tags",
+            ",",
+            "--dry-run",
+            "--ref",
+            "refs/heads/main",
+        ]);
         let vars = cli.overrides();
         assert!(vars.contains(&("INPUT_COMMAND".into(), "publish".into())));
         assert!(vars.contains(&("INPUT_TAGS".into(), "type=sha\ntype=ref,event=pr".into())));

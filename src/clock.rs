@@ -21,8 +21,16 @@ mod tests {
 
     #[test]
     fn source_date_epoch_pins_the_clock() {
-        assert_eq!(now(Some("1578616200")).unwrap().to_string(), "2020-01-10T00:30:00Z");
-        assert!(now(Some("yesterday")).unwrap_err().to_string().contains("`yesterday`"));
+        assert_eq!(
+            now(Some("1578616200")).unwrap().to_string(),
+            "2020-01-10T00:30:00Z"
+        );
+        assert!(
+            now(Some("yesterday"))
+                .unwrap_err()
+                .to_string()
+                .contains("`yesterday`")
+        );
         assert!(now(None).is_ok());
         assert!(now(Some("")).is_ok());
     }

@@ -7,14 +7,25 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum EnvFileError {
     #[error("cannot read env file `{path}`: {source}")]
-    Unreadable { path: String, source: std::io::Error },
+    Unreadable {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("env file `{path}`, line {line}: {message}")]
-    Invalid { path: String, line: usize, message: String },
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
 }
 
 /// Parses `text`; `path` is used for messages and to resolve `GITHUB_EVENT_PATH`.
 pub fn parse(text: &str, path: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
-    let invalid = |line: usize, message: String| EnvFileError::Invalid { path: path.display().to_string(), line, message };
+    let invalid = |line: usize, message: String| EnvFileError::Invalid {
+        path: path.display().to_string(),
+        line,
+        message,
+    };
     let mut vars = Vec::new();
     let mut lines = text.lines().enumerate();
     while let Some((i, line)) = lines.next() {
@@ -29,32 +40,46 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<(String, String)>, EnvFileEr
                 match lines.next() {
                     Some((_, l)) if l == delim => break,
                     Some((_, l)) => value.push(l),
-                    None => return Err(invalid(i + 1, format!("heredoc `{delim}` is never closed"))),
+                    None => {
+                        return Err(invalid(i + 1, format!("heredoc `{delim}` is never closed")));
+                    }
                 }
             }
             (key.trim(), value.join("\n"))
         } else {
             match trimmed.split_once('=') {
                 Some((key, value)) => (key.trim(), value.to_string()),
-                None => return Err(invalid(i + 1, "expected KEY=VALUE or KEY<<DELIMITER".into())),
+                None => {
+                    return Err(invalid(
+                        i + 1,
+                        "expected KEY=VALUE or KEY<<DELIMITER".into(),
+                    ));
+                }
             }
         };
         if key.is_empty() {
             return Err(invalid(i + 1, "empty variable name".into()));
         }
-        let value = if key == "GITHUB_EVENT_PATH" && !value.is_empty() && Path::new(&value).is_relative() {
-            path.parent().unwrap_or(Path::new(".")).join(&value).display().to_string()
-        } else {
-            value
-        };
+        let value =
+            if key == "GITHUB_EVENT_PATH" && !value.is_empty() && Path::new(&value).is_relative() {
+                path.parent()
+                    .unwrap_or(Path::new("."))
+                    .join(&value)
+                    .display()
+                    .to_string()
+            } else {
+                value
+            };
         vars.push((key.to_string(), value));
     }
     Ok(vars)
 }
 
 pub fn load(path: &Path) -> Result<Vec<(String, String)>, EnvFileError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| EnvFileError::Unreadable { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| EnvFileError::Unreadable {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse(&text, path)
 }
 
@@ -70,8 +95,14 @@ mod tests {
             vars,
             [
                 ("GITHUB_REF".to_string(), "refs/tags/v1.0.0".to_string()),
-                ("INPUT_TAGS".into(), "type=semver,pattern={{version}}\ntype=sha".into()),
-                ("GITHUB_EVENT_PATH".into(), "fixtures/release/event.json".into()),
+                (
+                    "INPUT_TAGS".into(),
+                    "type=semver,pattern={{version}}\ntype=sha".into()
+                ),
+                (
+                    "GITHUB_EVENT_PATH".into(),
+                    "fixtures/release/event.json".into()
+                ),
                 ("EMPTY".into(), "".into()),
                 ("EQ".into(), "a=b".into()),
             ]
@@ -80,9 +111,24 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_and_line() {
-        let e = parse("A=1\nnonsense\n", Path::new("x.env")).unwrap_err().to_string();
-        assert_eq!(e, "env file `x.env`, line 2: expected KEY=VALUE or KEY<<DELIMITER");
-        assert!(parse("A<<EOF\nx\n", Path::new("x.env")).unwrap_err().to_string().contains("never closed"));
-        assert!(load(Path::new("/nonexistent.env")).unwrap_err().to_string().contains("cannot read"));
+        let e = parse("A=1\nnonsense\n", Path::new("x.env"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "env file `x.env`, line 2: expected KEY=VALUE or KEY<<DELIMITER"
+        );
+        assert!(
+            parse("A<<EOF\nx\n", Path::new("x.env"))
+                .unwrap_err()
+                .to_string()
+                .contains("never closed")
+        );
+        assert!(
+            load(Path::new("/nonexistent.env"))
+                .unwrap_err()
+                .to_string()
+                .contains("cannot read")
+        );
     }
 }

@@ -82,7 +82,11 @@ impl Inputs {
     /// Reads every input from `vars` (an environment), applying defaults for unset or empty ones.
     pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, InputError> {
         let get = |name: &str| -> String {
-            let default = INPUTS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d).unwrap_or("");
+            let default = INPUTS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| *d)
+                .unwrap_or("");
             match vars.get(&input_env_var(name)) {
                 Some(v) if !v.is_empty() => v.clone(),
                 _ => default.to_string(),
@@ -93,13 +97,23 @@ impl Inputs {
             "verify" => Command::Verify,
             "cleanup" => Command::Cleanup,
             other => {
-                return Err(InputError { input: "command", message: format!("unknown command `{other}`; expected publish, verify or cleanup") });
+                return Err(InputError {
+                    input: "command",
+                    message: format!(
+                        "unknown command `{other}`; expected publish, verify or cleanup"
+                    ),
+                });
             }
         };
         let dry_run = match get("dry-run").trim() {
             "true" | "True" | "TRUE" => true,
             "false" | "False" | "FALSE" => false,
-            other => return Err(InputError { input: "dry-run", message: format!("`{other}` is not a boolean; expected true or false") }),
+            other => {
+                return Err(InputError {
+                    input: "dry-run",
+                    message: format!("`{other}` is not a boolean; expected true or false"),
+                });
+            }
         };
         let token = get("github-token");
         Ok(Inputs {
@@ -125,7 +139,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -164,7 +181,10 @@ mod tests {
     #[test]
     fn bad_values_name_the_input() {
         let e = Inputs::from_vars(&vars(&[("INPUT_DRY-RUN", "yes")])).unwrap_err();
-        assert_eq!(e.to_string(), "input `dry-run`: `yes` is not a boolean; expected true or false");
+        assert_eq!(
+            e.to_string(),
+            "input `dry-run`: `yes` is not a boolean; expected true or false"
+        );
         let e = Inputs::from_vars(&vars(&[("INPUT_COMMAND", "deploy")])).unwrap_err();
         assert!(e.to_string().contains("unknown command `deploy`"));
     }

@@ -5,13 +5,13 @@
 //! [`inputs::Inputs`] -> pure planning ([`meta`]) -> effects at the edges -> [`report`] (outputs,
 //! step summary, annotations).
 
-pub mod context;
-pub mod event;
-pub mod meta;
-pub mod report;
-pub mod clock;
-pub mod envfile;
-pub mod inputs;
 pub mod app;
 pub mod cli;
+pub mod clock;
+pub mod context;
+pub mod envfile;
+pub mod event;
+pub mod inputs;
 pub mod logging;
+pub mod meta;
+pub mod report;

@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(vars: &BTreeMap<String, String>) {
-    let default = if vars.get("RUNNER_DEBUG").is_some_and(|v| v == "1") { "debug" } else { "warn" };
+    let default = if vars.get("RUNNER_DEBUG").is_some_and(|v| v == "1") {
+        "debug"
+    } else {
+        "warn"
+    };
     let filter = vars
         .get("RUST_LOG")
         .and_then(|spec| EnvFilter::try_new(spec).ok())

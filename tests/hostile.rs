@@ -17,8 +17,14 @@ fn assert_only_our_commands(stdout: &str) {
     for line in stdout.lines() {
         if let Some(rest) = line.strip_prefix("::") {
             let command = rest.split([':', ' ']).next().unwrap_or_default();
-            assert!(["group", "endgroup", "warning", "error", "add-mask"].contains(&command), "injected command line: {line:?}");
-            assert!(!line.contains("pwned::") && !rest.starts_with("set-output"), "injected: {line:?}");
+            assert!(
+                ["group", "endgroup", "warning", "error", "add-mask"].contains(&command),
+                "injected command line: {line:?}"
+            );
+            assert!(
+                !line.contains("pwned::") && !rest.starts_with("set-output"),
+                "injected: {line:?}"
+            );
         }
     }
 }
@@ -32,29 +38,69 @@ fn hostile_description_and_ref_cannot_inject() {
         std::fs::write(&event, payload.to_string()).unwrap();
         let git_ref = format!("refs/heads/{hostile}");
         let r = run(
-            &["--event", event.to_str().unwrap(), "--ref", &git_ref, "--tags", "type=ref,event=branch\ntype=raw,value={{branch}}-{{base_ref}}", "--labels", &format!("custom={{{{branch}}}}")],
+            &[
+                "--event",
+                event.to_str().unwrap(),
+                "--ref",
+                &git_ref,
+                "--tags",
+                "type=ref,event=branch\ntype=raw,value={{branch}}-{{base_ref}}",
+                "--labels",
+                &format!("custom={{{{branch}}}}"),
+            ],
             &[("GITHUB_ACTIONS", "true"), ("GITHUB_EVENT_NAME", "push")],
         );
         assert!(r.success(), "{hostile:?}: {}", r.stdout());
         assert_only_our_commands(&r.stdout());
         let outputs = r.outputs();
         let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["version", "tags", "tag-names", "labels", "annotations", "json"], "{hostile:?}");
+        assert_eq!(
+            names,
+            [
+                "version",
+                "tags",
+                "tag-names",
+                "labels",
+                "annotations",
+                "json"
+            ],
+            "{hostile:?}"
+        );
         let labels = r.get("labels");
-        assert!(labels.contains(&format!("org.opencontainers.image.description={hostile}")), "value kept intact: {labels:?}");
+        assert!(
+            labels.contains(&format!("org.opencontainers.image.description={hostile}")),
+            "value kept intact: {labels:?}"
+        );
         for tag in r.get("tag-names").lines() {
-            assert!(tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)), "{tag:?}");
+            assert!(
+                tag.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "{tag:?}"
+            );
         }
-        assert!(!r.summary_file.contains("<script>"), "summary must escape HTML: {}", r.summary_file);
+        assert!(
+            !r.summary_file.contains("<script>"),
+            "summary must escape HTML: {}",
+            r.summary_file
+        );
     }
 }
 
 #[test]
 fn very_long_branch_is_shortened_and_logged_safely() {
-    let branch = format!("refs/heads/{}", "feature/a-very-long-branch-name-".repeat(20));
-    let r = run(&["--ref", &branch, "--tags", "type=ref,event=branch"], &[("GITHUB_ACTIONS", "true")]);
+    let branch = format!(
+        "refs/heads/{}",
+        "feature/a-very-long-branch-name-".repeat(20)
+    );
+    let r = run(
+        &["--ref", &branch, "--tags", "type=ref,event=branch"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
     assert!(r.success());
     let tag = r.get("tag-names");
     assert_eq!(tag.len(), 128);
-    assert!(r.stdout().lines().all(|l| l.len() < 2000), "log lines stay bounded");
+    assert!(
+        r.stdout().lines().all(|l| l.len() < 2000),
+        "log lines stay bounded"
+    );
 }

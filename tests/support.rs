@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// The result of one run: exit status, console, and the files the runner would read.
@@ -30,7 +32,11 @@ impl Run {
         parse_heredocs(&self.outputs_file)
     }
     pub fn get(&self, name: &str) -> String {
-        self.outputs().into_iter().find(|(n, _)| n == name).map(|(_, v)| v).unwrap_or_else(|| panic!("no output `{name}`"))
+        self.outputs()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no output `{name}`"))
     }
 }
 
@@ -53,7 +59,12 @@ pub fn run(args: &[&str], vars: &[(&str, &str)]) -> Run {
     }
     let output = command.output().expect("run registry-action");
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    Run { outputs_file: read(&outputs), summary_file: read(&summary), env_file: read(&env_file), output }
+    Run {
+        outputs_file: read(&outputs),
+        summary_file: read(&summary),
+        env_file: read(&env_file),
+        output,
+    }
 }
 
 /// Runs a bundled fixture scenario.
@@ -73,7 +84,9 @@ pub fn parse_heredocs(text: &str) -> Vec<(String, String)> {
         if let Some((name, delim)) = line.split_once("<<") {
             let mut value = Vec::new();
             loop {
-                let next = lines.next().unwrap_or_else(|| panic!("unterminated heredoc {delim}"));
+                let next = lines
+                    .next()
+                    .unwrap_or_else(|| panic!("unterminated heredoc {delim}"));
                 if next == delim {
                     break;
                 }
@@ -81,7 +94,9 @@ pub fn parse_heredocs(text: &str) -> Vec<(String, String)> {
             }
             out.push((name.to_string(), value.join("\n")));
         } else {
-            let (name, value) = line.split_once('=').unwrap_or_else(|| panic!("bad output line {line:?}"));
+            let (name, value) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("bad output line {line:?}"));
             out.push((name.to_string(), value.to_string()));
         }
     }
