@@ -46,7 +46,7 @@ fn hostile_description_and_ref_cannot_inject() {
                 "--tags",
                 "type=ref,event=branch\ntype=raw,value={{branch}}-{{base_ref}}",
                 "--labels",
-                &format!("custom={{{{branch}}}}"),
+                "custom={{branch}}",
             ],
             &[("GITHUB_ACTIONS", "true"), ("GITHUB_EVENT_NAME", "push")],
         );
