@@ -6,4 +6,5 @@
 //! step summary, annotations).
 
 pub mod meta;
+pub mod registry;
 pub mod report;
