@@ -90,7 +90,15 @@ impl Client {
         let make = |http: &reqwest::Client, base: &Url| http.head(join(base, &path));
         let sent = self.call(&repo.registry, &scopes, &make).await?;
         match sent.response.status().as_u16() {
-            200 => Ok(Some(sent.response.content_length().unwrap_or_default())),
+            // Not `content_length()`: for a HEAD that is the (empty) body's length.
+            200 => Ok(Some(
+                sent.response
+                    .headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_default(),
+            )),
             404 => Ok(None),
             _ => Err(self
                 .status_error(&self.state(&repo.registry), "HEAD", sent)
