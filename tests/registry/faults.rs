@@ -75,12 +75,19 @@ async fn push_succeeds_through_503_429_and_500() {
             "{injected} injected: {seen:?}"
         );
     }
-    // The failed PUT restarted from a new upload session: 3 blobs + 1 retry = 4 forwarded PUTs.
-    let puts = seen
-        .iter()
-        .filter(|(r, o)| r.starts_with("PUT /v2/retry/blobs/uploads/") && o == "forwarded")
-        .count();
-    assert_eq!(puts, 3);
+    // The failed PUT restarted from a new upload session; every forwarded PUT carried
+    // Content-Length (a chunked one would read `forwarded+chunked`): 3 blobs, each committed once.
+    let count = |prefix: &str| {
+        seen.iter()
+            .filter(|(r, o)| r.starts_with(prefix) && o == "forwarded")
+            .count()
+    };
+    assert_eq!(count("PUT /v2/retry/blobs/uploads/"), 3, "{seen:?}");
+    assert_eq!(
+        count("POST /v2/retry/blobs/uploads/"),
+        4,
+        "a new session after the failed PUT: {seen:?}"
+    );
     assert_eq!(registry.skopeo_raw("retry:v1"), img.manifest.to_vec());
 }
 

@@ -85,7 +85,7 @@ impl Proxy {
     }
 
     /// Every request as `("METHOD /path?query", outcome)`, outcome `forwarded`, `corrupted` or the
-    /// injected status.
+    /// injected status, with `+chunked` appended for a chunked request body.
     pub fn seen(&self) -> Vec<(String, String)> {
         self.shared.seen.lock().expect("lock").clone()
     }
@@ -181,6 +181,12 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             client.write_all(&response)?;
             if corrupt { "corrupted" } else { "forwarded" }.to_owned()
         }
+    };
+    // A chunked request body is marked: monolithic uploads must send Content-Length.
+    let outcome = if chunked {
+        format!("{outcome}+chunked")
+    } else {
+        outcome
     };
     shared.seen.lock().expect("lock").push((full, outcome));
     Ok(())
