@@ -8,15 +8,16 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use reqwest::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::header::AUTHORIZATION;
 use reqwest::{RequestBuilder, Url};
 use tokio::sync::OnceCell;
 
-use super::auth::{self, Challenge, Credential, Scopes};
+use super::auth::{Challenge, Credential, Scopes};
+use super::authorize::pick_challenge;
 use super::config::ClientConfig;
 use super::error::{Error, Result, display_url, forbidden_hint};
 use super::reference::api_host;
-use super::token::{self, Realm, Token};
+use super::token::Token;
 use super::transport::{Sent, Transport, read_limited};
 
 /// A registry client for any number of registries. Cheap to clone; share it across tasks.
@@ -35,13 +36,13 @@ struct Inner {
 pub(crate) struct RegistryState {
     pub name: String,
     pub host: String,
-    base: OnceCell<Url>,
-    challenge: Mutex<Option<Challenge>>,
-    credential: OnceCell<Option<Credential>>,
-    tokens: Mutex<Vec<Token>>,
-    token_fetch: tokio::sync::Mutex<()>,
-    requests: AtomicU64,
-    token_requests: AtomicU64,
+    pub(crate) base: OnceCell<Url>,
+    pub(crate) challenge: Mutex<Option<Challenge>>,
+    pub(crate) credential: OnceCell<Option<Credential>>,
+    pub(crate) tokens: Mutex<Vec<Token>>,
+    pub(crate) token_fetch: tokio::sync::Mutex<()>,
+    pub(crate) requests: AtomicU64,
+    pub(crate) token_requests: AtomicU64,
 }
 
 impl RegistryState {
@@ -92,6 +93,10 @@ impl Client {
         self.auth_header(&state, scopes, false).await.map(|_| ())
     }
 
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
     pub(crate) fn transport(&self) -> &Transport {
         &self.inner.transport
     }
@@ -120,7 +125,7 @@ impl Client {
     }
 
     /// Whether Docker's insecure-registry rule applies: loopback hosts and configured ones.
-    fn may_use_plain_http(&self, state: &RegistryState) -> bool {
+    pub(crate) fn may_use_plain_http(&self, state: &RegistryState) -> bool {
         let host = strip_port(&state.host);
         let loopback = host == "localhost"
             || host
@@ -199,110 +204,6 @@ impl Client {
         Ok(base)
     }
 
-    /// The credential for a registry: configured, else Docker's config, else none.
-    async fn credential(&self, state: &RegistryState) -> Result<Option<Credential>> {
-        state
-            .credential
-            .get_or_try_init(|| async {
-                let configured =
-                    self.inner.config.credentials.iter().find(|(name, _)| {
-                        name.as_str() == state.name || api_host(name) == state.host
-                    });
-                if let Some((_, credential)) = configured {
-                    return Ok(Some(credential.clone()));
-                }
-                let Some(dir) = self.inner.config.docker_config_dir.clone() else {
-                    return Ok(None);
-                };
-                let name = state.name.clone();
-                tokio::task::spawn_blocking(move || auth::from_docker_config(&dir, &name))
-                    .await
-                    .map_err(|e| Error::Auth {
-                        registry: state.name.clone(),
-                        message: format!("reading Docker's config failed: {e}"),
-                    })?
-            })
-            .await
-            .cloned()
-    }
-
-    /// The `Authorization` value for a request needing `scopes`; `force` fetches a new token.
-    pub(crate) async fn auth_header(
-        &self,
-        state: &RegistryState,
-        scopes: &Scopes,
-        force: bool,
-    ) -> Result<Option<HeaderValue>> {
-        let challenge = state
-            .challenge
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let value = match challenge {
-            None => return Ok(None),
-            Some(Challenge::Basic) => match self.credential(state).await? {
-                Some(Credential::Basic { username, password }) => {
-                    use base64::Engine as _;
-                    let raw = format!("{username}:{password}");
-                    format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD.encode(raw)
-                    )
-                }
-                _ => return Ok(None),
-            },
-            Some(Challenge::Bearer { realm, service, .. }) => {
-                let cached = || {
-                    let tokens = state.tokens.lock().unwrap_or_else(|p| p.into_inner());
-                    tokens
-                        .iter()
-                        .rev()
-                        .find(|t| t.is_fresh() && t.scopes.covers(scopes))
-                        .map(|t| t.secret().to_owned())
-                };
-                if let Some(secret) = cached().filter(|_| !force) {
-                    bearer(&secret)
-                } else {
-                    let _one_at_a_time = state.token_fetch.lock().await;
-                    match cached().filter(|_| !force) {
-                        Some(secret) => bearer(&secret),
-                        None => {
-                            let credential = self.credential(state).await?;
-                            let realm = Realm {
-                                registry: &state.name,
-                                realm: &realm,
-                                service: service.as_deref(),
-                                plain_http_ok: self.may_use_plain_http(state),
-                            };
-                            let count = || {
-                                state.token_requests.fetch_add(1, Ordering::Relaxed);
-                            };
-                            let token = token::fetch(
-                                self.transport(),
-                                &realm,
-                                scopes,
-                                credential.as_ref(),
-                                &count,
-                            )
-                            .await?;
-                            let secret = token.secret().to_owned();
-                            let mut tokens = state.tokens.lock().unwrap_or_else(|p| p.into_inner());
-                            tokens.retain(Token::is_fresh);
-                            tokens.push(token);
-                            bearer(&secret)
-                        }
-                    }
-                }
-            }
-        };
-        let mut header = HeaderValue::from_str(&value).map_err(|_| Error::Auth {
-            registry: state.name.clone(),
-            message: "the credential or token holds characters a header cannot carry".into(),
-        })?;
-        header.set_sensitive(true);
-        Ok(Some(header))
-    }
-
     /// Sends a request to a registry with auth for `scopes` and retries; on a 401 learns the
     /// challenge (and any scope it names), re-authenticates once and sends again.
     pub(crate) async fn call(
@@ -336,41 +237,6 @@ impl Client {
                 false => return Ok(sent),
             }
         }
-    }
-
-    /// After a 401: records the challenge, adds the scope it names; whether a retry can help.
-    pub(crate) async fn learn_challenge(
-        &self,
-        state: &RegistryState,
-        sent: &Sent,
-        scopes: &mut Scopes,
-    ) -> Result<bool> {
-        let Some(challenge) = pick_challenge(&sent.response) else {
-            return Ok(false);
-        };
-        if let Challenge::Bearer {
-            scope: Some(scope),
-            error,
-            ..
-        } = &challenge
-        {
-            tracing::debug!(registry = %state.name, error = ?error, "re-authenticating for the scope the registry named");
-            scopes.add_challenge_scope(scope);
-        }
-        let can_retry = match &challenge {
-            Challenge::Bearer { .. } => true,
-            Challenge::Basic => matches!(
-                self.credential(state).await?,
-                Some(Credential::Basic { .. })
-            ),
-        };
-        let previous = state
-            .challenge
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(challenge.clone());
-        // Basic credentials already sent and refused: sending them again cannot help.
-        Ok(can_retry && !(challenge == Challenge::Basic && previous == Some(Challenge::Basic)))
     }
 
     /// Turns an unexpected response into [`Error::Status`], with the registry's error code and
@@ -417,26 +283,6 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
             .map(str::to_owned)
     };
     (field("code"), field("message"))
-}
-
-/// Bearer if offered (it carries scopes), else Basic.
-fn pick_challenge(response: &reqwest::Response) -> Option<Challenge> {
-    let challenges: Vec<Challenge> = response
-        .headers()
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(auth::parse_challenges)
-        .collect();
-    challenges
-        .iter()
-        .find(|c| matches!(c, Challenge::Bearer { .. }))
-        .or_else(|| challenges.first())
-        .cloned()
-}
-
-fn bearer(secret: &str) -> String {
-    format!("Bearer {secret}")
 }
 
 fn base_url(scheme: &str, host: &str) -> Result<Url> {

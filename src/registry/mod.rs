@@ -6,6 +6,7 @@
 //! `blobs` and `tags` the operations.
 
 pub mod auth;
+mod authorize;
 mod blobs;
 mod client;
 pub mod config;

@@ -173,6 +173,8 @@ impl Registry {
 
     /// Access-log request lines (`"GET /v2/ HTTP/1.1"`) with their status: `("GET /v2/", 200)`.
     pub fn access_log(&self) -> Vec<(String, u16)> {
+        // The registry writes a line after answering: let the last one land.
+        std::thread::sleep(Duration::from_millis(50));
         self.log()
             .lines()
             .filter_map(|line| {

@@ -146,7 +146,7 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             })
     };
     let mut client = client;
-    let outcome = match &fault {
+    let (response, outcome) = match &fault {
         Some(Fault::Respond {
             status,
             headers,
@@ -161,8 +161,7 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             }
             response.push_str("\r\n");
             response.push_str(body);
-            client.write_all(response.as_bytes())?;
-            status.to_string()
+            (response.into_bytes(), status.to_string())
         }
         _ => {
             let mut upstream = TcpStream::connect(shared.upstream)?;
@@ -178,8 +177,8 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             {
                 *last ^= 0x01;
             }
-            client.write_all(&response)?;
-            if corrupt { "corrupted" } else { "forwarded" }.to_owned()
+            let outcome = if corrupt { "corrupted" } else { "forwarded" };
+            (response, outcome.to_owned())
         }
     };
     // A chunked request body is marked: monolithic uploads must send Content-Length.
@@ -188,8 +187,9 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     } else {
         outcome
     };
+    // Recorded before answering, so a test that got its answer sees the record.
     shared.seen.lock().expect("lock").push((full, outcome));
-    Ok(())
+    client.write_all(&response)
 }
 
 /// Reads a chunked body and returns it re-encoded as chunked (forwarded as sent).
