@@ -132,3 +132,36 @@ pub(crate) fn display_url(url: &reqwest::Url) -> String {
     let _ = shown.set_password(None);
     shown.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ghcr_403_names_the_fix_and_urls_lose_their_query() {
+        let url = reqwest::Url::parse("https://u:p@ghcr.io/v2/o/r/blobs/uploads/x?_state=secret")
+            .unwrap();
+        let err = Error::Status {
+            status: 403,
+            method: "PUT".into(),
+            url: display_url(&url),
+            code: Some("DENIED".into()),
+            message: Some("permission_denied: write_package".into()),
+            hint: forbidden_hint("ghcr.io"),
+        };
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("PUT https://ghcr.io/v2/o/r/blobs/uploads/x: HTTP 403 DENIED"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("hint:") && shown.contains("packages: write"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("secret") && !shown.contains("u:p"),
+            "{shown}"
+        );
+        assert_eq!(forbidden_hint("docker.io"), None);
+    }
+}
