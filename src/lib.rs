@@ -14,4 +14,5 @@ pub mod event;
 pub mod inputs;
 pub mod logging;
 pub mod meta;
+pub mod registry;
 pub mod report;

@@ -7,5 +7,7 @@ mod support;
 mod cli;
 // Untrusted event fields cannot inject commands or outputs.
 mod hostile;
+// The registry client against real local registries (docker-registry), checked with skopeo.
+mod registry;
 // The seed tag strategies, one fixture each.
 mod scenarios;

@@ -1,0 +1,167 @@
+//! The registry layer's one error type: what went wrong talking to a registry, with the URL, the
+//! registry's own error code and message, and a hint where the fix is known.
+
+use super::digest::Digest;
+
+/// A `Result` with this layer's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the registry client can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A reference the user gave does not parse.
+    #[error("invalid image reference `{input}`: {reason}")]
+    InvalidReference { input: String, reason: String },
+
+    /// A digest does not parse.
+    #[error("invalid digest `{input}`: {reason}")]
+    InvalidDigest { input: String, reason: String },
+
+    /// The registry answered with an unexpected status.
+    #[error("{}", status_message(*.status, .method, .url, .code.as_deref(), .message.as_deref(), .hint.as_deref()))]
+    Status {
+        status: u16,
+        method: String,
+        /// The URL without its query (upload URLs carry opaque state there).
+        url: String,
+        /// The registry's error code (`MANIFEST_UNKNOWN`, `DENIED`, ...), when it sent one.
+        code: Option<String>,
+        message: Option<String>,
+        /// What to do about it, when known (e.g. GHCR's package permissions).
+        hint: Option<String>,
+    },
+
+    /// Bytes did not hash to the digest they were read or written under.
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch { expected: Digest, actual: Digest },
+
+    /// A blob had another length than its descriptor says.
+    #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}")]
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+
+    /// Credentials could not be read, or a token could not be obtained.
+    #[error("authentication with {registry} failed: {message}")]
+    Auth { registry: String, message: String },
+
+    /// No HTTP answer: connection refused or reset, TLS failure, timeout.
+    #[error("{method} {url}: {}", transport_message(.source))]
+    Transport {
+        method: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// The registry answered, but not in a way the distribution spec allows.
+    #[error("{url}: unexpected response: {message}")]
+    Protocol { url: String, message: String },
+
+    /// Reading the local side of a transfer failed.
+    #[error("reading blob data: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// The client's configuration is unusable (e.g. an unreadable CA file).
+    #[error("registry client configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// Whether this is the registry saying "not found" (404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Status { status: 404, .. })
+    }
+}
+
+fn status_message(
+    status: u16,
+    method: &str,
+    url: &str,
+    code: Option<&str>,
+    message: Option<&str>,
+    hint: Option<&str>,
+) -> String {
+    let mut out = format!("{method} {url}: HTTP {status}");
+    if let Some(code) = code {
+        out.push_str(&format!(" {code}"));
+    }
+    if let Some(message) = message {
+        out.push_str(&format!(": {message}"));
+    }
+    if let Some(hint) = hint {
+        out.push_str(&format!("\nhint: {hint}"));
+    }
+    out
+}
+
+/// reqwest's Display stops at the outermost layer; the cause (refused, certificate) is what helps.
+fn transport_message(err: &reqwest::Error) -> String {
+    let mut out = String::new();
+    let mut current: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        current = e.source();
+    }
+    out
+}
+
+/// The hint for a 403 from a registry, when the fix is known.
+pub(crate) fn forbidden_hint(registry: &str) -> Option<String> {
+    (registry == "ghcr.io").then(|| {
+        "pushing to ghcr.io from a workflow needs `permissions: packages: write` in the workflow or job, \
+         and, for a package that already exists, Actions access for this repository in the package's \
+         settings (Package settings -> Manage Actions access)"
+            .to_owned()
+    })
+}
+
+/// Strips the query and any userinfo from a URL for error messages and logs.
+pub(crate) fn display_url(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ghcr_403_names_the_fix_and_urls_lose_their_query() {
+        let url = reqwest::Url::parse("https://u:p@ghcr.io/v2/o/r/blobs/uploads/x?_state=secret")
+            .unwrap();
+        let err = Error::Status {
+            status: 403,
+            method: "PUT".into(),
+            url: display_url(&url),
+            code: Some("DENIED".into()),
+            message: Some("permission_denied: write_package".into()),
+            hint: forbidden_hint("ghcr.io"),
+        };
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("PUT https://ghcr.io/v2/o/r/blobs/uploads/x: HTTP 403 DENIED"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("hint:") && shown.contains("packages: write"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("secret") && !shown.contains("u:p"),
+            "{shown}"
+        );
+        assert_eq!(forbidden_hint("docker.io"), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! The registry client: talks the OCI distribution API to registries (ping, manifests, blobs,
+//! mounts, tags) with Docker's references, credentials, auth, transport and retry rules.
+//!
+//! Layout: [`reference`] and [`digest`] are the nouns; [`auth`] and `token` who we are; `transport`
+//! and [`retry`] how bytes move; `client` the request path every operation takes; `manifests`,
+//! `blobs` and `tags` the operations.
+
+pub mod auth;
+mod authorize;
+mod blobs;
+mod client;
+pub mod config;
+pub mod digest;
+pub mod error;
+pub mod manifests;
+pub mod reference;
+pub mod retry;
+mod tags;
+mod token;
+mod transport;
+
+pub use auth::{Action, Credential, Scopes};
+pub use blobs::{Blob, BlobSource, BlobStream, Mount, ReaderSource, UploadSession};
+pub use client::Client;
+pub use config::ClientConfig;
+pub use digest::{Algorithm, Digest, Verifier};
+pub use error::{Error, Result};
+pub use manifests::{Manifest, ManifestInfo};
+pub use reference::{ImageRef, Reference, Repository};
+pub use retry::RetryPolicy;

@@ -1,0 +1,121 @@
+//! Authentication against real registries: Basic over TLS (wrong password refused), and Bearer
+//! tokens from a token server where one token covers the push target and the mount source.
+
+use registry_action::registry::{Action, Client, Credential, Error, Mount, Reference, Scopes};
+
+use super::harness::{PASSWORD, Registry, USER};
+use super::image::{image, push_image, repo};
+
+#[tokio::test]
+async fn basic_auth_with_a_wrong_password_is_refused() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let mut config = registry.client_config();
+    config.credentials.insert(
+        registry.name(),
+        Credential::Basic {
+            username: USER.into(),
+            password: "wrong".into(),
+        },
+    );
+    let client = Client::new(config).expect("client");
+    let err = client
+        .head_blob(
+            &repo(&registry.name(), "x"),
+            &image("w", "amd64").config.digest,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Status { status: 401, .. }), "{err}");
+    let shown = err.to_string();
+    assert!(
+        !shown.contains("wrong"),
+        "errors never show credentials: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn token_auth_one_token_covers_push_and_mount_source() {
+    let Some(registry) = Registry::token() else {
+        return;
+    };
+    let tokens = registry.token_server.as_ref().expect("token server");
+    let client = Client::new(registry.client_config()).expect("client");
+    let name = registry.name();
+    let base = repo(&name, "org/base");
+    let app = repo(&name, "org/app");
+    let img = image("token", "amd64");
+
+    push_image(&client, &base, &img, Reference::Tag("v1".into())).await;
+    let pushes = tokens.requests();
+    assert!(
+        pushes.iter().all(|r| r.user.as_deref() == Some(USER)),
+        "{pushes:?}"
+    );
+    assert!(
+        pushes
+            .iter()
+            .any(|r| r.scopes == ["repository:org/base:pull,push"]),
+        "push asks pull,push on the target: {pushes:?}"
+    );
+
+    // One token for the target's push and the source's pull, asked for in one request...
+    let scopes =
+        Scopes::repo("org/app", &[Action::Pull, Action::Push]).with("org/base", &[Action::Pull]);
+    client.authorize(&name, &scopes).await.expect("authorize");
+    let after_authorize = tokens.requests();
+    assert_eq!(after_authorize.len(), pushes.len() + 1);
+    assert_eq!(
+        after_authorize.last().expect("one").scopes,
+        ["repository:org/app:pull,push", "repository:org/base:pull"]
+    );
+
+    // ...then every mount and the manifest PUT go through without another token request.
+    for blob in img.blobs() {
+        let mount = client
+            .mount_blob(&app, &base, &blob.digest)
+            .await
+            .expect("mount");
+        assert!(matches!(mount, Mount::Mounted), "{mount:?}");
+    }
+    client
+        .put_manifest_raw(
+            &app.with(Reference::Tag("v1".into())),
+            img.manifest.clone(),
+            registry_action::registry::manifests::OCI_MANIFEST,
+        )
+        .await
+        .expect("put manifest");
+    assert_eq!(
+        tokens.requests().len(),
+        after_authorize.len(),
+        "no further token request"
+    );
+    assert_eq!(registry.skopeo_raw("org/app:v1"), img.manifest.to_vec());
+}
+
+#[tokio::test]
+async fn token_auth_refused_credentials_are_an_auth_error() {
+    let Some(registry) = Registry::token() else {
+        return;
+    };
+    let mut config = registry.client_config();
+    config.credentials.insert(
+        registry.name(),
+        Credential::Basic {
+            username: USER.into(),
+            password: format!("{PASSWORD}-not"),
+        },
+    );
+    let client = Client::new(config).expect("client");
+    let err = client
+        .head_blob(
+            &repo(&registry.name(), "x"),
+            &image("t", "amd64").config.digest,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err}");
+    assert!(err.to_string().contains("refused the credentials"), "{err}");
+}

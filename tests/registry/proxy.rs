@@ -1,0 +1,211 @@
+//! A fault-injecting HTTP proxy on 127.0.0.1 in front of a real registry: answers chosen requests
+//! with 503 / 429 (+ `Retry-After` or a GHCR-style body) or corrupts a response body, forwards the
+//! rest, and records what it saw. One request per connection. Stopped on Drop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// What to do to a matching request.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status, headers and body instead of forwarding.
+    Respond {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: String,
+    },
+    /// Forward, then flip the last byte of the response body.
+    CorruptBody,
+}
+
+/// Applies `fault` to the next `times` requests whose `"METHOD /path"` starts with `matching`
+/// (equals it, when `matching` ends with `$`).
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub matching: &'static str,
+    pub times: usize,
+    pub fault: Fault,
+}
+
+struct Shared {
+    upstream: SocketAddr,
+    rules: Mutex<Vec<Rule>>,
+    seen: Mutex<Vec<(String, String)>>,
+    stop: AtomicBool,
+}
+
+pub struct Proxy {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Proxy {
+    pub fn start(upstream: SocketAddr, rules: Vec<Rule>) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let addr = listener.local_addr().expect("addr");
+        let shared = Arc::new(Shared {
+            upstream,
+            rules: Mutex::new(rules),
+            seen: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let thread_shared = shared.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if thread_shared.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let shared = thread_shared.clone();
+                    std::thread::spawn(move || {
+                        let _ = handle(stream, &shared);
+                    });
+                }
+            }
+        });
+        Proxy {
+            addr,
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// Every request as `("METHOD /path?query", outcome)`, outcome `forwarded`, `corrupted` or the
+    /// injected status, with `+chunked` appended for a chunked request body.
+    pub fn seen(&self) -> Vec<(String, String)> {
+        self.shared.seen.lock().expect("lock").clone()
+    }
+}
+
+fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    if request_line.is_empty() {
+        return Ok(());
+    }
+    head.extend_from_slice(request_line.as_bytes());
+    let mut content_length = 0usize;
+    let mut chunked = false;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+            chunked = true;
+        }
+        if !lower.starts_with("connection:") {
+            head.extend_from_slice(line.as_bytes());
+        }
+    }
+    head.extend_from_slice(b"Connection: close\r\n\r\n");
+    let mut body = vec![0; content_length];
+    reader.read_exact(&mut body)?;
+    if chunked {
+        body = read_chunked_raw(&mut reader)?;
+    }
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or_default();
+    let target = parts.next().unwrap_or_default();
+    let what = format!("{method} {}", target.split('?').next().unwrap_or_default());
+    let full = format!("{method} {target}");
+    let fault = {
+        let mut rules = shared.rules.lock().expect("lock");
+        rules
+            .iter_mut()
+            .find(|r| {
+                let hit = match r.matching.strip_suffix('$') {
+                    Some(exact) => what == exact,
+                    None => what.starts_with(r.matching),
+                };
+                r.times > 0 && hit
+            })
+            .map(|r| {
+                r.times -= 1;
+                r.fault.clone()
+            })
+    };
+    let mut client = client;
+    let (response, outcome) = match &fault {
+        Some(Fault::Respond {
+            status,
+            headers,
+            body,
+        }) => {
+            let mut response = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                response.push_str(&format!("{name}: {value}\r\n"));
+            }
+            response.push_str("\r\n");
+            response.push_str(body);
+            (response.into_bytes(), status.to_string())
+        }
+        _ => {
+            let mut upstream = TcpStream::connect(shared.upstream)?;
+            upstream.write_all(&head)?;
+            upstream.write_all(&body)?;
+            let mut response = Vec::new();
+            upstream.read_to_end(&mut response)?;
+            let corrupt = matches!(fault, Some(Fault::CorruptBody));
+            if corrupt
+                && let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n")
+                && response.len() > split + 4
+                && let Some(last) = response.last_mut()
+            {
+                *last ^= 0x01;
+            }
+            let outcome = if corrupt { "corrupted" } else { "forwarded" };
+            (response, outcome.to_owned())
+        }
+    };
+    // A chunked request body is marked: monolithic uploads must send Content-Length.
+    let outcome = if chunked {
+        format!("{outcome}+chunked")
+    } else {
+        outcome
+    };
+    // Recorded before answering, so a test that got its answer sees the record.
+    shared.seen.lock().expect("lock").push((full, outcome));
+    client.write_all(&response)
+}
+
+/// Reads a chunked body and returns it re-encoded as chunked (forwarded as sent).
+fn read_chunked_raw(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line)?;
+        raw.extend_from_slice(size_line.as_bytes());
+        let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
+            .unwrap_or(0);
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk)?;
+        raw.extend_from_slice(&chunk);
+        if size == 0 {
+            return Ok(raw);
+        }
+    }
+}
