@@ -7,6 +7,8 @@ mod support;
 mod cli;
 // Untrusted event fields cannot inject commands or outputs.
 mod hostile;
+// action.yml, Dockerfile, workflows and CI entry point are well-formed and safe.
+mod packaging;
 // The registry client against real local registries (docker-registry), checked with skopeo.
 mod registry;
 // The seed tag strategies, one fixture each.

@@ -1,0 +1,117 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/*.sh: logging, and an idempotent installer for what the project's
+# scripts need on a fresh Debian/Ubuntu machine (apt packages, rustup components and targets).
+# Sourced, never run: `source "$(dirname "$0")/lib.sh"`.
+
+# Packages every script needs, as `package:command` (the command proves the package is there).
+# musl-tools: C code in dependencies for the static musl build; file: the static-link check;
+# docker-registry and skopeo: local registries and image copies for the publish/verify tests.
+RA_APT_BASE=(musl-tools:musl-gcc file:file docker-registry:docker-registry skopeo:skopeo)
+
+ra_log() { printf '==> %s\n' "$*" >&2; }
+ra_warn() { printf 'warning: %s\n' "$*" >&2; }
+ra_die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+ra_as_root() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        ra_die "need root to run '$*' (not root, and sudo is not installed)"
+    fi
+}
+
+# True when a Debian package is installed (not merely known to dpkg).
+ra_pkg_installed() {
+    [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
+}
+
+# ra_apt_ensure package:command...: installs, with one `apt-get update`, only the packages whose
+# command is missing and which dpkg does not already list as installed. Package services (the
+# docker-registry daemon, which would listen on every interface) are kept from starting.
+ra_apt_ensure() {
+    local spec pkg cmd missing=()
+    for spec in "$@"; do
+        pkg="${spec%%:*}"
+        cmd="${spec#*:}"
+        if command -v "$cmd" >/dev/null 2>&1 || ra_pkg_installed "$pkg"; then
+            continue
+        fi
+        missing+=("$pkg")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        return 0
+    fi
+    command -v apt-get >/dev/null 2>&1 ||
+        ra_die "missing ${missing[*]} and apt-get is not available: install them by hand"
+    ra_log "installing apt packages: ${missing[*]}"
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [[ ! -e "$policy" ]]; then
+        # exit 101 = "action forbidden": invoke-rc.d then starts no service during the install.
+        printf '#!/bin/sh\nexit 101\n' | ra_as_root tee "$policy" >/dev/null
+        ra_as_root chmod 755 "$policy"
+        added_policy=1
+    fi
+    local rc=0
+    ra_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        ra_as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    if [[ "$added_policy" -eq 1 ]]; then
+        ra_as_root rm -f "$policy"
+    fi
+    [[ "$rc" -eq 0 ]] || ra_die "apt-get install ${missing[*]} failed (exit $rc)"
+}
+
+# The musl target triple for this machine's architecture.
+ra_musl_target() {
+    case "$(uname -m)" in
+        x86_64 | amd64) echo x86_64-unknown-linux-musl ;;
+        aarch64 | arm64) echo aarch64-unknown-linux-musl ;;
+        *) ra_die "no musl target known for architecture $(uname -m)" ;;
+    esac
+}
+
+# Adds rustfmt, clippy and the musl target to the active toolchain when they are missing.
+ra_rust_ensure() {
+    command -v cargo >/dev/null 2>&1 || ra_die "cargo not found: install Rust with rustup first"
+    if ! command -v rustup >/dev/null 2>&1; then
+        ra_warn "rustup not found: assuming rustfmt, clippy and the musl target are installed"
+        return 0
+    fi
+    local installed target
+    installed="$(rustup component list --installed)"
+    local comp missing=()
+    for comp in rustfmt clippy; do
+        grep -q "^${comp}-" <<<"$installed" || grep -qx "$comp" <<<"$installed" || missing+=("$comp")
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        ra_log "rustup component add ${missing[*]}"
+        rustup component add "${missing[@]}"
+    fi
+    target="$(ra_musl_target)"
+    if ! rustup target list --installed | grep -qx "$target"; then
+        ra_log "rustup target add $target"
+        rustup target add "$target"
+    fi
+}
+
+# Everything the test and demo scripts need.
+ra_install_deps() {
+    ra_apt_ensure "${RA_APT_BASE[@]}"
+    ra_rust_ensure
+}
+
+# Size of a file in bytes.
+ra_file_size() {
+    stat -c %s "$1"
+}
+
+# Bytes -> "1.23 MiB".
+ra_mib() {
+    awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'
+}

@@ -1,0 +1,454 @@
+//! Packaging contracts: `action.yml`'s interface, the container image's final stage, the CI
+//! workflows and the CI entry point, checked from the files themselves.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// The inputs this release documents, exactly (DESIGN.md, "The action's interface").
+const INPUTS: &[&str] = &[
+    "command",
+    "images",
+    "tags",
+    "flavor",
+    "labels",
+    "annotations",
+    "sep-tags",
+    "sep-labels",
+    "sep-annotations",
+    "dry-run",
+    "github-token",
+];
+
+/// The outputs shared with docker/metadata-action (later releases add publishing outputs).
+const OUTPUTS: &[&str] = &[
+    "version",
+    "tags",
+    "tag-names",
+    "labels",
+    "annotations",
+    "json",
+];
+
+/// Words that make an `ENV`/`ARG` name look like it carries a secret.
+const SECRET_WORDS: &[&str] = &["TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL"];
+
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn read(rel: &str) -> String {
+    let path = repo_path(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn load_yaml(rel: &str) -> Yaml {
+    let mut docs = YamlLoader::load_from_str(&read(rel))
+        .unwrap_or_else(|e| panic!("{rel} is not valid YAML: {e}"));
+    assert_eq!(docs.len(), 1, "{rel} should hold exactly one YAML document");
+    docs.remove(0)
+}
+
+fn str_of<'a>(y: &'a Yaml, what: &str) -> &'a str {
+    y.as_str()
+        .unwrap_or_else(|| panic!("{what} should be a string, found {y:?}"))
+}
+
+/// The keys of a YAML mapping, as strings, in file order.
+fn keys(y: &Yaml, what: &str) -> Vec<String> {
+    y.as_hash()
+        .unwrap_or_else(|| panic!("{what} should be a mapping, found {y:?}"))
+        .keys()
+        .map(|k| str_of(k, what).to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// action.yml
+
+#[test]
+fn action_runs_as_a_docker_action() {
+    let action = load_yaml("action.yml");
+    assert_eq!(str_of(&action["runs"]["using"], "runs.using"), "docker");
+    let image = str_of(&action["runs"]["image"], "runs.image");
+    assert!(
+        image == "Dockerfile" || (image.starts_with("docker://") && image.contains("@sha256:")),
+        "runs.image should be the Dockerfile or a prebuilt image pinned by digest, found {image:?}"
+    );
+    for key in ["name", "description"] {
+        assert!(
+            !str_of(&action[key], key).trim().is_empty(),
+            "action.yml {key} is empty"
+        );
+    }
+    assert!(
+        action["branding"]["icon"].as_str().is_some(),
+        "branding.icon missing"
+    );
+    assert!(
+        action["branding"]["color"].as_str().is_some(),
+        "branding.color missing"
+    );
+}
+
+#[test]
+fn action_inputs_are_exactly_the_documented_list() {
+    let action = load_yaml("action.yml");
+    let declared: BTreeSet<String> = keys(&action["inputs"], "inputs").into_iter().collect();
+    let expected: BTreeSet<String> = INPUTS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        declared, expected,
+        "action.yml inputs differ from the contract"
+    );
+}
+
+#[test]
+fn every_action_input_has_a_description_and_a_default() {
+    let action = load_yaml("action.yml");
+    for name in keys(&action["inputs"], "inputs") {
+        let input = &action["inputs"][name.as_str()];
+        let description = input["description"].as_str().unwrap_or_default();
+        assert!(
+            !description.trim().is_empty(),
+            "input {name} has no description"
+        );
+        assert!(
+            input["default"].as_str().is_some(),
+            "input {name} has no string default (found {:?})",
+            input["default"]
+        );
+    }
+}
+
+#[test]
+fn action_input_defaults_match_the_contract() {
+    let action = load_yaml("action.yml");
+    let default = |name: &str| str_of(&action["inputs"][name]["default"], name).to_owned();
+    assert_eq!(default("command"), "publish");
+    assert_eq!(default("dry-run"), "false");
+    assert_eq!(default("github-token"), "${{ github.token }}");
+    for sep in ["sep-tags", "sep-labels", "sep-annotations"] {
+        // A literal backslash-n, as docker/metadata-action: the binary turns it into a newline.
+        assert_eq!(default(sep), "\\n", "{sep} default");
+    }
+    for empty in ["images", "tags", "flavor", "labels", "annotations"] {
+        assert_eq!(default(empty), "", "{empty} default");
+    }
+    let command = str_of(&action["inputs"]["command"]["description"], "command");
+    for word in ["publish", "verify", "cleanup"] {
+        assert!(
+            command.contains(word),
+            "command's description should mention {word}"
+        );
+    }
+}
+
+#[test]
+fn every_action_output_has_a_description() {
+    let action = load_yaml("action.yml");
+    let declared = keys(&action["outputs"], "outputs");
+    for name in &declared {
+        let description = action["outputs"][name.as_str()]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            !description.trim().is_empty(),
+            "output {name} has no description"
+        );
+    }
+    for name in OUTPUTS {
+        assert!(
+            declared.iter().any(|d| d == name),
+            "output {name} is not declared"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dockerfile
+
+/// One Dockerfile instruction: the keyword upper-cased, and its arguments.
+#[derive(Debug)]
+struct Instruction {
+    keyword: String,
+    args: String,
+}
+
+/// Splits a Dockerfile into instructions: comment lines dropped, `\` continuations joined.
+fn instructions(text: &str) -> Vec<Instruction> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || trimmed.is_empty() {
+            continue;
+        }
+        if let Some(head) = trimmed.strip_suffix('\\') {
+            current.push_str(head);
+            current.push(' ');
+            continue;
+        }
+        current.push_str(trimmed);
+        let logical = std::mem::take(&mut current);
+        let logical = logical.trim();
+        let (keyword, args) = logical
+            .split_once(char::is_whitespace)
+            .unwrap_or((logical, ""));
+        out.push(Instruction {
+            keyword: keyword.to_ascii_uppercase(),
+            args: args.trim().to_owned(),
+        });
+    }
+    out
+}
+
+fn final_stage(all: &[Instruction]) -> &[Instruction] {
+    let last_from = all
+        .iter()
+        .rposition(|i| i.keyword == "FROM")
+        .expect("the Dockerfile has no FROM");
+    &all[last_from..]
+}
+
+/// The base image of a `FROM` line: `FROM [--platform=..] image [AS name]`.
+fn from_image(args: &str) -> &str {
+    args.split_whitespace()
+        .find(|w| !w.starts_with("--"))
+        .unwrap_or("")
+}
+
+#[test]
+fn dockerfile_final_stage_is_scratch_or_distroless_static() {
+    let all = instructions(&read("Dockerfile"));
+    assert!(
+        all.iter().filter(|i| i.keyword == "FROM").count() >= 2,
+        "the Dockerfile should be multi-stage"
+    );
+    let stage = final_stage(&all);
+    let image = from_image(&stage[0].args);
+    assert!(
+        image == "scratch" || image.starts_with("gcr.io/distroless/static"),
+        "the final stage should be FROM scratch or distroless static, found {image:?}"
+    );
+}
+
+#[test]
+fn dockerfile_final_stage_has_no_shell_and_a_non_root_user() {
+    let all = instructions(&read("Dockerfile"));
+    let stage = final_stage(&all);
+    let runs: Vec<_> = stage.iter().filter(|i| i.keyword == "RUN").collect();
+    assert!(runs.is_empty(), "the final stage runs commands: {runs:?}");
+
+    let user = stage
+        .iter()
+        .rfind(|i| i.keyword == "USER")
+        .expect("the final stage sets no USER (it would run as root)");
+    let name = user.args.split(':').next().unwrap_or("").trim();
+    assert!(
+        !name.is_empty() && name != "root" && name != "0",
+        "the final stage's USER is root: {:?}",
+        user.args
+    );
+
+    let entrypoint = stage
+        .iter()
+        .rfind(|i| i.keyword == "ENTRYPOINT")
+        .expect("the final stage has no ENTRYPOINT");
+    assert_eq!(entrypoint.args, r#"["/registry-action"]"#);
+
+    let copies: Vec<&str> = stage
+        .iter()
+        .filter(|i| i.keyword == "COPY")
+        .map(|i| i.args.as_str())
+        .collect();
+    assert!(
+        copies
+            .iter()
+            .any(|c| c.ends_with("/etc/ssl/certs/ca-certificates.crt")),
+        "the final stage should ship CA certificates: {copies:?}"
+    );
+}
+
+#[test]
+fn dockerfile_declares_no_secret_looking_env_or_arg() {
+    for instruction in instructions(&read("Dockerfile")) {
+        if instruction.keyword != "ENV" && instruction.keyword != "ARG" {
+            continue;
+        }
+        // `ENV A=1 B=2`, `ENV A 1`, `ARG A`, `ARG A=default`: every name before an `=` or the first.
+        let names: Vec<&str> = if instruction.args.contains('=') {
+            instruction
+                .args
+                .split_whitespace()
+                .filter_map(|w| w.split_once('=').map(|(n, _)| n))
+                .collect()
+        } else {
+            instruction.args.split_whitespace().take(1).collect()
+        };
+        for name in names {
+            let upper = name.to_ascii_uppercase();
+            assert!(
+                !SECRET_WORDS.iter().any(|w| upper.contains(w)),
+                "{} {name} looks like a secret",
+                instruction.keyword
+            );
+        }
+    }
+}
+
+#[test]
+fn dockerfile_parser_reads_continuations_and_stages() {
+    let text = "# syntax=docker/dockerfile:1\nARG V=1\nFROM --platform=$BUILDPLATFORM rust:${V} AS build\nRUN a \\\n  # note\n  && b\n\nFROM scratch\nUSER 65532:65532\n";
+    let all = instructions(text);
+    let keywords: Vec<&str> = all.iter().map(|i| i.keyword.as_str()).collect();
+    assert_eq!(keywords, ["ARG", "FROM", "RUN", "FROM", "USER"]);
+    assert_eq!(from_image(&all[1].args), "rust:${V}");
+    assert_eq!(all[2].args, "a  && b");
+    assert_eq!(final_stage(&all).len(), 2);
+}
+
+#[test]
+fn dockerignore_excludes_git_and_build_output() {
+    let ignore = read(".dockerignore");
+    let entries: Vec<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    for needed in [".git", "target"] {
+        assert!(
+            entries.contains(&needed),
+            ".dockerignore should exclude {needed}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CI
+
+const WORKFLOWS: &[&str] = &[
+    ".github/workflows/ci.yml",
+    ".github/workflows/self-test.yml",
+];
+
+/// Every step of every job in a workflow.
+fn steps(workflow: &Yaml, rel: &str) -> Vec<Yaml> {
+    keys(&workflow["jobs"], &format!("{rel} jobs"))
+        .iter()
+        .flat_map(|job| {
+            workflow["jobs"][job.as_str()]["steps"]
+                .as_vec()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn workflows_read_only_and_pin_third_party_actions() {
+    for rel in WORKFLOWS {
+        let workflow = load_yaml(rel);
+        let permissions = keys(&workflow["permissions"], &format!("{rel} permissions"));
+        assert_eq!(
+            permissions,
+            ["contents"],
+            "{rel} should grant only contents"
+        );
+        assert_eq!(
+            str_of(&workflow["permissions"]["contents"], "permissions.contents"),
+            "read"
+        );
+        for job in keys(&workflow["jobs"], rel) {
+            assert!(
+                workflow["jobs"][job.as_str()]["permissions"].is_badvalue(),
+                "{rel} job {job} widens permissions"
+            );
+        }
+        let triggers = keys(&workflow["on"], &format!("{rel} on"));
+        for event in ["push", "pull_request"] {
+            assert!(
+                triggers.iter().any(|t| t == event),
+                "{rel} does not run on {event}"
+            );
+        }
+        for step in steps(&workflow, rel) {
+            let Some(uses) = step["uses"].as_str() else {
+                continue;
+            };
+            if uses.starts_with("./") {
+                continue;
+            }
+            let (_, rev) = uses
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{rel}: {uses} has no version"));
+            let pinned = rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit());
+            assert!(pinned, "{rel}: {uses} is not pinned by a full commit SHA");
+        }
+    }
+}
+
+#[test]
+fn ci_workflow_runs_lints_tests_and_a_multi_platform_image_build() {
+    let rel = ".github/workflows/ci.yml";
+    let workflow = load_yaml(rel);
+    let jobs = keys(&workflow["jobs"], rel);
+    for job in ["fmt", "clippy", "tests", "docker"] {
+        assert!(jobs.iter().any(|j| j == job), "{rel} has no {job} job");
+    }
+    let job_runs = |job: &str| -> String {
+        workflow["jobs"][job]["steps"]
+            .as_vec()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["run"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(job_runs("fmt").contains("cargo fmt"));
+    assert!(job_runs("clippy").contains("cargo clippy"));
+    assert!(job_runs("tests").contains("bash scripts/test.sh"));
+
+    let build = workflow["jobs"]["docker"]["steps"]
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("docker/build-push-action@"))
+        })
+        .expect("the docker job does not use docker/build-push-action");
+    let push = &build["with"]["push"];
+    assert!(
+        *push == Yaml::Boolean(false) || push.as_str() == Some("false"),
+        "the image build must not push, found {push:?}"
+    );
+    let platforms = str_of(&build["with"]["platforms"], "platforms");
+    for platform in ["linux/amd64", "linux/arm64"] {
+        assert!(
+            platforms.split(',').any(|p| p.trim() == platform),
+            "the image build lacks {platform}"
+        );
+    }
+}
+
+#[test]
+fn ci_entry_point_runs_the_test_script() {
+    let run = read(".ci/run");
+    assert!(run.starts_with("#!/usr/bin/env bash"), ".ci/run shebang");
+    assert!(
+        run.lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.contains("scripts/test.sh")),
+        ".ci/run does not call scripts/test.sh"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(repo_path(".ci/run"))
+            .expect(".ci/run")
+            .permissions()
+            .mode();
+        assert!(mode & 0o111 != 0, ".ci/run is not executable");
+    }
+}
