@@ -40,16 +40,17 @@ RUN set -eu; \
     mkdir -p /out; \
     cp "target/$target/release/registry-action" /out/registry-action
 
-# Final stage: no shell, no package manager, no secrets; a non-root user.
+# Final stage: no shell, no package manager, no secrets; only the binary and CA certificates.
 FROM scratch
 LABEL org.opencontainers.image.title="registry-action" \
       org.opencontainers.image.description="Compute image tags, publish, verify and clean up container images: one static binary" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/registry-action /registry-action
-# NOTE: GitHub's "Dockerfile support for GitHub Actions" page says container actions must run as
-# the default user (root): the runner creates GITHUB_WORKSPACE, GITHUB_OUTPUT and
-# GITHUB_STEP_SUMMARY as its own user, which uid 65532 may not be able to write. To be checked
-# on a real runner before the first release.
-USER 65532:65532
+# No USER on purpose: GitHub runs a container action as the image's user, and the runner's
+# file commands ($GITHUB_OUTPUT, $GITHUB_ENV, $GITHUB_STEP_SUMMARY under /github/file_commands)
+# are writable only by root inside the container. With a non-root USER every run fails with
+# "Permission denied" on $GITHUB_OUTPUT (GitHub's "Dockerfile support for GitHub Actions": "Docker
+# actions must be run by the default Docker user (root)"). The image holds nothing but this one
+# static binary and CA certificates: no shell, no package manager, nothing else to run as root.
 ENTRYPOINT ["/registry-action"]
