@@ -14,5 +14,6 @@ pub mod event;
 pub mod inputs;
 pub mod logging;
 pub mod meta;
+pub mod publish;
 pub mod registry;
 pub mod report;

@@ -1,0 +1,375 @@
+//! The publish plan: image content + computed tags + what each target holds -> what to do where.
+//!
+//! Pure: the executor carries a `Plan` out, `dry-run` prints it (`Display`), tests assert on it.
+//!
+//! | what                         | decision                                                      |
+//! |------------------------------|---------------------------------------------------------------|
+//! | blob the target has          | present (nothing sent)                                        |
+//! | blob on the same registry    | mount from the repository that has it (source or a target)    |
+//! | other blobs                  | upload, once per repository                                   |
+//! | release tag, absent          | push                                                          |
+//! | release tag, same digest     | unchanged                                                     |
+//! | release tag, other digest    | refused (immutable) unless overwriting is allowed             |
+//! | rolling tag (`v1.2` `v1` `latest`) | push unless a newer release in its scope is in the repository |
+//! | floating tag (`main-abc1234`) | push                                                         |
+
+use crate::meta::version::parse_semver;
+use crate::meta::{ComputedTag, TagKind};
+use crate::registry::{Digest, Repository};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+/// A manifest or blob: what a registry addresses by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: String,
+}
+
+/// What is being published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub root: Descriptor,
+    /// Child manifests of an index (nested ones too), children before parents.
+    pub manifests: Vec<Descriptor>,
+    /// Every config and layer, each once.
+    pub blobs: Vec<Descriptor>,
+    pub platforms: Vec<String>,
+    /// The source repository when the source is a registry: targets on that registry mount from it.
+    pub source_repo: Option<Repository>,
+}
+
+/// What one target repository holds, as observed before planning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub root_present: bool,
+    pub manifests_present: BTreeSet<Digest>,
+    pub blobs_present: BTreeSet<Digest>,
+    /// The repository's tags; `None` when they could not be listed.
+    pub tags: Option<BTreeSet<String>>,
+    /// Where existing tags that matter (release tags of this run) point.
+    pub tag_digests: BTreeMap<String, Digest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Allow a release tag to move to another digest (input `overwrite-releases`).
+    pub overwrite_releases: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobStep {
+    Present,
+    Mount { from: Repository },
+    Upload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestStep {
+    Present,
+    Put,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagDecision {
+    Push,
+    Unchanged,
+    /// Not published, and the run fails: a release tag would change.
+    Refused(String),
+    /// Not moved, by design: a newer release holds this rolling tag.
+    Held(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPlan {
+    pub name: String,
+    pub kind: TagKind,
+    pub decision: TagDecision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetPlan {
+    pub repo: Repository,
+    pub blobs: Vec<(Descriptor, BlobStep)>,
+    pub manifests: Vec<(Descriptor, ManifestStep)>,
+    /// Release tags first, then floating, rolling last (the order they are written in).
+    pub tags: Vec<TagPlan>,
+    /// Put the root by digest (no tag to carry it, and the repository lacks it).
+    pub root_by_digest: bool,
+}
+
+impl TargetPlan {
+    pub fn bytes_to_upload(&self) -> u64 {
+        self.blobs
+            .iter()
+            .filter(|(_, s)| *s == BlobStep::Upload)
+            .map(|(d, _)| d.size)
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub root: Descriptor,
+    pub platforms: Vec<String>,
+    pub targets: Vec<TargetPlan>,
+}
+
+impl Plan {
+    /// The refused tags, as `image:tag: reason`.
+    pub fn refusals(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .flat_map(|t| {
+                t.tags.iter().filter_map(move |tag| match &tag.decision {
+                    TagDecision::Refused(why) => Some(format!(
+                        "{}/{}:{}: {why}",
+                        t.repo.registry, t.repo.repository, tag.name
+                    )),
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Decides every step for every target. `targets` are in `images` order.
+pub fn plan(
+    content: &Content,
+    targets: &[(Repository, Observed)],
+    tags: &[ComputedTag],
+    options: &Options,
+) -> Plan {
+    // Which repository on each registry will hold each blob when the mounts run.
+    let mut holder: HashMap<(String, Digest), Repository> = HashMap::new();
+    if let Some(source) = &content.source_repo {
+        for blob in &content.blobs {
+            holder.insert(
+                (source.registry.clone(), blob.digest.clone()),
+                source.clone(),
+            );
+        }
+    }
+    let mut plans = Vec::with_capacity(targets.len());
+    for (repo, observed) in targets {
+        let mut blobs = Vec::with_capacity(content.blobs.len());
+        for blob in &content.blobs {
+            let key = (repo.registry.clone(), blob.digest.clone());
+            let step = if observed.root_present || observed.blobs_present.contains(&blob.digest) {
+                holder.entry(key).or_insert_with(|| repo.clone());
+                BlobStep::Present
+            } else if let Some(from) = holder.get(&key).filter(|from| *from != repo) {
+                BlobStep::Mount { from: from.clone() }
+            } else {
+                holder.insert(key, repo.clone());
+                BlobStep::Upload
+            };
+            blobs.push((blob.clone(), step));
+        }
+        let manifests = content
+            .manifests
+            .iter()
+            .map(|m| {
+                let present =
+                    observed.root_present || observed.manifests_present.contains(&m.digest);
+                (
+                    m.clone(),
+                    if present {
+                        ManifestStep::Present
+                    } else {
+                        ManifestStep::Put
+                    },
+                )
+            })
+            .collect();
+        let mut tag_plans: Vec<TagPlan> = tags
+            .iter()
+            .map(|t| decide_tag(t, &content.root.digest, observed, options))
+            .collect();
+        tag_plans.sort_by_key(|t| match t.kind {
+            TagKind::Release => 0,
+            TagKind::Floating => 1,
+            TagKind::Rolling => 2,
+        });
+        plans.push(TargetPlan {
+            repo: repo.clone(),
+            blobs,
+            manifests,
+            root_by_digest: tags.is_empty() && !observed.root_present,
+            tags: tag_plans,
+        });
+    }
+    Plan {
+        root: content.root.clone(),
+        platforms: content.platforms.clone(),
+        targets: plans,
+    }
+}
+
+fn decide_tag(tag: &ComputedTag, root: &Digest, observed: &Observed, options: &Options) -> TagPlan {
+    let name = tag.name.to_string();
+    let decision = match tag.kind {
+        TagKind::Floating => TagDecision::Push,
+        TagKind::Release => match observed.tag_digests.get(&name) {
+            None => TagDecision::Push,
+            Some(existing) if existing == root => TagDecision::Unchanged,
+            Some(existing) if options.overwrite_releases => {
+                let _ = existing;
+                TagDecision::Push
+            }
+            Some(existing) => TagDecision::Refused(format!(
+                "release tags are immutable and `{name}` already points at {existing}; publish a new version, or set `overwrite-releases: true`"
+            )),
+        },
+        TagKind::Rolling => decide_rolling(&name, tag.version.as_deref(), observed),
+    };
+    TagPlan {
+        name,
+        kind: tag.kind,
+        decision,
+    }
+}
+
+/// What part of the version line a rolling tag follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    All,
+    Major(u64),
+    Minor(u64, u64),
+}
+
+fn decide_rolling(name: &str, version: Option<&str>, observed: &Observed) -> TagDecision {
+    let Some(version) = version.and_then(parse_semver) else {
+        return TagDecision::Push; // a run that publishes no version simply sets its tags
+    };
+    if version.is_prerelease {
+        return TagDecision::Held("pre-releases never move rolling tags".into());
+    }
+    let Some(existing) = &observed.tags else {
+        return TagDecision::Held(
+            "the repository's tags could not be listed, so a newer release cannot be ruled out"
+                .into(),
+        );
+    };
+    let scope = scope_of(name, version.major, version.minor);
+    let ours = (version.major, version.minor, version.patch);
+    let newer = existing
+        .iter()
+        .filter_map(|tag| {
+            parse_semver(tag)
+                .filter(|v| !v.is_prerelease)
+                .map(|v| (tag, (v.major, v.minor, v.patch)))
+        })
+        .filter(|(_, v)| match scope {
+            Scope::All => true,
+            Scope::Major(m) => v.0 == m,
+            Scope::Minor(m, n) => v.0 == m && v.1 == n,
+        })
+        .filter(|(_, v)| *v > ours)
+        .max_by_key(|(_, v)| *v);
+    match newer {
+        Some((tag, _)) => TagDecision::Held(format!(
+            "`{tag}` is a newer release, so `{name}` stays where it is"
+        )),
+        None => TagDecision::Push,
+    }
+}
+
+/// `v1.2` follows 1.2.x, `v1` follows 1.x, `latest` (or anything without the version's numbers) follows all.
+fn scope_of(name: &str, major: u64, minor: u64) -> Scope {
+    let numbers: Vec<u64> = name
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    if numbers.windows(2).any(|w| w == [major, minor]) {
+        Scope::Minor(major, minor)
+    } else if numbers.contains(&major) {
+        Scope::Major(major)
+    } else {
+        Scope::All
+    }
+}
+
+fn short(digest: &Digest) -> String {
+    let text = digest.to_string();
+    text.chars().take(19).collect()
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "publish {} ({}; {})",
+            self.root.digest,
+            self.root.media_type,
+            if self.platforms.is_empty() {
+                "single image".to_string()
+            } else {
+                self.platforms.join(", ")
+            }
+        )?;
+        for target in &self.targets {
+            writeln!(f, "{}/{}", target.repo.registry, target.repo.repository)?;
+            for (blob, step) in &target.blobs {
+                let what = match step {
+                    BlobStep::Present => "present".to_string(),
+                    BlobStep::Mount { from } => format!("mount from {}", from.repository),
+                    BlobStep::Upload => "upload".to_string(),
+                };
+                writeln!(
+                    f,
+                    "  blob     {} {:>10}  {what}",
+                    short(&blob.digest),
+                    human_bytes(blob.size)
+                )?;
+            }
+            for (manifest, step) in &target.manifests {
+                let what = if *step == ManifestStep::Put {
+                    "put"
+                } else {
+                    "present"
+                };
+                writeln!(
+                    f,
+                    "  manifest {} {:>10}  {what}",
+                    short(&manifest.digest),
+                    human_bytes(manifest.size)
+                )?;
+            }
+            if target.root_by_digest {
+                writeln!(f, "  root     {}  put by digest", short(&self.root.digest))?;
+            }
+            for tag in &target.tags {
+                let what = match &tag.decision {
+                    TagDecision::Push => "push".to_string(),
+                    TagDecision::Unchanged => "unchanged".to_string(),
+                    TagDecision::Refused(why) => format!("REFUSED: {why}"),
+                    TagDecision::Held(why) => format!("held: {why}"),
+                };
+                writeln!(
+                    f,
+                    "  tag      {:<24} {:<8}  {what}",
+                    tag.name,
+                    tag.kind.to_string()
+                )?;
+            }
+            writeln!(f, "  upload {}", human_bytes(target.bytes_to_upload()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
