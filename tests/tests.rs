@@ -9,6 +9,8 @@ mod cli;
 mod hostile;
 // action.yml, Dockerfile, workflows and CI entry point are well-formed and safe.
 mod packaging;
+// Publishing end to end: observe, plan, execute against real registries.
+mod publish;
 // The registry client against real local registries (docker-registry), checked with skopeo.
 mod registry;
 // The seed tag strategies, one fixture each.

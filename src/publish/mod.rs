@@ -1,4 +1,6 @@
 //! Publishing: one image to every target repository under every tag, byte-for-byte.
-//! `plan` decides (pure); the executor carries the plan out.
+//! `observe` reads what each target holds, `plan` decides (pure), `execute` writes.
 
+pub mod execute;
+pub mod observe;
 pub mod plan;

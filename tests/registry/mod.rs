@@ -1,9 +1,9 @@
 //! Registry client against real registries (distribution 2.8 via the `docker-registry` package),
 //! with skopeo as the independent oracle of what landed.
 
-mod harness;
-mod image;
-mod proxy;
+pub(crate) mod harness;
+pub(crate) mod image;
+pub(crate) mod proxy;
 mod token_server;
 
 mod auth;

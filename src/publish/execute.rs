@@ -1,0 +1,244 @@
+//! Carries a `Plan` out, the only place publishing writes. Order, across all targets: blobs
+//! (uploads, then mounts that may need them), child manifests, then tags: release, floating,
+//! rolling. A failure before the tags stops the run with no tag moved, so `latest` never points
+//! at a half-published image; running again completes the job (present content is skipped).
+
+use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TagDecision, TargetPlan};
+use crate::meta::TagKind;
+use crate::registry::{BlobSource, Client, Digest, Mount, Reference, Repository};
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Uploads in flight at once, across targets (each registry also limits per host).
+const CONCURRENCY: usize = 8;
+
+/// What the executor reads from the source: manifest bytes by digest and re-openable blobs.
+pub struct SourceContent<'a> {
+    pub manifests: &'a BTreeMap<Digest, (Bytes, String)>,
+    pub blob: &'a (dyn Fn(&Descriptor) -> Arc<dyn BlobSource> + Sync),
+}
+
+/// What happened to one tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagOutcome {
+    Pushed,
+    Unchanged,
+    Held(String),
+    Refused(String),
+    /// Not written because an earlier step failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetReport {
+    pub repo: Repository,
+    pub uploaded_blobs: usize,
+    pub uploaded_bytes: u64,
+    pub mounted_blobs: usize,
+    pub present_blobs: usize,
+    pub manifests_put: usize,
+    pub tags: Vec<(String, TagKind, TagOutcome)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub digest: Digest,
+    pub media_type: String,
+    pub platforms: Vec<String>,
+    pub targets: Vec<TargetReport>,
+    /// Failures, `image: what failed`; empty when everything was published.
+    pub failures: Vec<String>,
+}
+
+/// Runs the plan. Returns a report in every case; `failures` says what did not complete.
+pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -> Report {
+    let mut reports: Vec<TargetReport> = plan.targets.iter().map(empty_report).collect();
+    let mut failures = Vec::new();
+
+    let uploads = jobs(plan, |step| matches!(step, BlobStep::Upload));
+    let mounts = jobs(plan, |step| matches!(step, BlobStep::Mount { .. }));
+    for (phase, is_mount) in [(uploads, false), (mounts, true)] {
+        let results: Vec<_> = stream::iter(phase)
+            .map(|(i, blob, step)| async move {
+                let target = &plan.targets[i];
+                let outcome = send_blob(client, &target.repo, blob, step, source).await;
+                (i, blob.size, outcome)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for (i, size, outcome) in results {
+            match outcome {
+                Ok(mounted) => {
+                    let r = &mut reports[i];
+                    if mounted {
+                        r.mounted_blobs += 1;
+                    } else {
+                        r.uploaded_blobs += 1;
+                        r.uploaded_bytes += size;
+                    }
+                }
+                Err(e) => failures.push(format!(
+                    "{}: blob {}: {e}",
+                    display(&plan.targets[i].repo),
+                    if is_mount { "mount" } else { "upload" }
+                )),
+            }
+        }
+    }
+
+    if failures.is_empty() {
+        for (i, target) in plan.targets.iter().enumerate() {
+            for (manifest, step) in &target.manifests {
+                if *step == ManifestStep::Present {
+                    continue;
+                }
+                match put(
+                    client,
+                    &target.repo,
+                    Reference::Digest(manifest.digest.clone()),
+                    &manifest.digest,
+                    source,
+                )
+                .await
+                {
+                    Ok(()) => reports[i].manifests_put += 1,
+                    Err(e) => failures.push(format!(
+                        "{}: manifest {}: {e}",
+                        display(&target.repo),
+                        manifest.digest
+                    )),
+                }
+            }
+            if target.root_by_digest && failures.is_empty() {
+                match put(
+                    client,
+                    &target.repo,
+                    Reference::Digest(plan.root.digest.clone()),
+                    &plan.root.digest,
+                    source,
+                )
+                .await
+                {
+                    Ok(()) => reports[i].manifests_put += 1,
+                    Err(e) => failures.push(format!(
+                        "{}: manifest {}: {e}",
+                        display(&target.repo),
+                        plan.root.digest
+                    )),
+                }
+            }
+        }
+    }
+
+    for kind in [TagKind::Release, TagKind::Floating, TagKind::Rolling] {
+        for (i, target) in plan.targets.iter().enumerate() {
+            for tag in target.tags.iter().filter(|t| t.kind == kind) {
+                let outcome = match &tag.decision {
+                    TagDecision::Unchanged => TagOutcome::Unchanged,
+                    TagDecision::Held(why) => TagOutcome::Held(why.clone()),
+                    TagDecision::Refused(why) => TagOutcome::Refused(why.clone()),
+                    TagDecision::Push if !failures.is_empty() => TagOutcome::Skipped,
+                    TagDecision::Push => match put(
+                        client,
+                        &target.repo,
+                        Reference::Tag(tag.name.clone()),
+                        &plan.root.digest,
+                        source,
+                    )
+                    .await
+                    {
+                        Ok(()) => TagOutcome::Pushed,
+                        Err(e) => {
+                            failures.push(format!("{}:{}: {e}", display(&target.repo), tag.name));
+                            TagOutcome::Skipped
+                        }
+                    },
+                };
+                reports[i].tags.push((tag.name.clone(), tag.kind, outcome));
+            }
+        }
+    }
+    Report {
+        digest: plan.root.digest.clone(),
+        media_type: plan.root.media_type.clone(),
+        platforms: plan.platforms.clone(),
+        targets: reports,
+        failures,
+    }
+}
+
+fn empty_report(target: &TargetPlan) -> TargetReport {
+    TargetReport {
+        repo: target.repo.clone(),
+        uploaded_blobs: 0,
+        uploaded_bytes: 0,
+        mounted_blobs: 0,
+        present_blobs: target
+            .blobs
+            .iter()
+            .filter(|(_, s)| *s == BlobStep::Present)
+            .count(),
+        manifests_put: 0,
+        tags: Vec::new(),
+    }
+}
+
+fn jobs(plan: &Plan, select: impl Fn(&BlobStep) -> bool) -> Vec<(usize, &Descriptor, &BlobStep)> {
+    plan.targets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            t.blobs
+                .iter()
+                .filter(|(_, s)| select(s))
+                .map(move |(d, s)| (i, d, s))
+        })
+        .collect()
+}
+
+/// Uploads or mounts one blob; `Ok(true)` when a mount made the upload unnecessary.
+async fn send_blob(
+    client: &Client,
+    repo: &Repository,
+    blob: &Descriptor,
+    step: &BlobStep,
+    source: &SourceContent<'_>,
+) -> crate::registry::Result<bool> {
+    let session = match step {
+        BlobStep::Mount { from } => match client.mount_blob(repo, from, &blob.digest).await? {
+            Mount::Mounted => return Ok(true),
+            Mount::Upload(session) => Some(session),
+        },
+        _ => None,
+    };
+    let reader = (source.blob)(blob);
+    client
+        .push_blob(repo, &blob.digest, blob.size, reader.as_ref(), session)
+        .await?;
+    Ok(false)
+}
+
+async fn put(
+    client: &Client,
+    repo: &Repository,
+    reference: Reference,
+    digest: &Digest,
+    source: &SourceContent<'_>,
+) -> crate::registry::Result<()> {
+    let Some((bytes, media_type)) = source.manifests.get(digest) else {
+        return Err(crate::registry::Error::Config(format!(
+            "manifest {digest} was not read from the source"
+        )));
+    };
+    client
+        .put_manifest_raw(&repo.with(reference), bytes.clone(), media_type)
+        .await
+        .map(|_| ())
+}
+
+fn display(repo: &Repository) -> String {
+    format!("{}/{}", repo.registry, repo.repository)
+}

@@ -1,0 +1,96 @@
+//! Read-only look at each target before planning: what it holds of the image, and the tags the
+//! tag decisions need. Requests are kept at the floor: one HEAD of the root; if it is missing,
+//! one HEAD per child manifest and per blob; one tag listing only when a rolling tag needs it.
+
+use super::plan::{Content, Observed};
+use crate::meta::{ComputedTag, TagKind};
+use crate::registry::{Action, Client, Digest, Reference, Repository, Result, Scopes};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::collections::BTreeSet;
+
+/// Requests in flight per target while observing.
+const CONCURRENCY: usize = 8;
+
+/// Gets one token per registry covering every target there (push) and the mount sources (pull).
+pub async fn authorize(client: &Client, content: &Content, targets: &[Repository]) -> Result<()> {
+    let registries: BTreeSet<&str> = targets.iter().map(|t| t.registry.as_str()).collect();
+    for registry in registries {
+        let mut scopes = Scopes::new();
+        for target in targets.iter().filter(|t| t.registry == registry) {
+            scopes.add(&target.repository, &[Action::Pull, Action::Push]);
+        }
+        if let Some(source) = content
+            .source_repo
+            .as_ref()
+            .filter(|s| s.registry == registry)
+        {
+            scopes.add(&source.repository, &[Action::Pull]);
+        }
+        client.authorize(registry, &scopes).await?;
+    }
+    Ok(())
+}
+
+/// What `target` holds that matters for publishing `content` under `tags`.
+pub async fn observe(
+    client: &Client,
+    content: &Content,
+    target: &Repository,
+    tags: &[ComputedTag],
+) -> Result<Observed> {
+    let mut observed = Observed::default();
+    let root = target.with(Reference::Digest(content.root.digest.clone()));
+    observed.root_present = client.head_manifest(&root).await?.is_some();
+    if !observed.root_present {
+        observed.manifests_present = stream::iter(&content.manifests)
+            .map(|m| async move {
+                let image = target.with(Reference::Digest(m.digest.clone()));
+                Ok::<_, crate::registry::Error>(
+                    client
+                        .head_manifest(&image)
+                        .await?
+                        .map(|_| m.digest.clone()),
+                )
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_filter_map(|d| async move { Ok(d) })
+            .try_collect::<BTreeSet<Digest>>()
+            .await?;
+        observed.blobs_present = stream::iter(&content.blobs)
+            .map(|b| async move {
+                Ok::<_, crate::registry::Error>(
+                    client
+                        .head_blob(target, &b.digest)
+                        .await?
+                        .map(|_| b.digest.clone()),
+                )
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_filter_map(|d| async move { Ok(d) })
+            .try_collect::<BTreeSet<Digest>>()
+            .await?;
+    }
+    let needs_listing = tags
+        .iter()
+        .any(|t| t.kind == TagKind::Rolling && t.version.is_some());
+    if needs_listing {
+        observed.tags = Some(client.list_tags(target, None).await?.into_iter().collect());
+    }
+    for tag in tags.iter().filter(|t| t.kind == TagKind::Release) {
+        let name = tag.name.to_string();
+        let listed_absent = observed
+            .tags
+            .as_ref()
+            .is_some_and(|all| !all.contains(&name));
+        if listed_absent {
+            continue;
+        }
+        if let Some(info) = client
+            .head_manifest(&target.with(Reference::Tag(name.clone())))
+            .await?
+        {
+            observed.tag_digests.insert(name, info.digest);
+        }
+    }
+    Ok(observed)
+}
