@@ -2,7 +2,7 @@
 //! with action.yml's defaults applied here too, so the binary behaves the same outside a workflow.
 
 use crate::meta::TagInputs;
-use crate::meta::lines::input_lines;
+use crate::meta::lines::{InputLine, input_lines};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -19,6 +19,10 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("sep-annotations", "\n"),
     ("dry-run", "false"),
     ("github-token", ""),
+    ("source", ""),
+    ("credentials", ""),
+    ("overwrite-releases", "false"),
+    ("insecure-registries", ""),
 ];
 
 /// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
@@ -49,6 +53,9 @@ impl fmt::Display for Command {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -69,6 +76,12 @@ pub struct Inputs {
     pub sep_annotations: String,
     pub dry_run: bool,
     pub github_token: Option<Secret>,
+    /// The image to publish (skopeo transport syntax); `None`: compute tags only.
+    pub source: Option<String>,
+    /// `credentials` lines (secrets inside: never printed).
+    pub credentials: Vec<InputLine>,
+    pub overwrite_releases: bool,
+    pub insecure_registries: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,16 +118,17 @@ impl Inputs {
                 });
             }
         };
-        let dry_run = match get("dry-run").trim() {
-            "true" | "True" | "TRUE" => true,
-            "false" | "False" | "FALSE" => false,
-            other => {
-                return Err(InputError {
-                    input: "dry-run",
-                    message: format!("`{other}` is not a boolean; expected true or false"),
-                });
-            }
+        let boolean = |input: &'static str| match get(input).trim() {
+            "true" | "True" | "TRUE" => Ok(true),
+            "false" | "False" | "FALSE" => Ok(false),
+            other => Err(InputError {
+                input,
+                message: format!("`{other}` is not a boolean; expected true or false"),
+            }),
         };
+        let dry_run = boolean("dry-run")?;
+        let overwrite_releases = boolean("overwrite-releases")?;
+        let source = get("source").trim().to_string();
         let token = get("github-token");
         Ok(Inputs {
             command,
@@ -130,6 +144,19 @@ impl Inputs {
             sep_annotations: get("sep-annotations"),
             dry_run,
             github_token: (!token.is_empty()).then_some(Secret(token)),
+            source: (!source.is_empty()).then_some(source),
+            credentials: input_lines(&get("credentials")),
+            overwrite_releases,
+            insecure_registries: input_lines(&get("insecure-registries"))
+                .into_iter()
+                .flat_map(|l| {
+                    l.text
+                        .split(',')
+                        .map(|h| h.trim().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .filter(|h| !h.is_empty())
+                .collect(),
         })
     }
 }

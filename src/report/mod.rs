@@ -94,3 +94,4 @@ pub(crate) mod fixtures {
         .collect()
     }
 }
+pub mod publish;
