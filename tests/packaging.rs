@@ -7,21 +7,15 @@ use std::path::{Path, PathBuf};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// The inputs this release documents, exactly (DESIGN.md, "The action's interface").
-const INPUTS: &[&str] = &[
-    "command",
-    "images",
-    "tags",
-    "flavor",
-    "labels",
-    "annotations",
-    "sep-tags",
-    "sep-labels",
-    "sep-annotations",
-    "dry-run",
-    "github-token",
-];
+/// The inputs the binary reads (`registry_action::inputs::INPUTS`): action.yml must declare exactly these.
+fn inputs() -> Vec<&'static str> {
+    registry_action::inputs::INPUTS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect()
+}
 
-/// The outputs shared with docker/metadata-action (later releases add publishing outputs).
+/// The outputs shared with docker/metadata-action, then the publishing ones.
 const OUTPUTS: &[&str] = &[
     "version",
     "tags",
@@ -29,6 +23,8 @@ const OUTPUTS: &[&str] = &[
     "labels",
     "annotations",
     "json",
+    "digest",
+    "refs",
 ];
 
 /// Words that make an `ENV`/`ARG` name look like it carries a secret.
@@ -96,7 +92,7 @@ fn action_runs_as_a_docker_action() {
 fn action_inputs_are_exactly_the_documented_list() {
     let action = load_yaml("action.yml");
     let declared: BTreeSet<String> = keys(&action["inputs"], "inputs").into_iter().collect();
-    let expected: BTreeSet<String> = INPUTS.iter().map(|s| s.to_string()).collect();
+    let expected: BTreeSet<String> = inputs().iter().map(|s| s.to_string()).collect();
     assert_eq!(
         declared, expected,
         "action.yml inputs differ from the contract"

@@ -1,0 +1,207 @@
+"""Drives scripts/bench-publish.sh: registry-action publish vs skopeo on three local registries.
+
+Every run starts from fresh registries (stopped, storage wiped, restarted on 127.0.0.1), seeds
+what the scenario needs untimed, then times one tool. Requests are counted from each registry's
+access log; "blob bytes" is what the registry committed to its blob store during the timed part.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target/release/registry-action")
+SAMPLE = os.path.join(ROOT, "target/release/examples/sample-image")
+REGISTRY = "/usr/bin/docker-registry"
+TAGS_A = ["v1.2.3", "v1.2", "v1", "latest", "main-abc1234", "sha-abc1234"]
+TAGS_B = [f"extra-{i}" for i in range(1, 7)]
+TAGS_C = ["v1.2.4", "v1.2", "v1", "latest", "main-def5678", "sha-def5678"]
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Registry:
+    def __init__(self, name, base):
+        self.name = name
+        self.dir = os.path.join(base, name)
+        self.port = free_port()
+        self.proc = None
+
+    @property
+    def host(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(os.path.join(self.dir, "data"))
+        config = os.path.join(self.dir, "config.yml")
+        with open(config, "w") as f:
+            f.write(f"""version: 0.1
+log:
+  level: warn
+  formatter: text
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: {self.dir}/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{self.port}
+""")
+        self.log = open(os.path.join(self.dir, "registry.log"), "w")
+        self.proc = subprocess.Popen([REGISTRY, "serve", config], stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                return
+            except Exception:
+                time.sleep(0.05)
+        raise SystemExit(f"registry {self.name} did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.log.close()
+            self.proc = None
+
+    def requests(self):
+        time.sleep(0.1)  # the access log line is written after the response
+        with open(os.path.join(self.dir, "registry.log")) as f:
+            return sum(1 for line in f if '"GET /v2' in line or '"HEAD /v2' in line or '"PUT /v2' in line
+                       or '"POST /v2' in line or '"PATCH /v2' in line or '"DELETE /v2' in line)
+
+    def blob_bytes(self):
+        total = 0
+        blobs = os.path.join(self.dir, "data/docker/registry/v2/blobs")
+        for dirpath, _, files in os.walk(blobs):
+            total += sum(os.path.getsize(os.path.join(dirpath, f)) for f in files if f == "data")
+        return total
+
+
+def run(cmd, **kw):
+    result = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if result.returncode != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def skopeo_copy(src, dest):
+    run(["skopeo", "copy", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
+         "--quiet", src, dest])
+
+
+def publish(source, images, tags_rules, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_"))}
+    env.update(env_extra or {})
+    out = tempfile.mkdtemp()
+    run([BIN, "publish", "--source", source, "--images", "\n".join(images), "--tags", "\n".join(tags_rules),
+         "--output", os.path.join(out, "output"), "--summary", os.path.join(out, "summary")], env=env)
+    shutil.rmtree(out)
+
+
+def semver_rules(version, branch_tags):
+    return ([f"type=semver,pattern={{{{version}}}},value=v{version},prefix=v",
+             f"type=semver,pattern={{{{major}}}}.{{{{minor}}}},value=v{version},prefix=v",
+             f"type=semver,pattern={{{{major}}}},value=v{version},prefix=v"]
+            + [f"type=raw,value={t}" for t in branch_tags])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--platform-mib", type=int, default=64)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="bench-publish-")
+    build1, build2 = os.path.join(work, "build1"), os.path.join(work, "build2")
+    for out, top in ((build1, 1), (build2, 2)):
+        run([SAMPLE, "--out", out, "--platform-mib", str(args.platform_mib), "--layers", "4", "--no-shared-base",
+             "--seed", "7", "--top-seed", str(top), "--ref-name", "src"])
+    unique = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(os.path.join(build1, "blobs")) for f in fs)
+    regs = {n: Registry(n, work) for n in "ABC"}
+
+    def fresh():
+        for r in regs.values():
+            r.stop()
+            r.start()
+
+    A, B, C = (regs[n].host for n in "ABC")
+    scenarios = {
+        # (a) publish from A to B and C with 6 tags
+        "a": dict(
+            seed=lambda: skopeo_copy(f"oci:{build1}:src", f"docker://{A}/bench/app:src"),
+            ours=lambda: publish(f"docker://{A}/bench/app:src", [f"{B}/bench/app", f"{C}/bench/app"],
+                                 semver_rules("1.2.3", ["main-abc1234", "sha-abc1234"])),
+            skopeo=lambda: [skopeo_copy(f"docker://{A}/bench/app:src", f"docker://{d}/bench/app:{t}")
+                            for d in (B, C) for t in TAGS_A]),
+        # (b) add 6 new tags to the image already in B (source: B itself)
+        "b": dict(
+            seed=lambda: skopeo_copy(f"oci:{build1}:src", f"docker://{B}/bench/app:src"),
+            ours=lambda: publish(f"docker://{B}/bench/app:src", [f"{B}/bench/app"], [f"type=raw,value={t}" for t in TAGS_B]),
+            skopeo=lambda: [skopeo_copy(f"docker://{B}/bench/app:src", f"docker://{B}/bench/app:{t}") for t in TAGS_B]),
+        # (c) a new build that changes only the top layers, released as v1.2.4
+        "c": dict(
+            seed=lambda: ([skopeo_copy(f"oci:{build1}:src", f"docker://{d}/bench/app:{t}") for d in (B, C) for t in TAGS_A],
+                          skopeo_copy(f"oci:{build2}:src", f"docker://{A}/bench/app:src")),
+            ours=lambda: publish(f"docker://{A}/bench/app:src", [f"{B}/bench/app", f"{C}/bench/app"],
+                                 semver_rules("1.2.4", ["main-def5678", "sha-def5678"])),
+            skopeo=lambda: [skopeo_copy(f"docker://{A}/bench/app:src", f"docker://{d}/bench/app:{t}")
+                            for d in (B, C) for t in TAGS_C]),
+        # (d) as (a), from an OCI layout directory
+        "d": dict(
+            seed=lambda: None,
+            ours=lambda: publish(f"oci:{build1}:src", [f"{B}/bench/app", f"{C}/bench/app"],
+                                 semver_rules("1.2.3", ["main-abc1234", "sha-abc1234"])),
+            skopeo=lambda: [skopeo_copy(f"oci:{build1}:src", f"docker://{d}/bench/app:{t}")
+                            for d in (B, C) for t in TAGS_A]),
+    }
+    results = []
+    try:
+        for name, sc in scenarios.items():
+            for tool in ("skopeo", "ours"):
+                times, reqs, committed = [], [], []
+                for _ in range(args.runs):
+                    fresh()
+                    sc["seed"]()
+                    before = {n: (r.requests(), r.blob_bytes()) for n, r in regs.items()}
+                    start = time.monotonic()
+                    sc[tool]()
+                    times.append(time.monotonic() - start)
+                    reqs.append({n: r.requests() - before[n][0] for n, r in regs.items()})
+                    committed.append({n: r.blob_bytes() - before[n][1] for n, r in regs.items()})
+                results.append(dict(scenario=name, tool=tool, median_s=statistics.median(times), times=times,
+                                    requests=reqs[-1], blob_bytes=committed[-1]))
+    finally:
+        for r in regs.values():
+            r.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nimage: 2 platforms x 4 layers, {args.platform_mib} MiB per platform; unique blob bytes {unique}; "
+          f"{args.runs} runs per tool and scenario, registries reset before each run\n")
+    print("| scenario | tool | median wall (s) | vs skopeo | requests A / B / C | blob bytes committed B / C |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    by = {(r["scenario"], r["tool"]): r for r in results}
+    for r in results:
+        ratio = r["median_s"] / by[(r["scenario"], "skopeo")]["median_s"]
+        q = r["requests"]
+        b = r["blob_bytes"]
+        print(f"| ({r['scenario']}) | {'registry-action' if r['tool'] == 'ours' else 'skopeo'} | {r['median_s']:.3f} | "
+              f"{ratio:.2f}x | {q['A']} / {q['B']} / {q['C']} | {b['B']} / {b['C']} |")
+    with open(os.path.join(ROOT, "target/bench-publish.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
