@@ -14,5 +14,8 @@ pub mod event;
 pub mod inputs;
 pub mod logging;
 pub mod meta;
+pub mod publish;
 pub mod registry;
 pub mod report;
+pub mod sample;
+pub mod source;
