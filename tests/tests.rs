@@ -11,5 +11,7 @@ mod hostile;
 mod packaging;
 // The registry client against real local registries (docker-registry), checked with skopeo.
 mod registry;
+// Image sources (OCI layout, OCI archive, registry) read into the manifest graph.
+mod source;
 // The seed tag strategies, one fixture each.
 mod scenarios;

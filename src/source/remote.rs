@@ -67,6 +67,11 @@ impl Remote {
         &self.root
     }
 
+    /// The directory blobs are cached in (removed when the source and its blobs are dropped).
+    pub fn cache_dir(&self) -> &std::path::Path {
+        self.cache.dir.path()
+    }
+
     /// The image reference read from.
     pub fn image(&self) -> &ImageRef {
         &self.image

@@ -1,5 +1,7 @@
 //! Unit tests of the sample image generator: determinism and which seed changes which blob.
 
+use std::io::Read;
+
 use super::*;
 
 fn write(spec: &SampleSpec) -> (tempfile::TempDir, SampleImage) {
