@@ -128,8 +128,8 @@ def main():
     work = tempfile.mkdtemp(prefix="bench-publish-")
     build1, build2 = os.path.join(work, "build1"), os.path.join(work, "build2")
     for out, top in ((build1, 1), (build2, 2)):
-        run([SAMPLE, "--out", out, "--platform-mib", str(args.platform_mib), "--layers", "4", "--no-shared-base",
-             "--seed", "7", "--top-seed", str(top), "--ref-name", "src"])
+        run([SAMPLE, "--out", out, "--platform-mib", str(args.platform_mib), "--layers", "4",
+             "--seed", "7", "--top-seed", str(top), "--ref", "src"])
     unique = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(os.path.join(build1, "blobs")) for f in fs)
     regs = {n: Registry(n, work) for n in "ABC"}
 

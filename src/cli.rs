@@ -48,6 +48,17 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// The image to publish: `oci:<dir>[:<ref>]`, `oci-archive:<file>[:<ref>]` or `[docker://]<registry>/<repo>:<tag>`. Sets INPUT_SOURCE.
+    #[arg(long, value_name = "IMAGE")]
+    pub source: Option<String>,
+    /// Let a release tag (`v1.2.3`) move to a different image. Sets INPUT_OVERWRITE-RELEASES=true.
+    #[arg(long)]
+    pub overwrite_releases: bool,
+    /// Registries (`host[:port]`) to reach over plain HTTP when HTTPS fails (repeatable). Sets INPUT_INSECURE-REGISTRIES.
+    /// Registry logins come from INPUT_CREDENTIALS or Docker's config.json, never from flags.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
     /// Load variables from a saved environment file (applied over the process environment; repeatable).
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<PathBuf>,

@@ -17,3 +17,5 @@ pub mod meta;
 pub mod publish;
 pub mod registry;
 pub mod report;
+pub mod sample;
+pub mod source;

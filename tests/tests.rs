@@ -13,5 +13,7 @@ mod packaging;
 mod publish;
 // The registry client against real local registries (docker-registry), checked with skopeo.
 mod registry;
+// Image sources (OCI layout, OCI archive, registry) read into the manifest graph.
+mod source;
 // The seed tag strategies, one fixture each.
 mod scenarios;

@@ -1,7 +1,10 @@
 //! Publishing: one image to every target repository under every tag, byte-for-byte.
-//! `observe` reads what each target holds, `plan` decides (pure), `execute` writes.
+//! `graph` reads the image, `observe` what each target holds, `plan` decides (pure),
+//! `execute` writes, `run` sequences them.
 
 pub mod credentials;
 pub mod execute;
+pub mod graph;
 pub mod observe;
 pub mod plan;
+pub mod run;

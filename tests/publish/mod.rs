@@ -1,4 +1,7 @@
 //! Publishing end to end against real registries: observe -> plan -> execute, checked with
 //! skopeo and each registry's own access log (issue #4).
 
+// `registry-action publish` through the real binary.
+mod cli;
+// The engine with an in-memory image: request floor, re-runs, hotfix, immutability, faults.
 mod engine;

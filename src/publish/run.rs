@@ -1,0 +1,113 @@
+//! The publish step end to end: source -> manifest graph -> observe every target -> plan ->
+//! the plan (dry run) or its execution. Decisions live in `plan`; this file only sequences I/O.
+
+use super::execute::{Report, SourceContent, execute};
+use super::graph::{self, ImageGraph, read_graph};
+use super::observe::{authorize, observe};
+use super::plan::{Content, Descriptor, Options, Plan, plan};
+use crate::meta::{ComputedTag, ImageName};
+use crate::registry::{BlobSource, Client, Digest, Repository};
+use crate::source::{self, Source, SourceSpec};
+use bytes::Bytes;
+use futures_util::future::try_join_all;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What to publish where.
+pub struct Request<'a> {
+    pub source: &'a str,
+    pub images: &'a [ImageName],
+    pub tags: &'a [ComputedTag],
+    pub options: Options,
+    pub dry_run: bool,
+}
+
+pub enum Outcome {
+    /// Dry run: what would happen.
+    Planned(Plan),
+    /// What happened; `failures` lists what did not complete.
+    Published(Report),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("input `source`: {0}")]
+    Source(#[from] source::Error),
+    #[error("input `source`: cannot read the image: {0}")]
+    Graph(#[from] graph::Error),
+    #[error("input `images`: `{image}` is not a repository to publish to: {error}")]
+    Target { image: String, error: crate::registry::Error },
+    #[error("input `images` is empty: publishing needs at least one image to publish to")]
+    NoImages,
+    #[error("{0}")]
+    Registry(#[from] crate::registry::Error),
+    #[error("refused, nothing was written:\n{}", .0.join("\n"))]
+    Refused(Vec<String>),
+}
+
+pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, PublishError> {
+    if request.images.is_empty() {
+        return Err(PublishError::NoImages);
+    }
+    let targets = request
+        .images
+        .iter()
+        .map(|image| Repository::parse(image.as_str()).map_err(|error| PublishError::Target { image: image.to_string(), error }))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spec = SourceSpec::parse(request.source)?;
+    let source = Source::open(&spec, client).await?;
+    let graph = read_graph(&source).await?;
+    let source_repo = match &source {
+        Source::Registry(remote) => Some(remote.image().repo()),
+        _ => None,
+    };
+    let content = content_of(&graph, source_repo);
+    authorize(client, &content, &targets).await?;
+    let observed = try_join_all(targets.iter().map(|t| observe(client, &content, t, request.tags))).await?;
+    let pairs: Vec<(Repository, _)> = targets.into_iter().zip(observed).collect();
+    let plan = plan(&content, &pairs, request.tags, &request.options);
+    if request.dry_run {
+        return Ok(Outcome::Planned(plan));
+    }
+    let refusals = plan.refusals();
+    if !refusals.is_empty() {
+        return Err(PublishError::Refused(refusals));
+    }
+    let manifests: BTreeMap<Digest, (Bytes, String)> = graph
+        .manifests
+        .iter()
+        .map(|n| (n.manifest.digest.clone(), (n.manifest.bytes.clone(), n.manifest.media_type.clone())))
+        .collect();
+    let mut blobs: BTreeMap<Digest, Arc<dyn BlobSource>> = BTreeMap::new();
+    for blob in &graph.blobs {
+        blobs.insert(blob.digest.clone(), source.blob(&blob.digest, blob.size).await?);
+    }
+    let blob = |d: &Descriptor| -> Arc<dyn BlobSource> {
+        match blobs.get(&d.digest) {
+            Some(b) => b.clone(),
+            None => Arc::new(Bytes::new()), // unreachable: every planned blob comes from the graph; the digest check would refuse it
+        }
+    };
+    let report = execute(client, &plan, &SourceContent { manifests: &manifests, blob: &blob }).await;
+    Ok(Outcome::Published(report))
+}
+
+/// The planner's view of the graph.
+pub fn content_of(graph: &ImageGraph, source_repo: Option<Repository>) -> Content {
+    let descriptor = |n: &graph::Node| Descriptor {
+        digest: n.manifest.digest.clone(),
+        size: n.manifest.bytes.len() as u64,
+        media_type: n.manifest.media_type.clone(),
+    };
+    Content {
+        root: descriptor(&graph.root),
+        manifests: graph.manifests.iter().filter(|n| n.manifest.digest != graph.root.manifest.digest).map(descriptor).collect(),
+        blobs: graph
+            .blobs
+            .iter()
+            .map(|b| Descriptor { digest: b.digest.clone(), size: b.size, media_type: b.media_type.clone() })
+            .collect(),
+        platforms: graph.platforms.clone(),
+        source_repo,
+    }
+}

@@ -1,0 +1,130 @@
+//! Where the image to publish comes from: the `source` input ([`SourceSpec`]) opened as a
+//! [`Source`] that serves the root manifest, child manifests by digest (always verified) and blobs
+//! as re-openable streams, from an OCI layout directory, an OCI archive or a registry. The
+//! publisher reads the image graph through it (`publish::graph`) and streams blobs to targets.
+
+mod error;
+mod file;
+mod local;
+mod remote;
+mod spec;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Deserialize;
+
+use crate::registry::manifests::{OCI_INDEX, OCI_MANIFEST};
+use crate::registry::{BlobSource, Client, Digest};
+
+pub use error::{Error, Result};
+pub use file::FileRange;
+pub use local::{Local, REF_NAME};
+pub use remote::Remote;
+pub use spec::SourceSpec;
+
+/// A manifest's exact bytes with its media type and verified digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawManifest {
+    pub digest: Digest,
+    pub media_type: String,
+    pub bytes: Bytes,
+}
+
+/// An opened image source.
+#[derive(Debug)]
+pub enum Source {
+    /// An OCI image layout directory (`oci:`).
+    Layout(Local),
+    /// A tar of an OCI image layout (`oci-archive:`), read in place.
+    Archive(Local),
+    /// A registry (`docker://`); blobs are downloaded once and cached for the run.
+    Registry(Remote),
+}
+
+impl Source {
+    /// Opens `spec` and reads its root manifest (for a registry: one GET).
+    pub async fn open(spec: &SourceSpec, client: &Client) -> Result<Source> {
+        let location = spec.to_string();
+        Ok(match spec {
+            SourceSpec::Layout { dir, reference } => {
+                Source::Layout(Local::open_dir(dir, reference.as_deref(), location).await?)
+            }
+            SourceSpec::Archive { file, reference } => {
+                Source::Archive(Local::open_archive(file, reference.as_deref(), location).await?)
+            }
+            SourceSpec::Registry(image) => Source::Registry(Remote::open(image, client).await?),
+        })
+    }
+
+    /// The manifest or index the spec names.
+    pub fn root(&self) -> &RawManifest {
+        match self {
+            Source::Layout(l) | Source::Archive(l) => l.root(),
+            Source::Registry(r) => r.root(),
+        }
+    }
+
+    /// A manifest by digest, verified. Its media type is what the source says (the registry's
+    /// `Content-Type`, or the manifest's own `mediaType`); a descriptor's media type, when it has
+    /// one, is the better answer.
+    pub async fn manifest(&self, digest: &Digest) -> Result<RawManifest> {
+        match self {
+            Source::Layout(l) | Source::Archive(l) => l.manifest(digest).await,
+            Source::Registry(r) => r.manifest(digest).await,
+        }
+    }
+
+    /// A blob of `size` bytes as a re-openable stream, never held in memory. Local blobs are
+    /// checked for their size now; a registry blob is read on its first open.
+    pub async fn blob(&self, digest: &Digest, size: u64) -> Result<Arc<dyn BlobSource>> {
+        match self {
+            Source::Layout(l) | Source::Archive(l) => l.blob(digest, size).await,
+            Source::Registry(r) => Ok(r.blob(digest, size)),
+        }
+    }
+}
+
+/// The media type a manifest declares in its `mediaType` field, else guessed from its shape
+/// (`manifests` -> OCI index, otherwise OCI image manifest).
+pub fn sniff_media_type(bytes: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Shape {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde::de::IgnoredAny>,
+    }
+    match serde_json::from_slice::<Shape>(bytes) {
+        Ok(Shape {
+            media_type: Some(m),
+            ..
+        }) if !m.is_empty() => m,
+        Ok(Shape {
+            manifests: Some(_), ..
+        }) => OCI_INDEX.to_owned(),
+        _ => OCI_MANIFEST.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_type_from_field_or_shape() {
+        let docker = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#;
+        assert_eq!(
+            sniff_media_type(docker.as_bytes()),
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+        assert_eq!(
+            sniff_media_type(br#"{"schemaVersion":2,"manifests":[]}"#),
+            OCI_INDEX
+        );
+        assert_eq!(
+            sniff_media_type(br#"{"schemaVersion":2,"config":{}}"#),
+            OCI_MANIFEST
+        );
+        assert_eq!(sniff_media_type(b"not json"), OCI_MANIFEST);
+    }
+}
