@@ -67,9 +67,10 @@ pub(super) fn write_layer(
         .write(compressed, Compression::none());
     let mut tar = tar::Builder::new(Hashing::new(gzip));
     let mut header = tar_header(size);
-    let mut data =
-        Noise::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hash_name(name))
-            .take(size);
+    let noise =
+        Noise::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hash_name(name));
+    // A buffered reader makes `io::copy` move 1 MiB at a time instead of 8 KiB.
+    let mut data = std::io::BufReader::with_capacity(1 << 20, noise.take(size));
     tar.append_data(&mut header, format!("{name}-{index}.bin"), &mut data)?;
     let uncompressed = tar.into_inner()?;
     let diff_id = uncompressed.digest();

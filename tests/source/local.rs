@@ -281,3 +281,49 @@ async fn single_manifest_with_subject_and_an_empty_layer() {
     assert_eq!(graph(&sample.archive()).await, g);
     assert_eq!(skopeo_raw(&sample.layout()), g.root.manifest.bytes.to_vec());
 }
+
+/// Runs skopeo with `args`, failing the test on error.
+pub fn skopeo(args: &[&str]) {
+    let output = std::process::Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("run skopeo (apt-get install skopeo)");
+    assert!(
+        output.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn archives_written_by_skopeo_and_gnu_tar_read_as_the_same_graph() {
+    let sample = Sample::new(&SampleSpec {
+        attestation: true,
+        empty_layer: true,
+        ..SampleSpec::default()
+    });
+    let tar = sample.dir.path().join("skopeo.tar");
+    let archive = format!("oci-archive:{}:app", tar.display());
+    skopeo(&[
+        "copy",
+        "--all",
+        "--preserve-digests",
+        &sample.layout(),
+        &archive,
+    ]);
+    let expected = graph(&sample.layout()).await;
+    assert_eq!(graph(&archive).await, expected);
+    // GNU tar's `./`-prefixed names and directory entries too.
+    let gnu = sample.dir.path().join("gnu.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(sample.dir.path().join("layout"))
+        .arg("-cf")
+        .arg(&gnu)
+        .arg(".")
+        .status()
+        .expect("run tar");
+    assert!(status.success());
+    let gnu = format!("oci-archive:{}", gnu.display());
+    assert_eq!(graph(&gnu).await, expected);
+}

@@ -176,3 +176,34 @@ async fn registry_source_by_digest_and_missing_tags() {
     let err = Source::open(&missing, &reader).await.unwrap_err();
     assert!(err.to_string().contains("404"), "{err}");
 }
+
+#[tokio::test]
+async fn an_image_pushed_by_skopeo_reads_as_the_same_graph() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    // Not a nested index: skopeo 1.9 refuses those ("received a manifest list instead of a
+    // manifest for a single image").
+    let sample = Sample::new(&SampleSpec {
+        attestation: true,
+        empty_layer: true,
+        ..SampleSpec::default()
+    });
+    let target = format!("docker://{}/pushed/by-skopeo:v1", registry.name());
+    super::local::skopeo(&[
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &sample.layout(),
+        &target,
+    ]);
+    let reader = Client::new(registry.client_config()).expect("client");
+    let from_registry = read_graph(&open(&target, &reader).await)
+        .await
+        .expect("graph");
+    let from_layout = read_graph(&open(&sample.layout(), &client()).await)
+        .await
+        .expect("graph");
+    assert_eq!(from_registry, from_layout);
+}
