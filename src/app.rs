@@ -43,11 +43,17 @@ pub enum AppError {
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
     #[error(transparent)]
-    Publish(#[from] PublishError),
+    Publish(Box<PublishError>),
     #[error("publishing did not complete, and no tag was moved past a failed step:\n{}", .0.join("\n"))]
     Incomplete(Vec<String>),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+}
+
+impl From<PublishError> for AppError {
+    fn from(error: PublishError) -> Self {
+        AppError::Publish(Box::new(error))
+    }
 }
 
 impl AppError {
@@ -135,21 +141,33 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
         }
     }
     match vars.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-        Some(path) => append(path, "outputs", |mut w| outputs::write_github_output(&mut w, &outputs))?,
+        Some(path) => append(path, "outputs", |mut w| {
+            outputs::write_github_output(&mut w, &outputs)
+        })?,
         None if !actions => {
             let mut text = Vec::new();
-            outputs::write_github_output(&mut text, &outputs).map_err(|source| AppError::Write { what: "outputs", path: "stdout".into(), source })?;
+            outputs::write_github_output(&mut text, &outputs).map_err(|source| {
+                AppError::Write {
+                    what: "outputs",
+                    path: "stdout".into(),
+                    source,
+                }
+            })?;
             log(console, &String::from_utf8_lossy(&text));
         }
         None => {}
     }
     if switches.set_output_env {
         if let Some(path) = vars.get("GITHUB_ENV").filter(|p| !p.is_empty()) {
-            append(path, "GITHUB_ENV", |mut w| outputs::write_github_output(&mut w, &outputs::env_exports(&outputs)))?;
+            append(path, "GITHUB_ENV", |mut w| {
+                outputs::write_github_output(&mut w, &outputs::env_exports(&outputs))
+            })?;
         }
     }
     if let Some(path) = vars.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        append(path, "step summary", |w| w.write_all(summary_text.as_bytes()))?;
+        append(path, "step summary", |w| {
+            w.write_all(summary_text.as_bytes())
+        })?;
     }
     if let Some(error) = failure {
         return Err(error);
@@ -168,17 +186,23 @@ fn publish(
     actions: bool,
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let fail = |e: AppError| (e, String::new());
-    let (mut credentials, secrets) = parse_credentials(&inputs.credentials, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
+    let (mut credentials, secrets) =
+        parse_credentials(&inputs.credentials, |name| vars.get(name).cloned())
+            .map_err(|e| fail(e.into()))?;
     if actions {
         for secret in &secrets {
             log(console, &commands::add_mask(secret.expose()));
         }
     }
-    add_github_token(&mut credentials, inputs.github_token.as_ref(), vars.get("GITHUB_ACTOR").map(String::as_str));
+    add_github_token(
+        &mut credentials,
+        inputs.github_token.as_ref(),
+        vars.get("GITHUB_ACTOR").map(String::as_str),
+    );
     let mut config = ClientConfig::from_env();
     config.credentials = credentials;
     config.insecure_registries = inputs.insecure_registries.clone();
-    let client = Client::new(config).map_err(|e| fail(PublishError::Registry(e).into()))?;
+    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -188,29 +212,54 @@ fn publish(
         source,
         images: &meta.images,
         tags: &meta.tags,
-        options: Options { overwrite_releases: inputs.overwrite_releases },
+        options: Options {
+            overwrite_releases: inputs.overwrite_releases,
+        },
         dry_run: inputs.dry_run,
     };
-    let outcome = runtime.block_on(publish_run::publish(&client, request)).map_err(|e| fail(e.into()))?;
+    let outcome = runtime
+        .block_on(publish_run::publish(&client, request))
+        .map_err(|e| fail(e.into()))?;
     match outcome {
         Outcome::Planned(plan) => {
             log(console, &plan.to_string());
             let mut out = outputs::Outputs::new();
             out.set("digest", plan.root.digest.to_string());
-            let refs: Vec<String> = meta.images.iter().map(|i| format!("{i}@{}", plan.root.digest)).collect();
+            let refs: Vec<String> = meta
+                .images
+                .iter()
+                .map(|i| format!("{i}@{}", plan.root.digest))
+                .collect();
             out.set("refs", refs.join("\n"));
             Ok((out, report::publish::plan_summary(&plan)))
         }
         Outcome::Published(published) => {
             let text = report::publish::publish_summary(&published);
             for target in &published.targets {
-                log(console, &format!("{}/{}: {} uploaded ({}), {} mounted, {} already there", target.repo.registry, target.repo.repository, target.uploaded_blobs, crate::publish::plan::human_bytes(target.uploaded_bytes), target.mounted_blobs, target.present_blobs));
+                log(
+                    console,
+                    &format!(
+                        "{}/{}: {} uploaded ({}), {} mounted, {} already there",
+                        target.repo.registry,
+                        target.repo.repository,
+                        target.uploaded_blobs,
+                        crate::publish::plan::human_bytes(target.uploaded_bytes),
+                        target.mounted_blobs,
+                        target.present_blobs
+                    ),
+                );
                 for (tag, _, outcome) in &target.tags {
-                    log(console, &format!("  {tag}: {}", Untrusted(&format!("{outcome:?}"))));
+                    log(
+                        console,
+                        &format!("  {tag}: {}", Untrusted(&format!("{outcome:?}"))),
+                    );
                 }
             }
             if published.failures.is_empty() {
-                Ok((report::publish::publish_outputs(&published, &meta.images), text))
+                Ok((
+                    report::publish::publish_outputs(&published, &meta.images),
+                    text,
+                ))
             } else {
                 Err((AppError::Incomplete(published.failures.clone()), text))
             }

@@ -112,6 +112,15 @@ impl Cli {
             input_env_var("dry-run"),
             self.dry_run.then(|| "true".to_string()),
         );
+        set(input_env_var("source"), self.source.clone());
+        set(
+            input_env_var("overwrite-releases"),
+            self.overwrite_releases.then(|| "true".to_string()),
+        );
+        set(
+            input_env_var("insecure-registries"),
+            lines(&self.insecure_registries),
+        );
         set("GITHUB_EVENT_PATH".into(), path(&self.event));
         set("GITHUB_EVENT_NAME".into(), self.event_name.clone());
         set("GITHUB_REF".into(), self.git_ref.clone());

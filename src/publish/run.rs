@@ -36,13 +36,22 @@ pub enum PublishError {
     #[error("input `source`: cannot read the image: {0}")]
     Graph(#[from] graph::Error),
     #[error("input `images`: `{image}` is not a repository to publish to: {error}")]
-    Target { image: String, error: crate::registry::Error },
+    Target {
+        image: String,
+        error: Box<crate::registry::Error>,
+    },
     #[error("input `images` is empty: publishing needs at least one image to publish to")]
     NoImages,
     #[error("{0}")]
-    Registry(#[from] crate::registry::Error),
+    Registry(Box<crate::registry::Error>),
     #[error("refused, nothing was written:\n{}", .0.join("\n"))]
     Refused(Vec<String>),
+}
+
+impl From<crate::registry::Error> for PublishError {
+    fn from(error: crate::registry::Error) -> Self {
+        PublishError::Registry(Box::new(error))
+    }
 }
 
 pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, PublishError> {
@@ -52,7 +61,12 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     let targets = request
         .images
         .iter()
-        .map(|image| Repository::parse(image.as_str()).map_err(|error| PublishError::Target { image: image.to_string(), error }))
+        .map(|image| {
+            Repository::parse(image.as_str()).map_err(|error| PublishError::Target {
+                image: image.to_string(),
+                error: Box::new(error),
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let spec = SourceSpec::parse(request.source)?;
     let source = Source::open(&spec, client).await?;
@@ -63,7 +77,12 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     };
     let content = content_of(&graph, source_repo);
     authorize(client, &content, &targets).await?;
-    let observed = try_join_all(targets.iter().map(|t| observe(client, &content, t, request.tags))).await?;
+    let observed = try_join_all(
+        targets
+            .iter()
+            .map(|t| observe(client, &content, t, request.tags)),
+    )
+    .await?;
     let pairs: Vec<(Repository, _)> = targets.into_iter().zip(observed).collect();
     let plan = plan(&content, &pairs, request.tags, &request.options);
     if request.dry_run {
@@ -76,11 +95,19 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     let manifests: BTreeMap<Digest, (Bytes, String)> = graph
         .manifests
         .iter()
-        .map(|n| (n.manifest.digest.clone(), (n.manifest.bytes.clone(), n.manifest.media_type.clone())))
+        .map(|n| {
+            (
+                n.manifest.digest.clone(),
+                (n.manifest.bytes.clone(), n.manifest.media_type.clone()),
+            )
+        })
         .collect();
     let mut blobs: BTreeMap<Digest, Arc<dyn BlobSource>> = BTreeMap::new();
     for blob in &graph.blobs {
-        blobs.insert(blob.digest.clone(), source.blob(&blob.digest, blob.size).await?);
+        blobs.insert(
+            blob.digest.clone(),
+            source.blob(&blob.digest, blob.size).await?,
+        );
     }
     let blob = |d: &Descriptor| -> Arc<dyn BlobSource> {
         match blobs.get(&d.digest) {
@@ -88,7 +115,15 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
             None => Arc::new(Bytes::new()), // unreachable: every planned blob comes from the graph; the digest check would refuse it
         }
     };
-    let report = execute(client, &plan, &SourceContent { manifests: &manifests, blob: &blob }).await;
+    let report = execute(
+        client,
+        &plan,
+        &SourceContent {
+            manifests: &manifests,
+            blob: &blob,
+        },
+    )
+    .await;
     Ok(Outcome::Published(report))
 }
 
@@ -101,11 +136,20 @@ pub fn content_of(graph: &ImageGraph, source_repo: Option<Repository>) -> Conten
     };
     Content {
         root: descriptor(&graph.root),
-        manifests: graph.manifests.iter().filter(|n| n.manifest.digest != graph.root.manifest.digest).map(descriptor).collect(),
+        manifests: graph
+            .manifests
+            .iter()
+            .filter(|n| n.manifest.digest != graph.root.manifest.digest)
+            .map(descriptor)
+            .collect(),
         blobs: graph
             .blobs
             .iter()
-            .map(|b| Descriptor { digest: b.digest.clone(), size: b.size, media_type: b.media_type.clone() })
+            .map(|b| Descriptor {
+                digest: b.digest.clone(),
+                size: b.size,
+                media_type: b.media_type.clone(),
+            })
             .collect(),
         platforms: graph.platforms.clone(),
         source_repo,

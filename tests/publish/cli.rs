@@ -15,99 +15,293 @@ fn layout(spec: &SampleSpec) -> (tempfile::TempDir, registry_action::sample::Sam
 fn writes(registry: &Registry, since: usize) -> Vec<String> {
     registry.access_log()[since..]
         .iter()
-        .filter(|(line, _)| line.starts_with("PUT") || line.starts_with("POST") || line.starts_with("PATCH") || line.starts_with("DELETE"))
+        .filter(|(line, _)| {
+            line.starts_with("PUT")
+                || line.starts_with("POST")
+                || line.starts_with("PATCH")
+                || line.starts_with("DELETE")
+        })
         .map(|(line, _)| line.clone())
         .collect()
 }
 
 #[test]
 fn every_image_shape_lands_byte_for_byte() {
-    let Some(registry) = Registry::plain() else { return };
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
     let shapes = [
         ("oci-index", SampleSpec::default()),
-        ("docker-list", SampleSpec { docker_media_types: true, ..SampleSpec::default() }),
-        ("attested", SampleSpec { attestation: true, ..SampleSpec::default() }),
-        ("nested", SampleSpec { nested_index: true, ..SampleSpec::default() }),
-        ("single", SampleSpec { single_manifest: true, empty_layer: true, ..SampleSpec::default() }),
+        (
+            "docker-list",
+            SampleSpec {
+                docker_media_types: true,
+                ..SampleSpec::default()
+            },
+        ),
+        (
+            "attested",
+            SampleSpec {
+                attestation: true,
+                ..SampleSpec::default()
+            },
+        ),
+        (
+            "nested",
+            SampleSpec {
+                nested_index: true,
+                ..SampleSpec::default()
+            },
+        ),
+        (
+            "single",
+            SampleSpec {
+                single_manifest: true,
+                empty_layer: true,
+                ..SampleSpec::default()
+            },
+        ),
     ];
     for (name, spec) in shapes {
         let (_dir, image) = layout(&spec);
         let source = format!("oci:{}", image.dir.display());
         let target = format!("{}/shapes/{name}", registry.name());
-        let r = run(&["publish", "--source", &source, "--images", &target, "--tags", "type=raw,value=v1.0.0"], &[]);
+        let r = run(
+            &[
+                "publish",
+                "--source",
+                &source,
+                "--images",
+                &target,
+                "--tags",
+                "type=raw,value=v1.0.0",
+            ],
+            &[],
+        );
         assert!(r.success(), "{name}: {}\n{}", r.stdout(), r.stderr());
         assert_eq!(r.get("digest"), image.root.digest.to_string(), "{name}");
-        assert_eq!(r.get("refs"), format!("{target}@{}", image.root.digest), "{name}");
-        let root = std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex())).expect("root bytes");
-        assert_eq!(registry.skopeo_raw(&format!("shapes/{name}:v1.0.0")), root, "{name}");
+        assert_eq!(
+            r.get("refs"),
+            format!("{target}@{}", image.root.digest),
+            "{name}"
+        );
+        let root = std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex()))
+            .expect("root bytes");
+        assert_eq!(
+            registry.skopeo_raw(&format!("shapes/{name}:v1.0.0")),
+            root,
+            "{name}"
+        );
         for manifest in &image.manifests {
-            let bytes = std::fs::read(image.dir.join("blobs/sha256").join(manifest.digest.hex())).expect("manifest bytes");
-            assert_eq!(registry.skopeo_raw(&format!("shapes/{name}@{}", manifest.digest)), bytes, "{name} child {}", manifest.digest);
+            let bytes = std::fs::read(image.dir.join("blobs/sha256").join(manifest.digest.hex()))
+                .expect("manifest bytes");
+            assert_eq!(
+                registry.skopeo_raw(&format!("shapes/{name}@{}", manifest.digest)),
+                bytes,
+                "{name} child {}",
+                manifest.digest
+            );
         }
-        assert!(r.summary_file.contains("### Published"), "{}", r.summary_file);
+        assert!(
+            r.summary_file.contains("### Published"),
+            "{}",
+            r.summary_file
+        );
     }
 }
 
 #[test]
 fn archive_and_registry_sources_publish_the_same_digest() {
-    let Some(registry) = Registry::plain() else { return };
-    let (dir, image) = layout(&SampleSpec { seed: 9, ..SampleSpec::default() });
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let (dir, image) = layout(&SampleSpec {
+        seed: 9,
+        ..SampleSpec::default()
+    });
     let archive = dir.path().join("image.tar");
     write_archive(&image.dir, &archive).expect("archive");
-    let from_archive = run(&["publish", "--source", &format!("oci-archive:{}", archive.display()), "--images", &format!("{}/src/app", registry.name()), "--tags", "type=raw,value=build"], &[]);
+    let from_archive = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci-archive:{}", archive.display()),
+            "--images",
+            &format!("{}/src/app", registry.name()),
+            "--tags",
+            "type=raw,value=build",
+        ],
+        &[],
+    );
     assert!(from_archive.success(), "{}", from_archive.stdout());
-    let from_registry = run(&["publish", "--source", &format!("docker://{}/src/app:build", registry.name()), "--images", &format!("{}/copy/app", registry.name()), "--tags", "type=raw,value=copied"], &[]);
+    let from_registry = run(
+        &[
+            "publish",
+            "--source",
+            &format!("docker://{}/src/app:build", registry.name()),
+            "--images",
+            &format!("{}/copy/app", registry.name()),
+            "--tags",
+            "type=raw,value=copied",
+        ],
+        &[],
+    );
     assert!(from_registry.success(), "{}", from_registry.stdout());
     assert_eq!(from_archive.get("digest"), image.root.digest.to_string());
     assert_eq!(from_registry.get("digest"), image.root.digest.to_string());
-    assert!(from_registry.summary_file.contains("| 0 | "), "same registry: blobs are mounted, not uploaded: {}", from_registry.summary_file);
+    assert!(
+        from_registry.summary_file.contains("| 0 | "),
+        "same registry: blobs are mounted, not uploaded: {}",
+        from_registry.summary_file
+    );
 }
 
 #[test]
 fn credentials_and_a_private_ca_reach_a_tls_registry() {
-    let Some(registry) = Registry::tls_basic() else { return };
-    let (_dir, image) = layout(&SampleSpec { seed: 3, ..SampleSpec::default() });
-    let credentials = format!("registry={},username={USER},password-env=REGISTRY_TOKEN", registry.name());
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 3,
+        ..SampleSpec::default()
+    });
+    let credentials = format!(
+        "registry={},username={USER},password-env=REGISTRY_TOKEN",
+        registry.name()
+    );
     let ca = registry.ca_file();
     let r = run(
-        &["publish", "--source", &format!("oci:{}", image.dir.display()), "--images", &format!("{}/private/app", registry.name()), "--tags", "type=raw,value=v2.0.0"],
-        &[("INPUT_CREDENTIALS", &credentials), ("REGISTRY_TOKEN", PASSWORD), ("SSL_CERT_FILE", ca.to_str().unwrap()), ("GITHUB_ACTIONS", "true")],
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/private/app", registry.name()),
+            "--tags",
+            "type=raw,value=v2.0.0",
+        ],
+        &[
+            ("INPUT_CREDENTIALS", &credentials),
+            ("REGISTRY_TOKEN", PASSWORD),
+            ("SSL_CERT_FILE", ca.to_str().unwrap()),
+            ("GITHUB_ACTIONS", "true"),
+        ],
     );
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
-    assert!(r.stdout().contains(&format!("::add-mask::{PASSWORD}")), "the password is masked first");
-    assert_eq!(r.stdout().matches(PASSWORD).count(), 1, "and never printed otherwise: {}", r.stdout());
+    assert!(
+        r.stdout().contains(&format!("::add-mask::{PASSWORD}")),
+        "the password is masked first"
+    );
+    assert_eq!(
+        r.stdout().matches(PASSWORD).count(),
+        1,
+        "and never printed otherwise: {}",
+        r.stdout()
+    );
     assert!(!r.summary_file.contains(PASSWORD) && !r.outputs_file.contains(PASSWORD));
 }
 
 #[test]
 fn dry_run_reads_and_plans_but_writes_nothing() {
-    let Some(registry) = Registry::plain() else { return };
-    let (_dir, image) = layout(&SampleSpec { seed: 4, ..SampleSpec::default() });
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 4,
+        ..SampleSpec::default()
+    });
     let since = registry.access_log().len();
-    let r = run(&["publish", "--dry-run", "--source", &format!("oci:{}", image.dir.display()), "--images", &format!("{}/dry/app", registry.name()), "--tags", "type=raw,value=v3.0.0"], &[]);
+    let r = run(
+        &[
+            "publish",
+            "--dry-run",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/dry/app", registry.name()),
+            "--tags",
+            "type=raw,value=v3.0.0",
+        ],
+        &[],
+    );
     assert!(r.success(), "{}", r.stdout());
     assert_eq!(writes(&registry, since), Vec::<String>::new());
     assert!(r.stdout().contains("upload"), "{}", r.stdout());
-    assert!(r.summary_file.contains("dry run: nothing was written"), "{}", r.summary_file);
+    assert!(
+        r.summary_file.contains("dry run: nothing was written"),
+        "{}",
+        r.summary_file
+    );
     assert_eq!(r.get("digest"), image.root.digest.to_string());
 }
 
 #[test]
 fn a_changed_release_tag_is_refused_and_nothing_is_written() {
-    let Some(registry) = Registry::plain() else { return };
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
     let target = format!("{}/releases/app", registry.name());
-    let (_d1, first) = layout(&SampleSpec { seed: 5, ..SampleSpec::default() });
-    let (_d2, second) = layout(&SampleSpec { seed: 6, ..SampleSpec::default() });
+    let (_d1, first) = layout(&SampleSpec {
+        seed: 5,
+        ..SampleSpec::default()
+    });
+    let (_d2, second) = layout(&SampleSpec {
+        seed: 6,
+        ..SampleSpec::default()
+    });
     let tags = "type=raw,value=v1.0.0\ntype=raw,value=latest";
-    assert!(run(&["publish", "--source", &format!("oci:{}", first.dir.display()), "--images", &target, "--tags", tags], &[]).success());
+    assert!(
+        run(
+            &[
+                "publish",
+                "--source",
+                &format!("oci:{}", first.dir.display()),
+                "--images",
+                &target,
+                "--tags",
+                tags
+            ],
+            &[]
+        )
+        .success()
+    );
     let since = registry.access_log().len();
-    let r = run(&["publish", "--source", &format!("oci:{}", second.dir.display()), "--images", &target, "--tags", tags], &[("GITHUB_ACTIONS", "true")]);
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", second.dir.display()),
+            "--images",
+            &target,
+            "--tags",
+            tags,
+        ],
+        &[("GITHUB_ACTIONS", "true")],
+    );
     assert!(!r.success());
-    assert!(r.stdout().contains("release tags are immutable"), "{}", r.stdout());
+    assert!(
+        r.stdout().contains("release tags are immutable"),
+        "{}",
+        r.stdout()
+    );
     assert!(r.stdout().contains("overwrite-releases"), "{}", r.stdout());
     assert_eq!(writes(&registry, since), Vec::<String>::new());
-    assert!(!r.outputs_file.contains("digest<<"), "no digest output for a refused publish");
-    let r = run(&["publish", "--source", &format!("oci:{}", second.dir.display()), "--images", &target, "--tags", tags], &[("INPUT_OVERWRITE-RELEASES", "true")]);
+    assert!(
+        !r.outputs_file.contains("digest<<"),
+        "no digest output for a refused publish"
+    );
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", second.dir.display()),
+            "--images",
+            &target,
+            "--tags",
+            tags,
+        ],
+        &[("INPUT_OVERWRITE-RELEASES", "true")],
+    );
     assert!(r.success(), "{}", r.stdout());
     assert_eq!(r.get("digest"), second.root.digest.to_string());
 }

@@ -1,15 +1,6 @@
 //! Image sources and the manifest graph: OCI layouts, OCI archives and a real registry
 //! (docker-registry) read into the same graph, with skopeo as the independent reader.
 
-// The registry harness, compiled here too: its module in `registry` is private (making it
-// `pub(crate)` there would let these two items go).
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../registry/harness.rs"]
-mod harness;
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../registry/token_server.rs"]
-mod token_server;
-
 // Layout and archive sources: selection, shapes, corruption, skopeo agreement.
 mod local;
 // A registry source: same graph, each blob read from the registry once.

@@ -7,8 +7,8 @@ use registry_action::registry::{Client, Reference, Repository};
 use registry_action::sample::SampleSpec;
 use registry_action::source::Source;
 
-use super::harness::Registry;
 use super::{Sample, client, open};
+use crate::registry::harness::Registry;
 
 /// Pushes every blob and manifest of `graph` from `source` to `repo`, the root under `tag`.
 async fn push(client: &Client, source: &Source, graph: &ImageGraph, repo: &Repository, tag: &str) {
