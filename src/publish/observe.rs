@@ -11,19 +11,19 @@ use std::collections::BTreeSet;
 /// Requests in flight per target while observing.
 const CONCURRENCY: usize = 8;
 
-/// Gets one token per registry covering every target there (push) and the mount sources (pull).
-pub async fn authorize(client: &Client, content: &Content, targets: &[Repository]) -> Result<()> {
+/// Gets one token per registry covering every target there (push) and the mount source (pull).
+pub async fn authorize(
+    client: &Client,
+    source_repo: Option<&Repository>,
+    targets: &[Repository],
+) -> Result<()> {
     let registries: BTreeSet<&str> = targets.iter().map(|t| t.registry.as_str()).collect();
     for registry in registries {
         let mut scopes = Scopes::new();
         for target in targets.iter().filter(|t| t.registry == registry) {
             scopes.add(&target.repository, &[Action::Pull, Action::Push]);
         }
-        if let Some(source) = content
-            .source_repo
-            .as_ref()
-            .filter(|s| s.registry == registry)
-        {
+        if let Some(source) = source_repo.filter(|s| s.registry == registry) {
             scopes.add(&source.repository, &[Action::Pull]);
         }
         client.authorize(registry, &scopes).await?;
@@ -31,17 +31,28 @@ pub async fn authorize(client: &Client, content: &Content, targets: &[Repository
     Ok(())
 }
 
-/// What `target` holds that matters for publishing `content` under `tags`.
+/// Whether `target` already holds the image (one HEAD of the root by digest).
+pub async fn has_root(client: &Client, root: &Digest, target: &Repository) -> Result<bool> {
+    Ok(client
+        .head_manifest(&target.with(Reference::Digest(root.clone())))
+        .await?
+        .is_some())
+}
+
+/// What `target` holds that matters for publishing `content` under `tags`, given whether it
+/// holds the root (from [`has_root`]): when it does, its children and blobs are there too.
 pub async fn observe(
     client: &Client,
     content: &Content,
     target: &Repository,
     tags: &[ComputedTag],
+    root_present: bool,
 ) -> Result<Observed> {
-    let mut observed = Observed::default();
-    let root = target.with(Reference::Digest(content.root.digest.clone()));
-    observed.root_present = client.head_manifest(&root).await?.is_some();
-    if !observed.root_present {
+    let mut observed = Observed {
+        root_present,
+        ..Observed::default()
+    };
+    if !root_present {
         observed.manifests_present = stream::iter(&content.manifests)
             .map(|m| async move {
                 let image = target.with(Reference::Digest(m.digest.clone()));

@@ -3,7 +3,7 @@
 
 use super::execute::{Report, SourceContent, execute};
 use super::graph::{self, ImageGraph, read_graph};
-use super::observe::{authorize, observe};
+use super::observe::{authorize, has_root, observe};
 use super::plan::{Content, Descriptor, Options, Plan, plan};
 use crate::meta::{ComputedTag, ImageName};
 use crate::registry::{BlobSource, Client, Digest, Repository};
@@ -70,17 +70,28 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
         .collect::<Result<Vec<_>, _>>()?;
     let spec = SourceSpec::parse(request.source)?;
     let source = Source::open(&spec, client).await?;
-    let graph = read_graph(&source).await?;
     let source_repo = match &source {
         Source::Registry(remote) => Some(remote.image().repo()),
         _ => None,
     };
-    let content = content_of(&graph, source_repo);
-    authorize(client, &content, &targets).await?;
+    authorize(client, source_repo.as_ref(), &targets).await?;
+    let root = source.root().clone();
+    let present = try_join_all(targets.iter().map(|t| has_root(client, &root.digest, t))).await?;
+    // Every target already holds the image: its children and blobs need not even be read.
+    let graph = if present.iter().all(|p| *p) {
+        None
+    } else {
+        Some(read_graph(&source).await?)
+    };
+    let content = match &graph {
+        Some(graph) => content_of(graph, source_repo),
+        None => root_only(&root, source_repo)?,
+    };
     let observed = try_join_all(
         targets
             .iter()
-            .map(|t| observe(client, &content, t, request.tags)),
+            .zip(&present)
+            .map(|(t, p)| observe(client, &content, t, request.tags, *p)),
     )
     .await?;
     let pairs: Vec<(Repository, _)> = targets.into_iter().zip(observed).collect();
@@ -92,22 +103,28 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     if !refusals.is_empty() {
         return Err(PublishError::Refused(refusals));
     }
-    let manifests: BTreeMap<Digest, (Bytes, String)> = graph
-        .manifests
-        .iter()
-        .map(|n| {
-            (
-                n.manifest.digest.clone(),
-                (n.manifest.bytes.clone(), n.manifest.media_type.clone()),
-            )
-        })
-        .collect();
+    let mut manifests: BTreeMap<Digest, (Bytes, String)> = BTreeMap::new();
+    manifests.insert(
+        root.digest.clone(),
+        (root.bytes.clone(), content.root.media_type.clone()),
+    );
     let mut blobs: BTreeMap<Digest, Arc<dyn BlobSource>> = BTreeMap::new();
-    for blob in &graph.blobs {
-        blobs.insert(
-            blob.digest.clone(),
-            source.blob(&blob.digest, blob.size).await?,
-        );
+    if let Some(graph) = &graph {
+        for node in &graph.manifests {
+            manifests.insert(
+                node.manifest.digest.clone(),
+                (
+                    node.manifest.bytes.clone(),
+                    node.manifest.media_type.clone(),
+                ),
+            );
+        }
+        for blob in &graph.blobs {
+            blobs.insert(
+                blob.digest.clone(),
+                source.blob(&blob.digest, blob.size).await?,
+            );
+        }
     }
     let blob = |d: &Descriptor| -> Arc<dyn BlobSource> {
         match blobs.get(&d.digest) {
@@ -125,6 +142,31 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     )
     .await;
     Ok(Outcome::Published(report))
+}
+
+/// The planner's view of an image every target already holds: the root alone (its platforms
+/// from the root itself, no further read).
+fn root_only(
+    root: &source::RawManifest,
+    source_repo: Option<Repository>,
+) -> Result<Content, PublishError> {
+    let parsed = graph::parse_manifest(&root.media_type, &root.bytes).map_err(|source| {
+        graph::Error::Manifest {
+            digest: root.digest.clone(),
+            source,
+        }
+    })?;
+    Ok(Content {
+        root: Descriptor {
+            digest: root.digest.clone(),
+            size: root.bytes.len() as u64,
+            media_type: parsed.media_type.clone(),
+        },
+        manifests: Vec::new(),
+        blobs: Vec::new(),
+        platforms: parsed.platforms(),
+        source_repo,
+    })
 }
 
 /// The planner's view of the graph.

@@ -305,3 +305,55 @@ fn a_changed_release_tag_is_refused_and_nothing_is_written() {
     assert!(r.success(), "{}", r.stdout());
     assert_eq!(r.get("digest"), second.root.digest.to_string());
 }
+
+#[test]
+fn new_tags_on_an_image_already_there_cost_one_put_each() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 8,
+        ..SampleSpec::default()
+    });
+    let repo = format!("{}/tagged/app", registry.name());
+    assert!(
+        run(
+            &[
+                "publish",
+                "--source",
+                &format!("oci:{}", image.dir.display()),
+                "--images",
+                &repo,
+                "--tags",
+                "type=raw,value=build"
+            ],
+            &[]
+        )
+        .success()
+    );
+    let since = registry.access_log().len();
+    let tags = (1..=6)
+        .map(|i| format!("type=raw,value=extra-{i}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("docker://{repo}:build"),
+            "--images",
+            &repo,
+            "--tags",
+            &tags,
+        ],
+        &[],
+    );
+    assert!(r.success(), "{}", r.stdout());
+    let log: Vec<String> = registry.access_log()[since..]
+        .iter()
+        .map(|(l, _)| l.clone())
+        .collect();
+    // ping + GET the source tag + HEAD the root + 6 tag PUTs: nothing else is read or written
+    assert_eq!(log.len(), 9, "{log:#?}");
+    assert!(!log.iter().any(|l| l.contains("/blobs/")), "{log:#?}");
+}

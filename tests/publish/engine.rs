@@ -7,7 +7,7 @@ use crate::registry::proxy::{Fault, Proxy, Rule};
 use bytes::Bytes;
 use registry_action::meta::{ComputedTag, TagKind, TagName};
 use registry_action::publish::execute::{Report, SourceContent, TagOutcome, execute};
-use registry_action::publish::observe::{authorize, observe};
+use registry_action::publish::observe::{authorize, has_root, observe};
 use registry_action::publish::plan::{Content, Descriptor, Options, Plan, plan};
 use registry_action::registry::manifests::{OCI_INDEX, OCI_MANIFEST};
 use registry_action::registry::{BlobSource, Client, ClientConfig, Digest, Repository};
@@ -105,14 +105,17 @@ async fn plan_for(
     tags: &[ComputedTag],
     options: &Options,
 ) -> Plan {
-    authorize(client, &image.content, targets)
+    authorize(client, image.content.source_repo.as_ref(), targets)
         .await
         .expect("authorize");
     let mut observed = Vec::new();
     for target in targets {
+        let present = has_root(client, &image.content.root.digest, target)
+            .await
+            .expect("head root");
         observed.push((
             target.clone(),
-            observe(client, &image.content, target, tags)
+            observe(client, &image.content, target, tags, present)
                 .await
                 .expect("observe"),
         ));
