@@ -32,8 +32,9 @@ ra_log "installing what is missing"
 ra_install_deps
 
 ra_log "cargo build --release"
-cargo build --release --locked
+cargo build --release --locked --bin registry-action --example sample-image
 binary="$PWD/target/release/registry-action"
+sample="$PWD/target/release/examples/sample-image"
 
 shopt -s nullglob
 envs=(fixtures/*/env)
@@ -89,8 +90,56 @@ for env_file in "${envs[@]}"; do
     fi
 done
 
+# The main job: publish a multi-arch image for a release, as a workflow would, to two local
+# registries standing in for GHCR and Docker Hub; then a hotfix released after it.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+registry_pids=()
+stop_registries() { for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap stop_registries EXIT
+start_registry() { # name -> prints 127.0.0.1:PORT
+    local dir="$out_root/registries/$1" port
+    port="$(free_port)"
+    mkdir -p "$dir/data"
+    printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%s\n' "$dir" "$port" >"$dir/config.yml"
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+    registry_pids+=($!)
+    for _ in $(seq 100); do
+        curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    echo "127.0.0.1:$port"
+}
+publish_demo() {
+    local ghcr hub out="$out_root/publish"
+    mkdir -p "$out"
+    ghcr="$(start_registry ghcr)"
+    hub="$(start_registry hub)"
+    "$sample" --out "$out/v0.2.0" --platform-mib 8 --attestation --seed 1 >/dev/null
+    "$sample" --out "$out/v0.1.1" --platform-mib 8 --attestation --seed 2 >/dev/null
+    printf '\n%s=== publish: release v0.2.0 to %s and %s ===%s\n' "$bold" "$ghcr" "$hub" "$plain"
+    env "${clean_env[@]}" "$binary" --env-file fixtures/release-v0.2.0/env --source "oci:$out/v0.2.0" \
+        --images "$ghcr/octo-org/app" --images "$hub/octoorg/app" \
+        --output "$out/release-output" --summary "$out/release-summary" >"$out/release-log" 2>&1 ||
+        { sed 's/^/    /' "$out/release-log"; return 1; }
+    cat "$out/release-summary"
+    printf '%s=== publish: hotfix v0.1.1 after v0.2.0 (latest and v0 stay on v0.2.0) ===%s\n' "$bold" "$plain"
+    env "${clean_env[@]}" "$binary" --env-file fixtures/release-v0.2.0/env --ref refs/tags/v0.1.1 \
+        --source "oci:$out/v0.1.1" --images "$ghcr/octo-org/app" --images "$hub/octoorg/app" \
+        --output "$out/hotfix-output" --summary "$out/hotfix-summary" >"$out/hotfix-log" 2>&1 ||
+        { sed 's/^/    /' "$out/hotfix-log"; return 1; }
+    sed -n '/^### Published/,$p' "$out/hotfix-summary"
+    echo "--- what the registries serve (skopeo, an independent client):"
+    local tag
+    for tag in v0.2.0 v0.1.1 v0.2 v0.1 v0 latest; do
+        printf '    %-7s %s  %s\n' "$tag" \
+            "$(skopeo inspect --raw --tls-verify=false "docker://$ghcr/octo-org/app:$tag" | sha256sum | cut -c1-16)" \
+            "$(skopeo inspect --raw --tls-verify=false "docker://$hub/octoorg/app:$tag" | sha256sum | cut -c1-16)"
+    done
+}
+publish_demo || failed+=(publish)
+
 echo
 if [[ ${#failed[@]} -gt 0 ]]; then
     ra_die "demo: ${#failed[@]} of ${#envs[@]} scenarios failed: ${failed[*]}"
 fi
-echo "demo: ${#envs[@]} scenarios run; outputs, summaries and logs are in .demo/<scenario>/"
+echo "demo: ${#envs[@]} tag scenarios and the publish job run; outputs, summaries and logs are in .demo/"
