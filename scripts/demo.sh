@@ -96,7 +96,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 registry_pids=()
 stop_registries() { for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap stop_registries EXIT
-start_registry() { # name -> prints 127.0.0.1:PORT
+start_registry() { # name -> sets $registry_addr (127.0.0.1:PORT); not in $(...): the PID must reach the trap
     local dir="$out_root/registries/$1" port
     port="$(free_port)"
     mkdir -p "$dir/data"
@@ -107,13 +107,15 @@ start_registry() { # name -> prints 127.0.0.1:PORT
         curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
         sleep 0.1
     done
-    echo "127.0.0.1:$port"
+    registry_addr="127.0.0.1:$port"
 }
 publish_demo() {
     local ghcr hub out="$out_root/publish"
     mkdir -p "$out"
-    ghcr="$(start_registry ghcr)"
-    hub="$(start_registry hub)"
+    start_registry ghcr
+    ghcr="$registry_addr"
+    start_registry hub
+    hub="$registry_addr"
     "$sample" --out "$out/v0.2.0" --platform-mib 8 --attestation --seed 1 >/dev/null
     "$sample" --out "$out/v0.1.1" --platform-mib 8 --attestation --seed 2 >/dev/null
     printf '\n%s=== publish: release v0.2.0 to %s and %s ===%s\n' "$bold" "$ghcr" "$hub" "$plain"

@@ -186,16 +186,25 @@ fn empty_report(target: &TargetPlan) -> TargetReport {
     }
 }
 
+/// The blob steps `select` picks, ordered so every target's registry works from the start:
+/// largest blobs first (the longest uploads do not end up last), each blob to every target in
+/// turn (not all of one target's blobs before the next target's).
 fn jobs(plan: &Plan, select: impl Fn(&BlobStep) -> bool) -> Vec<(usize, &Descriptor, &BlobStep)> {
-    plan.targets
+    let mut jobs: Vec<(usize, usize, &Descriptor, &BlobStep)> = plan
+        .targets
         .iter()
         .enumerate()
         .flat_map(|(i, t)| {
             t.blobs
                 .iter()
-                .filter(|(_, s)| select(s))
-                .map(move |(d, s)| (i, d, s))
+                .enumerate()
+                .filter(|(_, (_, s))| select(s))
+                .map(move |(b, (d, s))| (i, b, d, s))
         })
+        .collect();
+    jobs.sort_by_key(|&(target, blob, d, _)| (std::cmp::Reverse(d.size), blob, target));
+    jobs.into_iter()
+        .map(|(target, _, d, s)| (target, d, s))
         .collect()
 }
 
