@@ -9,6 +9,8 @@ mod cli;
 mod hostile;
 // action.yml, Dockerfile, workflows and CI entry point are well-formed and safe.
 mod packaging;
+// action.yml pins its image by digest; the release workflow, toolchain pin and CA bundle.
+mod release;
 // The registry client against real local registries (docker-registry), checked with skopeo.
 mod registry;
 // The seed tag strategies, one fixture each.
