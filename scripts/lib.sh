@@ -194,7 +194,10 @@ ra_release_build() {
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
     ra_release_env "$target"
     ra_log "cargo build --release --locked --target $target"
-    (cd "$root" && cargo build --release --locked --target "$target" >&2) ||
+    # SOURCE_DATE_EPOCH is fixed for the compile (gcc's __DATE__/__TIME__; the cc crate rebuilds
+    # C code whenever it changes): the image's timestamps come from the assembler, not from here,
+    # and a constant lets test.sh and build-image.sh share one build across commits.
+    (cd "$root" && SOURCE_DATE_EPOCH=0 cargo build --release --locked --target "$target" >&2) ||
         ra_die "static release build for $target failed"
     local binary="${CARGO_TARGET_DIR:-$root/target}/$target/release/registry-action"
     [[ -x "$binary" ]] || ra_die "release build produced no $binary"
