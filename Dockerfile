@@ -4,7 +4,8 @@
 # stage runs on the builder's own platform and cross-compiles for TARGETARCH, so a multi-platform
 # build (linux/amd64,linux/arm64) needs no emulation.
 
-ARG RUST_VERSION=1.95
+# The toolchain of rust-toolchain.toml (tests/release.rs checks they agree).
+ARG RUST_VERSION=1.95.0
 
 FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-bookworm AS build
 ARG TARGETARCH
@@ -45,7 +46,8 @@ FROM scratch
 LABEL org.opencontainers.image.title="registry-action" \
       org.opencontainers.image.description="Compute image tags, publish, verify and clean up container images: one static binary" \
       org.opencontainers.image.licenses="Apache-2.0"
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+# The committed Mozilla bundle (scripts/update-ca-bundle.sh), as in the reproducible image.
+COPY packaging/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/registry-action /registry-action
 # No USER on purpose: GitHub runs a container action as the image's user, and the runner's
 # file commands ($GITHUB_OUTPUT, $GITHUB_ENV, $GITHUB_STEP_SUMMARY under /github/file_commands)

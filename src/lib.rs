@@ -11,6 +11,7 @@ pub mod clock;
 pub mod context;
 pub mod envfile;
 pub mod event;
+pub mod image;
 pub mod inputs;
 pub mod logging;
 pub mod meta;

@@ -11,6 +11,8 @@ mod hostile;
 mod packaging;
 // Publishing end to end: observe, plan, execute against real registries.
 mod publish;
+// action.yml pins its image by digest; the release workflow, toolchain pin and CA bundle.
+mod release;
 // The registry client against real local registries (docker-registry), checked with skopeo.
 mod registry;
 // Image sources (OCI layout, OCI archive, registry) read into the manifest graph.
