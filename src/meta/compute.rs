@@ -327,32 +327,14 @@ impl Run<'_> {
             self.warnings.push(format!("`{raw}` is not a valid semver version, so `{}` made no tag (see https://semver.org)", rule.line.text));
             return Ok(None);
         };
-        let version = Some(parts.version.clone());
-        if parts.is_prerelease {
-            let value = if pattern.is_raw_statement() {
-                render_template(pattern, &parts, rule)?
-            } else {
-                parts.version.clone()
-            };
-            return Ok(Some(Produced {
-                value,
-                kind: TagKind::Release,
-                version,
-                latest: false,
-            }));
-        }
-        let value = render_template(pattern, &parts, rule)?;
-        let kind = if value == parts.version || value == parts.raw {
-            TagKind::Release
-        } else {
-            TagKind::Rolling
-        };
-        Ok(Some(Produced {
-            value,
-            kind,
-            version,
-            latest: true,
-        }))
+        Ok(Some(version_tag(
+            pattern,
+            &parts,
+            &parts.raw,
+            &parts.version,
+            parts.is_prerelease,
+            rule,
+        )?))
     }
 
     fn pep440(
@@ -365,32 +347,14 @@ impl Run<'_> {
             self.warnings.push(format!("`{raw}` does not conform to PEP 440, so `{}` made no tag (see https://peps.python.org/pep-0440/)", rule.line.text));
             return Ok(None);
         };
-        let version = Some(parts.version.clone());
-        if parts.is_special {
-            let value = if pattern.is_raw_statement() {
-                raw.to_string()
-            } else {
-                parts.version.clone()
-            };
-            return Ok(Some(Produced {
-                value,
-                kind: TagKind::Release,
-                version,
-                latest: false,
-            }));
-        }
-        let value = render_template(pattern, &parts, rule)?;
-        let kind = if value == parts.version || value == parts.raw {
-            TagKind::Release
-        } else {
-            TagKind::Rolling
-        };
-        Ok(Some(Produced {
-            value,
-            kind,
-            version,
-            latest: true,
-        }))
+        Ok(Some(version_tag(
+            pattern,
+            &parts,
+            &parts.raw,
+            &parts.version,
+            parts.is_special,
+            rule,
+        )?))
     }
 
     /// JavaScript `String.prototype.match` semantics: `/re/flags` or a bare pattern; the group's
@@ -425,6 +389,45 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The tag a semver/pep440 rule yields for a valid version. A pre-, post- or dev-release (`special`)
+/// only gets its full version (or `{{raw}}` when the pattern is exactly that) and never `latest`;
+/// otherwise the pattern decides, and a pattern rendering the full version is a release tag.
+fn version_tag(
+    pattern: &Template,
+    fields: &dyn Scope,
+    raw: &str,
+    version: &str,
+    special: bool,
+    rule: &TagRule,
+) -> Result<Produced, MetaError> {
+    let full = Some(version.to_string());
+    if special {
+        let value = if pattern.is_raw_statement() {
+            raw.to_string()
+        } else {
+            version.to_string()
+        };
+        return Ok(Produced {
+            value,
+            kind: TagKind::Release,
+            version: full,
+            latest: false,
+        });
+    }
+    let value = render_template(pattern, fields, rule)?;
+    let kind = if value == version || value == raw {
+        TagKind::Release
+    } else {
+        TagKind::Rolling
+    };
+    Ok(Produced {
+        value,
+        kind,
+        version: full,
+        latest: true,
+    })
 }
 
 /// A value that is a full version (`v1.2.3`, however it was produced) is an immutable release tag.

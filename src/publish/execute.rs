@@ -91,43 +91,26 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
 
     if failures.is_empty() {
         for (i, target) in plan.targets.iter().enumerate() {
-            for (manifest, step) in &target.manifests {
-                if *step == ManifestStep::Present {
-                    continue;
-                }
+            let children = target
+                .manifests
+                .iter()
+                .filter(|(_, step)| *step == ManifestStep::Put)
+                .map(|(m, _)| &m.digest);
+            let root = target.root_by_digest.then_some(&plan.root.digest);
+            for digest in children.chain(root) {
                 match put(
                     client,
                     &target.repo,
-                    Reference::Digest(manifest.digest.clone()),
-                    &manifest.digest,
+                    Reference::Digest(digest.clone()),
+                    digest,
                     source,
                 )
                 .await
                 {
                     Ok(()) => reports[i].manifests_put += 1,
-                    Err(e) => failures.push(format!(
-                        "{}: manifest {}: {e}",
-                        display(&target.repo),
-                        manifest.digest
-                    )),
-                }
-            }
-            if target.root_by_digest && failures.is_empty() {
-                match put(
-                    client,
-                    &target.repo,
-                    Reference::Digest(plan.root.digest.clone()),
-                    &plan.root.digest,
-                    source,
-                )
-                .await
-                {
-                    Ok(()) => reports[i].manifests_put += 1,
-                    Err(e) => failures.push(format!(
-                        "{}: manifest {}: {e}",
-                        display(&target.repo),
-                        plan.root.digest
-                    )),
+                    Err(e) => {
+                        failures.push(format!("{}: manifest {digest}: {e}", display(&target.repo)))
+                    }
                 }
             }
         }
