@@ -1,21 +1,21 @@
 //! A registry as the image source: manifests by `GET` (digest verified by the client), blobs read
-//! from the registry once whatever the number of destinations: the first open streams the blob
-//! into a temporary file (verified on the way), later opens read that file.
+//! from the registry once whatever the number of destinations: the first open starts streaming the
+//! blob into a temporary file (verified on the way), and every open reads that file as it grows,
+//! so uploads to the destinations run while the download is still going.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use tokio::io::AsyncWriteExt;
-use tokio::sync::OnceCell;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{OnceCell, watch};
 
 use crate::registry::{
     self, BlobSource, BlobStream, Client, Digest, ImageRef, Reference, Repository,
 };
 
 use super::error::{Result, io};
-use super::file::FileRange;
 use super::{RawManifest, sniff_media_type};
 
 /// An image in a registry.
@@ -39,8 +39,26 @@ struct Cache {
     client: Client,
     repo: Repository,
     dir: tempfile::TempDir,
-    cells: Mutex<HashMap<Digest, Arc<OnceCell<FileRange>>>>,
+    cells: Mutex<HashMap<Digest, Arc<OnceCell<Arc<Download>>>>>,
 }
+
+/// How far a download has got: bytes in the file, and whether it ended (and how).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Progress {
+    Running(u64),
+    Done,
+    Failed(String),
+}
+
+/// A blob being (or done being) written to the cache file.
+struct Download {
+    path: std::path::PathBuf,
+    size: u64,
+    progress: watch::Receiver<Progress>,
+}
+
+/// Bytes handed to the cache file at once (readers see the file grow in steps of this).
+const STEP: usize = 256 * 1024;
 
 impl Remote {
     /// Reads the root manifest of `image` (one GET).
@@ -123,56 +141,139 @@ struct CachedBlob {
     cache: Arc<Cache>,
     digest: Digest,
     size: u64,
-    cell: Arc<OnceCell<FileRange>>,
+    cell: Arc<OnceCell<Arc<Download>>>,
 }
 
 impl BlobSource for CachedBlob {
     fn open(&self) -> BoxFuture<'_, registry::Result<BlobStream>> {
         Box::pin(async move {
-            let range = self
+            let download = self
                 .cell
-                .get_or_try_init(|| self.cache.download(&self.digest, self.size))
-                .await?;
-            range.open().await
+                .get_or_try_init(|| {
+                    Cache::start(self.cache.clone(), self.digest.clone(), self.size)
+                })
+                .await?
+                .clone();
+            let file = tokio::fs::File::open(&download.path).await?;
+            let state = (file, 0u64, download.progress.clone(), download.size);
+            let stream = futures_util::stream::try_unfold(
+                state,
+                |(mut file, pos, mut progress, size)| async move {
+                    loop {
+                        let now = progress.borrow_and_update().clone();
+                        let available = match &now {
+                            Progress::Running(written) => *written,
+                            Progress::Done => size,
+                            Progress::Failed(why) => {
+                                return Err(std::io::Error::other(why.clone()));
+                            }
+                        };
+                        if pos < available {
+                            let want =
+                                usize::try_from((available - pos).min(STEP as u64)).unwrap_or(STEP);
+                            let mut buf = vec![0u8; want];
+                            file.read_exact(&mut buf).await?;
+                            return Ok(Some((
+                                bytes::Bytes::from(buf),
+                                (file, pos + want as u64, progress, size),
+                            )));
+                        }
+                        if now == Progress::Done {
+                            return Ok(None);
+                        }
+                        if progress.changed().await.is_err() {
+                            return Err(std::io::Error::other("the source download stopped"));
+                        }
+                    }
+                },
+            );
+            let stream: BlobStream = Box::pin(stream);
+            Ok(stream)
         })
     }
 }
 
 impl Cache {
-    /// Streams the blob into `<dir>/<alg>-<hex>`; the client verifies the digest, this the size.
-    async fn download(&self, digest: &Digest, size: u64) -> registry::Result<FileRange> {
-        let size_error = |actual| registry::Error::SizeMismatch {
-            digest: digest.clone(),
-            expected: size,
-            actual,
-        };
-        let blob = self.client.get_blob(&self.repo, digest).await?;
+    /// Starts streaming the blob into `<dir>/<alg>-<hex>` in the background; the client verifies
+    /// the digest, this the size. Readers follow the file through the returned progress.
+    async fn start(
+        cache: Arc<Cache>,
+        digest: Digest,
+        size: u64,
+    ) -> registry::Result<Arc<Download>> {
+        let blob = cache.client.get_blob(&cache.repo, &digest).await?;
         if let Some(told) = blob.size
             && told != size
         {
-            return Err(size_error(told));
+            return Err(registry::Error::SizeMismatch {
+                digest,
+                expected: size,
+                actual: told,
+            });
         }
-        let name = format!("{}-{}", digest.algorithm().name(), digest.hex());
-        let path = self.dir.path().join(&name);
-        let partial = self.dir.path().join(format!("{name}.partial"));
-        let file = tokio::fs::File::create(&partial).await?;
-        let mut writer = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-        let mut stream = blob.stream;
-        let mut written = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            written += chunk.len() as u64;
-            if written > size {
-                return Err(size_error(written));
-            }
-            writer.write_all(&chunk).await?;
-        }
-        writer.flush().await?;
-        if written != size {
-            return Err(size_error(written));
-        }
-        tokio::fs::rename(&partial, &path).await?;
-        tracing::debug!(%digest, size, "source blob cached");
-        Ok(FileRange::whole(path, size))
+        let path = cache
+            .dir
+            .path()
+            .join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
+        let file = tokio::fs::File::create(&path).await?;
+        let (tx, rx) = watch::channel(Progress::Running(0));
+        let task_cache = cache.clone();
+        tokio::spawn(async move {
+            let end = match write_blob(file, blob.stream, size, &tx).await {
+                Ok(()) => {
+                    tracing::debug!(%digest, size, "source blob cached");
+                    Progress::Done
+                }
+                Err(e) => Progress::Failed(format!("reading blob {digest} from the source: {e}")),
+            };
+            let _ = tx.send(end);
+            drop(task_cache); // the cache directory outlives the download
+        });
+        Ok(Arc::new(Download {
+            path,
+            size,
+            progress: rx,
+        }))
     }
+}
+
+/// Writes the verified stream to `file` in steps, publishing how much is readable after each.
+async fn write_blob(
+    mut file: tokio::fs::File,
+    mut stream: BlobStream,
+    size: u64,
+    progress: &watch::Sender<Progress>,
+) -> std::io::Result<()> {
+    let mut written = 0u64;
+    let mut pending: Vec<u8> = Vec::with_capacity(STEP);
+    let too_long = |n| {
+        std::io::Error::other(format!(
+            "the source sent {n} bytes, more than the {size} its descriptor says"
+        ))
+    };
+    loop {
+        let chunk = stream.next().await.transpose()?;
+        if let Some(chunk) = &chunk {
+            if written + (pending.len() + chunk.len()) as u64 > size {
+                return Err(too_long(written + (pending.len() + chunk.len()) as u64));
+            }
+            pending.extend_from_slice(chunk);
+        }
+        if pending.len() >= STEP || (chunk.is_none() && !pending.is_empty()) {
+            file.write_all(&pending).await?;
+            file.flush().await?;
+            written += pending.len() as u64;
+            pending.clear();
+            let _ = progress.send(Progress::Running(written));
+        }
+        if chunk.is_none() {
+            break;
+        }
+    }
+    if written != size {
+        return Err(std::io::Error::other(format!(
+            "the source sent {written} bytes, the descriptor says {size}"
+        )));
+    }
+    Ok(())
 }
