@@ -1,0 +1,247 @@
+//! Verify end to end: a sample image published to two plain registries, then drift made on
+//! purpose (tag missing, pointing elsewhere, child manifest deleted) and found, and repaired by
+//! `sync: true` where the publish rules allow it; checked with skopeo and the access logs.
+
+use crate::registry::harness::Registry;
+use crate::support::{Run, run};
+use registry_action::registry::{Client, Digest, Repository};
+use registry_action::sample::{SampleImage, SampleSpec, write_layout};
+use serde_json::Value;
+
+struct Setup {
+    primary: Registry,
+    secondary: Registry,
+    _dir: tempfile::TempDir,
+    image: SampleImage,
+}
+
+impl Setup {
+    /// Two registries; the default sample (an index, two platforms) published to both as
+    /// `app:v1.0.0` and `app:edge`.
+    fn new() -> Option<Setup> {
+        let primary = Registry::plain()?;
+        let secondary = Registry::plain()?;
+        let (dir, image) = sample(1);
+        let setup = Setup {
+            primary,
+            secondary,
+            _dir: dir,
+            image,
+        };
+        let both = [setup.a(), setup.b()];
+        publish(&setup.image, &both, &["v1.0.0", "edge"]);
+        Some(setup)
+    }
+    fn a(&self) -> String {
+        format!("{}/app", self.primary.name())
+    }
+    fn b(&self) -> String {
+        format!("{}/app", self.secondary.name())
+    }
+    fn verify(&self, vars: &[(&str, &str)]) -> Run {
+        let (a, b) = (self.a(), self.b());
+        run(&["verify", "--images", &a, "--images", &b], vars)
+    }
+}
+
+fn sample(seed: u64) -> (tempfile::TempDir, SampleImage) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(
+        &dir.path().join("layout"),
+        &SampleSpec {
+            top_layer_seed: seed,
+            ..SampleSpec::default()
+        },
+    )
+    .expect("sample layout");
+    (dir, image)
+}
+
+fn publish(image: &SampleImage, images: &[String], tags: &[&str]) {
+    let source = format!("oci:{}", image.dir.display());
+    let mut args = vec!["publish".to_string(), "--source".into(), source];
+    for i in images {
+        args.extend(["--images".into(), i.clone()]);
+    }
+    for t in tags {
+        args.extend(["--tags".into(), format!("type=raw,value={t}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(&args, &[]);
+    assert!(r.success(), "publish: {}\n{}", r.stdout(), r.stderr());
+}
+
+fn report(r: &Run) -> Value {
+    serde_json::from_str(&r.get("report")).expect("report is JSON")
+}
+
+/// The status of `tag` in registry `i` (0: primary).
+fn status(report: &Value, tag: &str, i: usize) -> String {
+    let entry = report["tags"]
+        .as_array()
+        .and_then(|tags| tags.iter().find(|t| t["tag"] == tag))
+        .unwrap_or_else(|| panic!("no tag {tag} in {report}"));
+    entry["registries"][i]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn digest_of(registry: &Registry, reference: &str) -> Digest {
+    Digest::sha256(&registry.skopeo_raw(reference))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn registries_in_sync_are_verified_with_heads_only() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let (before_a, before_b) = (s.primary.access_log().len(), s.secondary.access_log().len());
+    let r = s.verify(&[]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("in-sync"), "true");
+    let rep = report(&r);
+    for tag in ["v1.0.0", "edge"] {
+        assert_eq!(status(&rep, tag, 0), "in-sync");
+        assert_eq!(status(&rep, tag, 1), "in-sync");
+    }
+    assert!(r.summary_file.contains("### Verify"), "{}", r.summary_file);
+    let root = s.image.root.digest.to_string();
+    let gets = |log: Vec<(String, u16)>, since: usize| -> Vec<String> {
+        log[since..]
+            .iter()
+            .map(|(l, _)| l.clone())
+            .filter(|l| l.starts_with("GET") && l.contains("/manifests/"))
+            .collect()
+    };
+    // The primary's index is read once (for its children), by digest; nothing else is a GET.
+    assert_eq!(
+        gets(s.primary.access_log(), before_a),
+        [format!("GET /v2/app/manifests/{root}")]
+    );
+    assert_eq!(
+        gets(s.secondary.access_log(), before_b),
+        Vec::<String>::new()
+    );
+    let heads = s.secondary.access_log()[before_b..]
+        .iter()
+        .filter(|(l, _)| l.starts_with("HEAD /v2/app/manifests/"))
+        .count();
+    // Two tags, and the two platform manifests of the shared index.
+    assert_eq!(heads, 4);
+}
+
+#[test]
+fn missing_and_different_tags_are_drift() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    publish(&s.image, &[s.a()], &["main"]);
+    let (_other_dir, other) = sample(2);
+    publish(&other, &[s.b()], &["edge"]);
+    let r = s.verify(&[("INPUT_VERIFY-TAGS", "v1.0.0, edge, main")]);
+    assert!(!r.success(), "drift must fail the step:\n{}", r.stdout());
+    assert_eq!(r.get("in-sync"), "false");
+    let rep = report(&r);
+    assert_eq!(status(&rep, "v1.0.0", 1), "in-sync");
+    assert_eq!(status(&rep, "edge", 1), "different");
+    assert_eq!(status(&rep, "main", 1), "missing");
+    assert!(
+        r.stdout().contains("hint: set `sync: true`"),
+        "{}",
+        r.stdout()
+    );
+    assert!(
+        r.summary_file.contains("**different**"),
+        "{}",
+        r.summary_file
+    );
+    // Reported only when asked.
+    let r = s.verify(&[
+        ("INPUT_VERIFY-TAGS", "v1.0.0, edge, main"),
+        ("INPUT_FAIL-ON-DRIFT", "false"),
+    ]);
+    assert!(r.success(), "{}", r.stdout());
+    assert_eq!(r.get("in-sync"), "false");
+}
+
+#[test]
+fn a_deleted_child_manifest_is_incomplete_and_sync_repairs_it() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let child = s.image.manifests[0].digest.clone();
+    let client = Client::new(s.secondary.client_config()).expect("client");
+    let repo = Repository::parse(&s.b()).expect("repo");
+    runtime()
+        .block_on(client.delete_manifest(&repo, &child))
+        .expect("delete a child manifest");
+    let r = s.verify(&[("INPUT_VERIFY-TAGS", "edge")]);
+    assert!(!r.success());
+    let rep = report(&r);
+    assert_eq!(status(&rep, "edge", 1), "incomplete");
+    assert_eq!(
+        rep["tags"][0]["registries"][1]["missing"][0],
+        child.to_string()
+    );
+    let r = s.verify(&[("INPUT_VERIFY-TAGS", "edge"), ("INPUT_SYNC", "true")]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("in-sync"), "true");
+    assert_eq!(report(&r)["sync"][0]["action"], "repaired");
+    s.secondary.skopeo_raw(&format!("app@{child}"));
+}
+
+#[test]
+fn sync_repairs_missing_and_different_floating_tags() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    publish(&s.image, &[s.a()], &["main"]);
+    let (_other_dir, other) = sample(2);
+    publish(&other, &[s.b()], &["edge"]);
+    let r = s.verify(&[("INPUT_SYNC", "true")]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("in-sync"), "true");
+    let rep = report(&r);
+    let actions: Vec<(String, String)> = rep["sync"]
+        .as_array()
+        .expect("sync steps")
+        .iter()
+        .map(|s| (s["tag"].to_string(), s["action"].to_string()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("\"edge\"".into(), "\"repaired\"".into()),
+            ("\"main\"".into(), "\"repaired\"".into())
+        ]
+    );
+    let root = s.image.root.digest.clone();
+    assert_eq!(digest_of(&s.secondary, "app:edge"), root);
+    assert_eq!(digest_of(&s.secondary, "app:main"), root);
+}
+
+#[test]
+fn a_differing_release_tag_is_reported_and_never_overwritten() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let (_other_dir, other) = sample(3);
+    publish(&s.image, &[s.a()], &["v2.0.0"]);
+    publish(&other, &[s.b()], &["v2.0.0"]);
+    let r = s.verify(&[("INPUT_VERIFY-TAGS", "v2.0.0"), ("INPUT_SYNC", "true")]);
+    assert!(!r.success(), "{}", r.stdout());
+    assert_eq!(r.get("in-sync"), "false");
+    let rep = report(&r);
+    assert_eq!(status(&rep, "v2.0.0", 1), "different");
+    assert_eq!(rep["sync"][0]["action"], "refused");
+    assert!(r.stdout().contains("after sync"), "{}", r.stdout());
+    assert_eq!(digest_of(&s.secondary, "app:v2.0.0"), other.root.digest);
+}
