@@ -132,3 +132,95 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::TagKind;
+    use crate::registry::Repository;
+    use crate::verify::sync::Action;
+    use crate::verify::tags::VerifyTag;
+
+    fn repo(registry: &str) -> Repository {
+        Repository {
+            registry: registry.into(),
+            repository: "octo/app".into(),
+        }
+    }
+
+    fn finding(registry: &str, d: Option<u8>, status: Status) -> Finding {
+        Finding {
+            repo: repo(registry),
+            digest: d.map(|n| Digest::sha256(&[n])),
+            status,
+        }
+    }
+
+    fn reports() -> Vec<TagReport> {
+        let tag = |name: &str, kind| VerifyTag {
+            name: name.into(),
+            kind,
+            version: None,
+        };
+        vec![
+            TagReport {
+                tag: tag("v1.2.3", TagKind::Release),
+                findings: vec![
+                    finding("ghcr.io", Some(1), Status::InSync),
+                    finding("docker.io", Some(2), Status::Different),
+                ],
+            },
+            TagReport {
+                tag: tag("edge", TagKind::Floating),
+                findings: vec![
+                    finding("ghcr.io", Some(1), Status::InSync),
+                    finding(
+                        "docker.io",
+                        Some(1),
+                        Status::Incomplete {
+                            missing: vec![Digest::sha256(&[9])],
+                        },
+                    ),
+                ],
+            },
+            TagReport {
+                tag: tag("x|`y`", TagKind::Floating),
+                findings: vec![
+                    finding("ghcr.io", Some(1), Status::InSync),
+                    finding("docker.io", None, Status::Missing),
+                ],
+            },
+        ]
+    }
+
+    fn steps() -> Vec<Step> {
+        vec![
+            Step {
+                tag: "v1.2.3".into(),
+                repo: repo("docker.io"),
+                digest: Some(Digest::sha256(&[1])),
+                action: Action::Refused("release tags are immutable".into()),
+            },
+            Step {
+                tag: "edge".into(),
+                repo: repo("docker.io"),
+                digest: Some(Digest::sha256(&[1])),
+                action: Action::Repaired,
+            },
+        ]
+    }
+
+    #[test]
+    fn summary_table_highlights_drift() {
+        insta::assert_snapshot!(verify_summary(&reports(), Some(&steps())));
+    }
+
+    #[test]
+    fn report_is_json_with_every_finding() {
+        let json: Value =
+            serde_json::from_str(&report_json(&reports(), Some(&steps()))).expect("valid JSON");
+        insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap_or_default());
+        let none: Value = serde_json::from_str(&report_json(&[], None)).expect("valid JSON");
+        assert_eq!(none, serde_json::json!({"in-sync": true, "tags": []}));
+    }
+}

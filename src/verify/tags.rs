@@ -8,8 +8,15 @@
 //! | empty               | none                | every tag of the first image             |
 //!
 //! Tags not produced by the rules are classified by name and by what the primary holds: a full
-//! version is a release tag; a tag on the same digest as a release tag in the set (`latest` on
-//! `v1.2.3`'s image) is a rolling tag of the highest such version; anything else is floating.
+//! version is a release tag; a tag shaped like a rolling tag of a final release on the same
+//! digest in the set is a rolling tag of the highest such version; anything else is floating.
+//!
+//! | tag (digest of `v1.2.3`) | kind              | why                                   |
+//! |--------------------------|-------------------|---------------------------------------|
+//! | `v1.2.3`, `1.2.3-rc.1`   | release           | a full version                        |
+//! | `latest`, `latest-alpine`| rolling of 1.2.3  | no numbers, says `latest`             |
+//! | `v1`, `1.2`, `v1-alpine` | rolling of 1.2.3  | its numbers are 1.2.3's major[.minor] |
+//! | `main`, `edge`, `v2`     | floating          | not derived from 1.2.3                |
 
 use crate::meta::version::parse_semver;
 use crate::meta::{ComputedTag, TagKind, TagName};
@@ -108,12 +115,14 @@ pub fn classify(primary: &BTreeMap<String, Option<Digest>>) -> Vec<VerifyTag> {
                 };
             }
             match digest.as_ref().and_then(|d| releases.get(d)) {
-                Some((_, _, _, version)) => VerifyTag {
-                    name: name.clone(),
-                    kind: TagKind::Rolling,
-                    version: Some(version.clone()),
-                },
-                None => VerifyTag {
+                Some((major, minor, _, version)) if rolling_shape(name, *major, *minor) => {
+                    VerifyTag {
+                        name: name.clone(),
+                        kind: TagKind::Rolling,
+                        version: Some(version.clone()),
+                    }
+                }
+                _ => VerifyTag {
                     name: name.clone(),
                     kind: TagKind::Floating,
                     version: None,
@@ -121,4 +130,20 @@ pub fn classify(primary: &BTreeMap<String, Option<Digest>>) -> Vec<VerifyTag> {
             }
         })
         .collect()
+}
+
+/// Whether `name` looks like a rolling tag of version `major.minor.x`: its digit groups are
+/// `[major]` or `[major, minor]`, or it has none and says `latest`.
+fn rolling_shape(name: &str, major: u64, minor: u64) -> bool {
+    let numbers: Vec<u64> = name
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap_or(u64::MAX))
+        .collect();
+    match numbers.as_slice() {
+        [] => name.contains("latest"),
+        [m] => *m == major,
+        [m, n] => *m == major && *n == minor,
+        _ => false,
+    }
 }

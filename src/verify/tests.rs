@@ -209,6 +209,10 @@ fn named_tags_are_classified_by_name_and_digest() {
         ("v1.2", Some(1)),
         ("next", Some(3)),
         ("edge", Some(4)),
+        ("main", Some(2)),
+        ("v1", Some(2)),
+        ("v2", Some(2)),
+        ("latest-alpine", Some(1)),
         ("gone", None),
     ]
     .into_iter()
@@ -225,12 +229,17 @@ fn named_tags_are_classified_by_name_and_digest() {
             want("edge", TagKind::Floating, None),
             want("gone", TagKind::Floating, None),
             want("latest", TagKind::Rolling, Some("1.3.0")),
+            want("latest-alpine", TagKind::Rolling, Some("1.2.3")),
+            // On a release's digest, but not shaped like its rolling tag.
+            want("main", TagKind::Floating, None),
             // A pre-release gives no rolling tag.
             want("next", TagKind::Floating, None),
+            want("v1", TagKind::Rolling, Some("1.3.0")),
             want("v1.2", TagKind::Rolling, Some("1.2.3")),
             want("v1.2.3", TagKind::Release, Some("1.2.3")),
             want("v1.3.0", TagKind::Release, Some("1.3.0")),
             want("v1.3.0-rc.1", TagKind::Release, Some("1.3.0-rc.1")),
+            want("v2", TagKind::Floating, None),
         ]
     );
 }

@@ -245,3 +245,68 @@ fn a_differing_release_tag_is_reported_and_never_overwritten() {
     assert!(r.stdout().contains("after sync"), "{}", r.stdout());
     assert_eq!(digest_of(&s.secondary, "app:v2.0.0"), other.root.digest);
 }
+
+#[test]
+fn sync_never_moves_a_rolling_tag_back() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    publish(&s.image, &[s.a()], &["latest"]);
+    let (_other_dir, newer) = sample(4);
+    publish(&newer, &[s.b()], &["v2.0.0", "latest"]);
+    let r = s.verify(&[
+        ("INPUT_VERIFY-TAGS", "latest,v1.0.0"),
+        ("INPUT_SYNC", "true"),
+    ]);
+    assert!(!r.success(), "{}", r.stdout());
+    let rep = report(&r);
+    assert_eq!(rep["tags"][0]["kind"], "rolling");
+    assert_eq!(status(&rep, "latest", 1), "different");
+    assert_eq!(rep["sync"][0]["action"], "held", "{rep}");
+    assert_eq!(digest_of(&s.secondary, "app:latest"), newer.root.digest);
+}
+
+#[test]
+fn dry_run_sync_plans_and_writes_nothing() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    publish(&s.image, &[s.a()], &["main"]);
+    let before = s.secondary.access_log().len();
+    let r = s.verify(&[("INPUT_SYNC", "true"), ("INPUT_DRY-RUN", "true")]);
+    assert!(!r.success(), "drift remains after a dry run");
+    let rep = report(&r);
+    assert_eq!(rep["sync"][0]["action"], "planned");
+    assert_eq!(rep["sync"][0]["reason"], "push");
+    assert_eq!(status(&rep, "main", 1), "missing");
+    let writes = s.secondary.access_log()[before..]
+        .iter()
+        .filter(|(l, _)| !l.starts_with("GET") && !l.starts_with("HEAD"))
+        .count();
+    assert_eq!(writes, 0);
+}
+
+#[test]
+fn one_image_checks_that_every_index_is_whole() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let a = s.a();
+    let r = run(&["verify", "--images", &a], &[]);
+    assert!(r.success(), "{}", r.stdout());
+    assert_eq!(r.get("in-sync"), "true");
+    let client = Client::new(s.primary.client_config()).expect("client");
+    let repo = Repository::parse(&a).expect("repo");
+    let child = s.image.manifests[1].digest.clone();
+    runtime()
+        .block_on(client.delete_manifest(&repo, &child))
+        .expect("delete a child manifest");
+    let r = run(
+        &["verify", "--images", &a, "--tags", "type=raw,value=edge"],
+        &[],
+    );
+    assert!(!r.success());
+    let rep = report(&r);
+    assert_eq!(status(&rep, "edge", 0), "incomplete");
+    assert_eq!(rep["tags"].as_array().map(Vec::len), Some(1));
+}
