@@ -79,6 +79,8 @@ pub async fn sync(
     dry_run: bool,
 ) -> Vec<Step> {
     let mut steps = Vec::new();
+    // An image completed in a repository is whole for every tag on it.
+    let mut completed: BTreeMap<(Repository, Digest), Action> = BTreeMap::new();
     for report in reports {
         let Some(primary) = report.findings.first() else {
             continue;
@@ -108,7 +110,15 @@ pub async fn sync(
             let source = format!("{}@{digest}", primary.repo);
             let action = match finding.status {
                 Status::Incomplete { .. } if !dry_run => {
-                    complete(client, &source, &finding.repo, options).await
+                    let key = (finding.repo.clone(), digest.clone());
+                    match completed.get(&key) {
+                        Some(done) => done.clone(),
+                        None => {
+                            let done = complete(client, &source, &finding.repo, options).await;
+                            completed.insert(key, done.clone());
+                            done
+                        }
+                    }
                 }
                 Status::Incomplete { .. } => {
                     Action::Planned("copy the missing child manifests".into())

@@ -103,29 +103,34 @@ fn registries_in_sync_are_verified_with_heads_only() {
     let Some(s) = Setup::new() else {
         return;
     };
+    let (_other_dir, other) = sample(5);
+    publish(&other, &[s.a(), s.b()], &["next"]);
     let (before_a, before_b) = (s.primary.access_log().len(), s.secondary.access_log().len());
     let r = s.verify(&[]);
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
     assert_eq!(r.get("in-sync"), "true");
     let rep = report(&r);
-    for tag in ["v1.0.0", "edge"] {
+    for tag in ["v1.0.0", "edge", "next"] {
         assert_eq!(status(&rep, tag, 0), "in-sync");
         assert_eq!(status(&rep, tag, 1), "in-sync");
     }
     assert!(r.summary_file.contains("### Verify"), "{}", r.summary_file);
-    let root = s.image.root.digest.to_string();
     let gets = |log: Vec<(String, u16)>, since: usize| -> Vec<String> {
-        log[since..]
+        let mut gets: Vec<String> = log[since..]
             .iter()
             .map(|(l, _)| l.clone())
             .filter(|l| l.starts_with("GET") && l.contains("/manifests/"))
-            .collect()
+            .collect();
+        gets.sort();
+        gets
     };
-    // The primary's index is read once (for its children), by digest; nothing else is a GET.
-    assert_eq!(
-        gets(s.primary.access_log(), before_a),
-        [format!("GET /v2/app/manifests/{root}")]
-    );
+    // Each distinct index is read once (for its children), by digest; nothing else is a GET.
+    let mut expected = vec![
+        format!("GET /v2/app/manifests/{}", s.image.root.digest),
+        format!("GET /v2/app/manifests/{}", other.root.digest),
+    ];
+    expected.sort();
+    assert_eq!(gets(s.primary.access_log(), before_a), expected);
     assert_eq!(
         gets(s.secondary.access_log(), before_b),
         Vec::<String>::new()
@@ -134,8 +139,8 @@ fn registries_in_sync_are_verified_with_heads_only() {
         .iter()
         .filter(|(l, _)| l.starts_with("HEAD /v2/app/manifests/"))
         .count();
-    // Two tags, and the two platform manifests of the shared index.
-    assert_eq!(heads, 4);
+    // Three tags, and the two platform manifests of each index.
+    assert_eq!(heads, 3 + 2 + 2);
 }
 
 #[test]
