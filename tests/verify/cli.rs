@@ -2,7 +2,7 @@
 //! purpose (tag missing, pointing elsewhere, child manifest deleted) and found, and repaired by
 //! `sync: true` where the publish rules allow it; checked with skopeo and the access logs.
 
-use crate::registry::harness::Registry;
+use crate::registry::harness::{PASSWORD, Registry, USER};
 use crate::support::{Run, run};
 use registry_action::registry::{Client, Digest, Repository};
 use registry_action::sample::{SampleImage, SampleSpec, write_layout};
@@ -314,4 +314,51 @@ fn one_image_checks_that_every_index_is_whole() {
     let rep = report(&r);
     assert_eq!(status(&rep, "edge", 0), "incomplete");
     assert_eq!(rep["tags"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn sync_works_across_a_private_tls_registry_with_credentials() {
+    let (Some(private), Some(plain)) = (Registry::tls_basic(), Registry::plain()) else {
+        return;
+    };
+    let (_dir, image) = sample(6);
+    let credentials = format!(
+        "registry={},username={USER},password-env=REGISTRY_TOKEN",
+        private.name()
+    );
+    let ca = private.ca_file();
+    let ca = ca.to_str().expect("utf-8 path");
+    let vars = [
+        ("INPUT_CREDENTIALS", credentials.as_str()),
+        ("REGISTRY_TOKEN", PASSWORD),
+        ("SSL_CERT_FILE", ca),
+        ("GITHUB_ACTIONS", "true"),
+    ];
+    let a = format!("{}/private/app", private.name());
+    let b = format!("{}/mirror/app", plain.name());
+    let source = format!("oci:{}", image.dir.display());
+    let args = [
+        "publish",
+        "--source",
+        &source,
+        "--images",
+        &a,
+        "--tags",
+        "type=raw,value=v3.0.0",
+    ];
+    let r = run(&args, &vars);
+    assert!(r.success(), "{}", r.stdout());
+    let mut with_sync = vars.to_vec();
+    with_sync.push(("INPUT_SYNC", "true"));
+    let r = run(&["verify", "--images", &a, "--images", &b], &with_sync);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert!(r.stdout().contains("::add-mask::"), "{}", r.stdout());
+    let unmasked = r
+        .stdout()
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .any(|l| l.contains(PASSWORD));
+    assert!(!unmasked, "the password leaked:\n{}", r.stdout());
+    assert_eq!(r.get("in-sync"), "true");
+    assert_eq!(digest_of(&plain, "mirror/app:v3.0.0"), image.root.digest);
 }
