@@ -48,6 +48,14 @@ pub enum AppError {
     Incomplete(Vec<String>),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Verify(Box<crate::verify::command::VerifyError>),
+}
+
+impl From<crate::verify::command::VerifyError> for AppError {
+    fn from(error: crate::verify::command::VerifyError) -> Self {
+        AppError::Verify(Box::new(error))
+    }
 }
 
 impl From<PublishError> for AppError {
@@ -73,6 +81,7 @@ impl AppError {
             AppError::Context(ContextError::PayloadUnreadable { .. }) => {
                 "outside a workflow, point --event at a saved payload, or unset GITHUB_EVENT_PATH"
             }
+            AppError::Verify(error) => return error.hint(),
             AppError::NotYet(_) => {
                 "use `command: publish` (the default), which computes tags and writes the outputs"
             }
@@ -107,7 +116,7 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
     let event = Context::load_event(&github)?;
     let ctx = Context::assemble(&github, &event, switches.pr_head_sha);
     let now = clock::now(vars.get("SOURCE_DATE_EPOCH").map(String::as_str))?;
-    if inputs.command != Command::Publish {
+    if inputs.command == Command::Cleanup {
         return Err(AppError::NotYet(inputs.command));
     }
     let actions = in_actions(vars);
@@ -126,7 +135,14 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
     let mut outputs = outputs::tag_outputs(&meta, &seps);
     let mut summary_text = summary::tag_summary(&meta);
     let mut failure = None;
-    if let Some(source) = &inputs.source {
+    if inputs.command == Command::Verify {
+        let done = crate::verify::command::command(vars, &inputs, &meta, console, actions);
+        for (name, value) in done.outputs.iter() {
+            outputs.set(name, value);
+        }
+        summary_text.push_str(&done.summary);
+        failure = done.failure.map(AppError::from);
+    } else if let Some(source) = &inputs.source {
         match publish(vars, &inputs, &meta, source, console, actions) {
             Ok((published, text)) => {
                 for (name, value) in published.iter() {

@@ -23,6 +23,9 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("credentials", ""),
     ("overwrite-releases", "false"),
     ("insecure-registries", ""),
+    ("verify-tags", ""),
+    ("sync", "false"),
+    ("fail-on-drift", "true"),
 ];
 
 /// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
@@ -82,6 +85,13 @@ pub struct Inputs {
     pub credentials: Vec<InputLine>,
     pub overwrite_releases: bool,
     pub insecure_registries: Vec<String>,
+    /// `verify-tags`: tags to verify (commas or lines); `*`: every tag of the first image; empty:
+    /// the tags the rules compute, else every tag of the first image.
+    pub verify_tags: Vec<String>,
+    /// `sync`: verify repairs drift by publishing from the first image to the others.
+    pub sync: bool,
+    /// `fail-on-drift`: verify exits non-zero while drift remains.
+    pub fail_on_drift: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,6 +138,20 @@ impl Inputs {
         };
         let dry_run = boolean("dry-run")?;
         let overwrite_releases = boolean("overwrite-releases")?;
+        let sync = boolean("sync")?;
+        let fail_on_drift = boolean("fail-on-drift")?;
+        let verify_tags = list(&get("verify-tags"));
+        if let Some(bad) = verify_tags
+            .iter()
+            .find(|t| *t != "*" && !crate::meta::tag::is_valid(t))
+        {
+            return Err(InputError {
+                input: "verify-tags",
+                message: format!(
+                    "`{bad}` is not a valid tag; list tags like `v1.2.3, latest` (commas or lines), or `*` for every tag of the first image"
+                ),
+            });
+        }
         let source = get("source").trim().to_string();
         let token = get("github-token");
         Ok(Inputs {
@@ -147,18 +171,26 @@ impl Inputs {
             source: (!source.is_empty()).then_some(source),
             credentials: input_lines(&get("credentials")),
             overwrite_releases,
-            insecure_registries: input_lines(&get("insecure-registries"))
-                .into_iter()
-                .flat_map(|l| {
-                    l.text
-                        .split(',')
-                        .map(|h| h.trim().to_string())
-                        .collect::<Vec<_>>()
-                })
-                .filter(|h| !h.is_empty())
-                .collect(),
+            insecure_registries: list(&get("insecure-registries")),
+            verify_tags,
+            sync,
+            fail_on_drift,
         })
     }
+}
+
+/// Items separated by commas or lines (`#` comment lines skipped), trimmed, empty ones dropped.
+fn list(raw: &str) -> Vec<String> {
+    input_lines(raw)
+        .into_iter()
+        .flat_map(|l| {
+            l.text
+                .split(',')
+                .map(|h| h.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -188,6 +220,19 @@ mod tests {
         assert_eq!(inputs.sep_tags, "\n");
         assert!(!inputs.dry_run);
         assert_eq!(inputs.github_token, None);
+        assert!(!inputs.sync);
+        assert!(inputs.fail_on_drift);
+        assert!(inputs.verify_tags.is_empty());
+    }
+
+    #[test]
+    fn verify_tags_split_on_commas_and_lines() {
+        let inputs = Inputs::from_vars(&vars(&[(
+            "INPUT_VERIFY-TAGS",
+            "v1.2.3, latest\nedge\n# note",
+        )]))
+        .unwrap();
+        assert_eq!(inputs.verify_tags, ["v1.2.3", "latest", "edge"]);
     }
 
     #[test]
@@ -212,6 +257,9 @@ mod tests {
             e.to_string(),
             "input `dry-run`: `yes` is not a boolean; expected true or false"
         );
+        let e = Inputs::from_vars(&vars(&[("INPUT_VERIFY-TAGS", "v1, bad tag")])).unwrap_err();
+        assert_eq!(e.input, "verify-tags");
+        assert!(e.to_string().contains("`bad tag` is not a valid tag"));
         let e = Inputs::from_vars(&vars(&[("INPUT_COMMAND", "deploy")])).unwrap_err();
         assert!(e.to_string().contains("unknown command `deploy`"));
     }

@@ -152,11 +152,22 @@ fn invalid_version_warns_and_still_succeeds() {
 }
 
 #[test]
-fn verify_and_cleanup_say_they_are_not_available_yet() {
-    let run = run(&["verify"], &[]);
+fn cleanup_says_it_is_not_available_yet() {
+    let run = run(&["cleanup"], &[]);
     assert!(!run.success());
     assert!(
         run.stdout()
-            .contains("command `verify` is not available in this release yet")
+            .contains("command `cleanup` is not available in this release yet")
+    );
+}
+
+#[test]
+fn verify_without_images_names_the_input() {
+    let run = run(&["verify"], &[]);
+    assert!(!run.success());
+    assert!(
+        run.stdout().contains("input `images` is empty") && run.stdout().contains("hint:"),
+        "{}",
+        run.stdout()
     );
 }

@@ -17,5 +17,7 @@ mod release;
 mod registry;
 // Image sources (OCI layout, OCI archive, registry) read into the manifest graph.
 mod source;
+// Verify: registries compared by HEAD, drift found and repaired by sync.
+mod verify;
 // The seed tag strategies, one fixture each.
 mod scenarios;

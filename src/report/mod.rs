@@ -8,6 +8,7 @@
 pub mod commands;
 pub mod outputs;
 pub mod summary;
+pub mod verify;
 
 pub use commands::{
     Annotation, Level, Untrusted, add_mask, end_group, escape_data, escape_property, group,

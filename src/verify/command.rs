@@ -1,0 +1,237 @@
+//! `command: verify` for the app shell: images + tags -> gather -> assess -> (sync -> gather again)
+//! -> outputs (`in-sync`, `report`), step summary, log lines, and the drift failure.
+
+use super::gather::{GatherError, gather};
+use super::sync::{Step, sync};
+use super::tags::{Selection, select};
+use super::{TagReport, assess};
+use crate::inputs::Inputs;
+use crate::meta::Meta;
+use crate::publish::credentials::{CredentialsError, add_github_token, parse_credentials};
+use crate::publish::plan::Options;
+use crate::registry::{Client, ClientConfig, Repository};
+use crate::report::commands::{self, Untrusted};
+use crate::report::outputs::Outputs;
+use crate::report::verify::{report_json, short, verify_summary};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Everything that stops verify, each with its hint.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(
+        "input `images` is empty: verify needs the image to check (the first one is the primary; every other is compared with it)"
+    )]
+    NoImages,
+    #[error("input `images`: `{image}` is not a repository to verify: {error}")]
+    Image {
+        image: String,
+        error: Box<crate::registry::Error>,
+    },
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error("cannot set up the registry client: {0}")]
+    Client(Box<crate::registry::Error>),
+    #[error("cannot read the registries: {0}")]
+    Gather(#[from] GatherError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(io::Error),
+    #[error("{} drift:\n{}", if *.synced { "after sync, the registries still" } else { "the registries" }, .lines.join("\n"))]
+    Drift { lines: Vec<String>, synced: bool },
+}
+
+impl VerifyError {
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            VerifyError::NoImages => {
+                "list the primary first, then the copies, e.g. `images: ghcr.io/octo/app` and `docker.io/octo/app` on the next line"
+            }
+            VerifyError::Drift { synced: false, .. } => {
+                "set `sync: true` to copy the primary's tags to the others, or `fail-on-drift: false` to only report"
+            }
+            VerifyError::Drift { synced: true, .. } => {
+                "sync never overwrites a release tag that differs, and never moves a rolling tag back; fix it by hand, or set `overwrite-releases: true` if the primary is right"
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// What verify hands back to the shell: outputs and summary in every case, and the failure.
+pub struct Finished {
+    pub outputs: Outputs,
+    pub summary: String,
+    pub failure: Option<VerifyError>,
+}
+
+/// Runs verify for `meta.images` and the selected tags.
+pub fn command(
+    vars: &BTreeMap<String, String>,
+    inputs: &Inputs,
+    meta: &Meta,
+    console: &mut dyn Write,
+    actions: bool,
+) -> Finished {
+    match checked(vars, inputs, meta, console, actions) {
+        Ok(finished) => finished,
+        Err(error) => Finished {
+            outputs: Outputs::new(),
+            summary: String::new(),
+            failure: Some(error),
+        },
+    }
+}
+
+fn checked(
+    vars: &BTreeMap<String, String>,
+    inputs: &Inputs,
+    meta: &Meta,
+    console: &mut dyn Write,
+    actions: bool,
+) -> Result<Finished, VerifyError> {
+    if meta.images.is_empty() {
+        return Err(VerifyError::NoImages);
+    }
+    let repos = meta
+        .images
+        .iter()
+        .map(|image| {
+            Repository::parse(image.as_str()).map_err(|error| VerifyError::Image {
+                image: image.to_string(),
+                error: Box::new(error),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = connect(vars, inputs, console, actions)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(VerifyError::Runtime)?;
+    let selection = select(&inputs.verify_tags, &meta.tags);
+    let mut reports = runtime.block_on(assess_all(&client, &repos, &selection))?;
+    let mut steps: Option<Vec<Step>> = None;
+    if inputs.sync && reports.iter().any(TagReport::drift) {
+        log_reports(console, "before sync", &reports);
+        let options = Options {
+            overwrite_releases: inputs.overwrite_releases,
+        };
+        let done = runtime.block_on(sync(&client, &reports, &options, inputs.dry_run));
+        for s in &done {
+            let reason = s.action.reason().unwrap_or("");
+            log(
+                console,
+                &format!(
+                    "sync {} -> {}: {} {}",
+                    Untrusted(&s.tag),
+                    s.repo,
+                    s.action.name(),
+                    Untrusted(reason)
+                ),
+            );
+        }
+        if !inputs.dry_run {
+            reports = runtime.block_on(assess_all(&client, &repos, &selection))?;
+        }
+        steps = Some(done);
+    } else if inputs.sync {
+        steps = Some(Vec::new());
+    }
+    log_reports(console, "verify", &reports);
+    let drift: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.findings
+                .iter()
+                .filter(|f| f.status.is_drift())
+                .map(move |f| format!("  {}:{} {}", f.repo, r.tag.name, f.status))
+        })
+        .collect();
+    let mut outputs = Outputs::new();
+    outputs.set("in-sync", if drift.is_empty() { "true" } else { "false" });
+    outputs.set("report", report_json(&reports, steps.as_deref()));
+    let summary = verify_summary(&reports, steps.as_deref());
+    let failure = (!drift.is_empty() && inputs.fail_on_drift).then(|| VerifyError::Drift {
+        lines: drift,
+        synced: steps.is_some() && !inputs.dry_run,
+    });
+    Ok(Finished {
+        outputs,
+        summary,
+        failure,
+    })
+}
+
+async fn assess_all(
+    client: &Client,
+    repos: &[Repository],
+    selection: &Selection,
+) -> Result<Vec<TagReport>, VerifyError> {
+    let observation = gather(client, repos, selection).await?;
+    let Some((primary_states, other_states)) = observation.states.split_first() else {
+        return Ok(Vec::new());
+    };
+    Ok(observation
+        .tags
+        .into_iter()
+        .map(|tag| {
+            let state = |states: &BTreeMap<String, super::TagState>| {
+                states.get(&tag.name).cloned().unwrap_or_default()
+            };
+            let primary = state(primary_states);
+            let others: Vec<(Repository, super::TagState)> = repos
+                .iter()
+                .skip(1)
+                .zip(other_states)
+                .map(|(r, s)| (r.clone(), state(s)))
+                .collect();
+            assess(tag, (&repos[0], &primary), &others)
+        })
+        .collect())
+}
+
+/// The client, with `credentials`, `github-token` and `insecure-registries` (as publish uses).
+fn connect(
+    vars: &BTreeMap<String, String>,
+    inputs: &Inputs,
+    console: &mut dyn Write,
+    actions: bool,
+) -> Result<Client, VerifyError> {
+    let (mut credentials, secrets) =
+        parse_credentials(&inputs.credentials, |name| vars.get(name).cloned())?;
+    if actions {
+        for secret in &secrets {
+            log(console, &commands::add_mask(secret.expose()));
+        }
+    }
+    add_github_token(
+        &mut credentials,
+        inputs.github_token.as_ref(),
+        vars.get("GITHUB_ACTOR").map(String::as_str),
+    );
+    let mut config = ClientConfig::from_env();
+    config.credentials = credentials;
+    config.insecure_registries = inputs.insecure_registries.clone();
+    Client::new(config).map_err(|error| VerifyError::Client(Box::new(error)))
+}
+
+fn log_reports(console: &mut dyn Write, stage: &str, reports: &[TagReport]) {
+    for r in reports {
+        for f in &r.findings {
+            let digest = f.digest.as_ref().map(short).unwrap_or_else(|| "-".into());
+            log(
+                console,
+                &format!(
+                    "{stage}: {}:{} {digest} {}",
+                    f.repo,
+                    Untrusted(&r.tag.name),
+                    f.status
+                ),
+            );
+        }
+    }
+}
+
+fn log(console: &mut dyn Write, line: &str) {
+    let _ = writeln!(console, "{}", line.trim_end_matches('\n'));
+}

@@ -1,0 +1,206 @@
+//! Read-only gathering for verify: every tag in every repository by HEAD (a HEAD does not count
+//! against Docker Hub's pull limit), one GET per distinct index digest in the primary (to learn its
+//! children, nested indexes followed), then one HEAD per child and repository that holds the index.
+
+use super::TagState;
+use super::tags::{self, Selection, VerifyTag};
+use crate::publish::graph::{Kind, parse_manifest};
+use crate::registry::manifests::{DOCKER_MANIFEST_LIST, OCI_INDEX};
+use crate::registry::{Client, Digest, Reference, Repository};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Requests in flight at once.
+const CONCURRENCY: usize = 8;
+
+/// How deep nested indexes are followed (buildx nests one level).
+const MAX_DEPTH: usize = 8;
+
+/// One HEAD's answer: repository index, tag, and (digest, is an index) when the tag exists.
+type Head = (usize, String, Option<(Digest, bool)>);
+
+/// Why gathering stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error(transparent)]
+    Registry(Box<crate::registry::Error>),
+    #[error("the index {digest} in `{repo}` cannot be read: {message}")]
+    Index {
+        repo: String,
+        digest: Digest,
+        message: String,
+    },
+}
+
+impl From<crate::registry::Error> for GatherError {
+    fn from(error: crate::registry::Error) -> Self {
+        GatherError::Registry(Box::new(error))
+    }
+}
+
+/// What every repository holds under every tag checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    pub tags: Vec<VerifyTag>,
+    /// One map per repository, in `repos` order (the primary first): tag -> state.
+    pub states: Vec<BTreeMap<String, TagState>>,
+}
+
+/// Gathers the state of the selected tags in `repos` (the primary first).
+pub async fn gather(
+    client: &Client,
+    repos: &[Repository],
+    selection: &Selection,
+) -> Result<Observation, GatherError> {
+    let Some(primary) = repos.first() else {
+        return Ok(Observation {
+            tags: Vec::new(),
+            states: Vec::new(),
+        });
+    };
+    let names: BTreeSet<String> = match selection {
+        Selection::Computed(computed) => computed.iter().map(|t| t.name.to_string()).collect(),
+        Selection::Listed(names) => names.iter().cloned().collect(),
+        Selection::All => client.list_tags(primary, None).await?.into_iter().collect(),
+    };
+    // Every (repository, tag) by HEAD.
+    let jobs: Vec<(usize, &String)> = (0..repos.len())
+        .flat_map(|i| names.iter().map(move |n| (i, n)))
+        .collect();
+    let heads: Vec<Head> = stream::iter(jobs)
+        .map(|(i, name)| async move {
+            let image = repos[i].with(Reference::Tag(name.clone()));
+            let info = client.head_manifest(&image).await?;
+            let found = info.map(|m| (m.digest, is_index(&m.media_type)));
+            Ok::<_, GatherError>((i, name.clone(), found))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut states: Vec<BTreeMap<String, TagState>> = vec![BTreeMap::new(); repos.len()];
+    let mut indexes: BTreeSet<Digest> = BTreeSet::new();
+    for (i, name, found) in heads {
+        if let (0, Some((digest, true))) = (i, &found) {
+            indexes.insert(digest.clone());
+        }
+        states[i].insert(
+            name,
+            TagState {
+                digest: found.map(|(d, _)| d),
+                children: BTreeMap::new(),
+            },
+        );
+    }
+    let tags = match selection {
+        Selection::Computed(computed) => tags::from_computed(computed),
+        _ => tags::classify(
+            &states[0]
+                .iter()
+                .map(|(n, s)| (n.clone(), s.digest.clone()))
+                .collect(),
+        ),
+    };
+    let children = descendants(client, primary, indexes).await?;
+    // Which children to HEAD where: each repository, for each tag on the primary's index.
+    let mut checks: BTreeSet<(usize, Digest)> = BTreeSet::new();
+    for (i, repo_states) in states.iter().enumerate() {
+        for (name, state) in repo_states {
+            let primary_digest = states[0].get(name).and_then(|s| s.digest.as_ref());
+            if let (Some(d), Some(p)) = (&state.digest, primary_digest)
+                && d == p
+                && let Some(kids) = children.get(d)
+            {
+                checks.extend(kids.iter().map(|k| (i, k.clone())));
+            }
+        }
+    }
+    let present: BTreeMap<(usize, Digest), bool> = stream::iter(checks)
+        .map(|(i, child)| async move {
+            let image = repos[i].with(Reference::Digest(child.clone()));
+            let there = client.head_manifest(&image).await?.is_some();
+            Ok::<_, GatherError>(((i, child), there))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    for (i, repo_states) in states.iter_mut().enumerate() {
+        for state in repo_states.values_mut() {
+            let Some(kids) = state.digest.as_ref().and_then(|d| children.get(d)) else {
+                continue;
+            };
+            state.children = kids
+                .iter()
+                .filter_map(|k| present.get(&(i, k.clone())).map(|p| (k.clone(), *p)))
+                .collect();
+        }
+    }
+    Ok(Observation { tags, states })
+}
+
+fn is_index(media_type: &str) -> bool {
+    let base = media_type.split(';').next().unwrap_or("").trim();
+    base == OCI_INDEX || base == DOCKER_MANIFEST_LIST
+}
+
+/// Every manifest below each index in `roots` (nested indexes followed), reading each index
+/// once from the primary by digest.
+async fn descendants(
+    client: &Client,
+    primary: &Repository,
+    roots: BTreeSet<Digest>,
+) -> Result<BTreeMap<Digest, BTreeSet<Digest>>, GatherError> {
+    let mut direct: BTreeMap<Digest, Vec<Digest>> = BTreeMap::new();
+    let mut pending = roots.clone();
+    for _ in 0..MAX_DEPTH {
+        if pending.is_empty() {
+            break;
+        }
+        let read: Vec<(Digest, Vec<(Digest, bool)>)> = stream::iter(std::mem::take(&mut pending))
+            .map(|digest| async move {
+                let image = primary.with(Reference::Digest(digest.clone()));
+                let manifest = client.get_manifest_raw(&image).await?;
+                let parsed =
+                    parse_manifest(&manifest.media_type, &manifest.bytes).map_err(|e| {
+                        GatherError::Index {
+                            repo: primary.to_string(),
+                            digest: digest.clone(),
+                            message: e.to_string(),
+                        }
+                    })?;
+                let kids = match parsed.kind {
+                    Kind::Index => parsed
+                        .manifests
+                        .iter()
+                        .map(|d| (d.digest.clone(), is_index(&d.media_type)))
+                        .collect(),
+                    Kind::Image => Vec::new(),
+                };
+                Ok::<_, GatherError>((digest, kids))
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (digest, kids) in read {
+            for (kid, nested) in &kids {
+                if *nested && !direct.contains_key(kid) {
+                    pending.insert(kid.clone());
+                }
+            }
+            direct.insert(digest, kids.into_iter().map(|(k, _)| k).collect());
+        }
+    }
+    let mut all = BTreeMap::new();
+    for root in roots {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for kid in direct.get(&d).into_iter().flatten() {
+                if seen.insert(kid.clone()) {
+                    stack.push(kid.clone());
+                }
+            }
+        }
+        all.insert(root, seen);
+    }
+    Ok(all)
+}

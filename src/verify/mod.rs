@@ -1,0 +1,162 @@
+//! Verify: do the registries in `images` agree? Observed tag states (gathered by `gather`, HEAD
+//! requests only) -> [`compare`] (pure) -> findings per tag x registry -> optional repair by the
+//! publish engine (`sync`) -> report. `command` sequences it for the app shell.
+//!
+//! | primary          | other registry                       | status       |
+//! |------------------|--------------------------------------|--------------|
+//! | has `D`          | has `D`, every child of `D` there     | `in-sync`    |
+//! | has `D`          | has `D`, a child manifest of `D` gone | `incomplete` |
+//! | has `D`          | has `E`                               | `different`  |
+//! | has `D`          | no such tag                           | `missing`    |
+//! | no such tag      | no such tag                           | `in-sync`    |
+//! | no such tag      | has `E`                               | `different`  |
+//!
+//! The primary itself is `missing` when it lacks the tag and `incomplete` when its own index
+//! lacks a child: both are drift too, and neither can be repaired from the primary.
+
+pub mod command;
+pub mod gather;
+pub mod sync;
+pub mod tags;
+
+use crate::registry::{Digest, Repository};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What one repository holds under one tag, as observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagState {
+    /// The manifest or index the tag points at; `None`: no such tag.
+    pub digest: Option<Digest>,
+    /// The child manifests checked (HEAD by digest) under the primary's index, and whether each
+    /// is there. In the primary, the keys are every child its index lists (nested ones too).
+    pub children: BTreeMap<Digest, bool>,
+}
+
+/// How one registry's tag compares with the primary's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    InSync,
+    /// The tag is absent.
+    Missing,
+    /// The tag points at another digest.
+    Different,
+    /// The index is there but these child manifests are not.
+    Incomplete {
+        missing: Vec<Digest>,
+    },
+}
+
+impl Status {
+    pub fn is_drift(&self) -> bool {
+        *self != Status::InSync
+    }
+
+    /// The report's name for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::InSync => "in-sync",
+            Status::Missing => "missing",
+            Status::Different => "different",
+            Status::Incomplete { .. } => "incomplete",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One registry's verdict for one tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub repo: Repository,
+    pub digest: Option<Digest>,
+    pub status: Status,
+}
+
+/// The primary's own status: `missing` without the tag, `incomplete` when its index lacks a child.
+pub fn primary_status(primary: &TagState) -> Status {
+    if primary.digest.is_none() {
+        return Status::Missing;
+    }
+    let missing: Vec<Digest> = primary
+        .children
+        .iter()
+        .filter(|(_, present)| !**present)
+        .map(|(d, _)| d.clone())
+        .collect();
+    if missing.is_empty() {
+        Status::InSync
+    } else {
+        Status::Incomplete { missing }
+    }
+}
+
+/// Compares each other registry's state of one tag with the primary's (see the module table).
+/// One finding per entry of `others`, in order. A child the primary lists that was not checked
+/// in the other registry counts as missing (fail closed).
+pub fn compare(primary: &TagState, others: &[(Repository, TagState)]) -> Vec<Finding> {
+    others
+        .iter()
+        .map(|(repo, state)| {
+            let status = match (&primary.digest, &state.digest) {
+                (None, None) => Status::InSync,
+                (None, Some(_)) => Status::Different,
+                (Some(_), None) => Status::Missing,
+                (Some(p), Some(o)) if p != o => Status::Different,
+                (Some(_), Some(_)) => {
+                    let missing: Vec<Digest> = primary
+                        .children
+                        .keys()
+                        .filter(|child| state.children.get(*child) != Some(&true))
+                        .cloned()
+                        .collect();
+                    if missing.is_empty() {
+                        Status::InSync
+                    } else {
+                        Status::Incomplete { missing }
+                    }
+                }
+            };
+            Finding {
+                repo: repo.clone(),
+                digest: state.digest.clone(),
+                status,
+            }
+        })
+        .collect()
+}
+
+/// Every registry's verdict on one tag: the primary first, then the others in `images` order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagReport {
+    pub tag: tags::VerifyTag,
+    pub findings: Vec<Finding>,
+}
+
+impl TagReport {
+    pub fn drift(&self) -> bool {
+        self.findings.iter().any(|f| f.status.is_drift())
+    }
+}
+
+/// Builds a tag's report from the primary's state and the others'.
+pub fn assess(
+    tag: tags::VerifyTag,
+    primary: (&Repository, &TagState),
+    others: &[(Repository, TagState)],
+) -> TagReport {
+    let mut findings = vec![Finding {
+        repo: primary.0.clone(),
+        digest: primary.1.digest.clone(),
+        status: primary_status(primary.1),
+    }];
+    findings.extend(compare(primary.1, others));
+    TagReport { tag, findings }
+}
+
+#[cfg(test)]
+mod tests;
