@@ -7,10 +7,10 @@ use crate::context::{Context, ContextError, GithubEnv};
 use crate::envfile::{self, EnvFileError};
 use crate::inputs::{Command, InputError, Inputs};
 use crate::meta::{self, Meta, MetaError, Switches};
-use crate::publish::credentials::{CredentialsError, add_github_token, parse_credentials};
+use crate::publish::credentials::{CredentialsError, client_config};
 use crate::publish::plan::Options;
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
-use crate::registry::{Client, ClientConfig};
+use crate::registry::Client;
 use crate::report::commands::{self, Annotation, Untrusted};
 use crate::report::outputs::{self, Separators};
 use crate::report::{self, summary};
@@ -202,22 +202,13 @@ fn publish(
     actions: bool,
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let fail = |e: AppError| (e, String::new());
-    let (mut credentials, secrets) =
-        parse_credentials(&inputs.credentials, |name| vars.get(name).cloned())
-            .map_err(|e| fail(e.into()))?;
+    let (config, secrets) =
+        client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
     if actions {
         for secret in &secrets {
             log(console, &commands::add_mask(secret.expose()));
         }
     }
-    add_github_token(
-        &mut credentials,
-        inputs.github_token.as_ref(),
-        vars.get("GITHUB_ACTOR").map(String::as_str),
-    );
-    let mut config = ClientConfig::from_env();
-    config.credentials = credentials;
-    config.insecure_registries = inputs.insecure_registries.clone();
     let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -59,6 +59,16 @@ pub struct Cli {
     #[arg(long, value_name = "HOST")]
     pub insecure_registries: Vec<String>,
 
+    /// verify: tags to check, comma- or line-separated (`*`: every tag of the first image). Sets INPUT_VERIFY-TAGS.
+    #[arg(long, value_name = "TAGS")]
+    pub verify_tags: Vec<String>,
+    /// verify: repair drift by publishing from the first image to the others. Sets INPUT_SYNC=true.
+    #[arg(long)]
+    pub sync: bool,
+    /// verify: exit 0 even when the registries disagree. Sets INPUT_FAIL-ON-DRIFT=false.
+    #[arg(long)]
+    pub no_fail_on_drift: bool,
+
     /// Load variables from a saved environment file (applied over the process environment; repeatable).
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<PathBuf>,
@@ -120,6 +130,12 @@ impl Cli {
         set(
             input_env_var("insecure-registries"),
             lines(&self.insecure_registries),
+        );
+        set(input_env_var("verify-tags"), lines(&self.verify_tags));
+        set(input_env_var("sync"), self.sync.then(|| "true".to_string()));
+        set(
+            input_env_var("fail-on-drift"),
+            self.no_fail_on_drift.then(|| "false".to_string()),
         );
         set("GITHUB_EVENT_PATH".into(), path(&self.event));
         set("GITHUB_EVENT_NAME".into(), self.event_name.clone());

@@ -25,6 +25,8 @@ const OUTPUTS: &[&str] = &[
     "json",
     "digest",
     "refs",
+    "in-sync",
+    "report",
 ];
 
 /// Words that make an `ENV`/`ARG` name look like it carries a secret.

@@ -77,6 +77,25 @@ pub fn parse_credentials(
     Ok((credentials, secrets))
 }
 
+/// The registry client's settings from the inputs: `credentials`, `github-token` (for ghcr.io,
+/// as `GITHUB_ACTOR`) and `insecure-registries`, over Docker's config and CA files from the
+/// environment. Also returns the secrets the log must mask.
+pub fn client_config(
+    inputs: &crate::inputs::Inputs,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(crate::registry::ClientConfig, Vec<Secret>), CredentialsError> {
+    let (mut credentials, secrets) = parse_credentials(&inputs.credentials, &var)?;
+    add_github_token(
+        &mut credentials,
+        inputs.github_token.as_ref(),
+        var("GITHUB_ACTOR").as_deref(),
+    );
+    let mut config = crate::registry::ClientConfig::from_env();
+    config.credentials = credentials;
+    config.insecure_registries = inputs.insecure_registries.clone();
+    Ok((config, secrets))
+}
+
 /// GHCR accepts the workflow token as the password of any user: `github-token` logs in to ghcr.io
 /// unless `credentials` names it.
 pub fn add_github_token(

@@ -7,9 +7,9 @@ use super::tags::{Selection, select};
 use super::{TagReport, assess};
 use crate::inputs::Inputs;
 use crate::meta::Meta;
-use crate::publish::credentials::{CredentialsError, add_github_token, parse_credentials};
+use crate::publish::credentials::{CredentialsError, client_config};
 use crate::publish::plan::Options;
-use crate::registry::{Client, ClientConfig, Repository};
+use crate::registry::{Client, Repository};
 use crate::report::commands::{self, Untrusted};
 use crate::report::outputs::Outputs;
 use crate::report::verify::{report_json, short, verify_summary};
@@ -197,21 +197,12 @@ fn connect(
     console: &mut dyn Write,
     actions: bool,
 ) -> Result<Client, VerifyError> {
-    let (mut credentials, secrets) =
-        parse_credentials(&inputs.credentials, |name| vars.get(name).cloned())?;
+    let (config, secrets) = client_config(inputs, |name| vars.get(name).cloned())?;
     if actions {
         for secret in &secrets {
             log(console, &commands::add_mask(secret.expose()));
         }
     }
-    add_github_token(
-        &mut credentials,
-        inputs.github_token.as_ref(),
-        vars.get("GITHUB_ACTOR").map(String::as_str),
-    );
-    let mut config = ClientConfig::from_env();
-    config.credentials = credentials;
-    config.insecure_registries = inputs.insecure_registries.clone();
     Client::new(config).map_err(|error| VerifyError::Client(Box::new(error)))
 }
 
