@@ -19,3 +19,5 @@ mod registry;
 mod source;
 // The seed tag strategies, one fixture each.
 mod scenarios;
+// Retention: the cleanup planner at scale and against a real registry.
+mod cleanup;

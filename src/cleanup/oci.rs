@@ -1,0 +1,1 @@
+//! The OCI distribution backend: gathers an Inventory read-only and executes deletions.

@@ -1,0 +1,4 @@
+//! `command: cleanup`: the planner at scale, and the binary against a real local registry.
+
+// Planning 10,000 versions (ignored: run with `--release --ignored`).
+mod bench;
