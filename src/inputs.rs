@@ -23,6 +23,8 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("credentials", ""),
     ("overwrite-releases", "false"),
     ("insecure-registries", ""),
+    ("retention", ""),
+    ("closed-pull-requests", ""),
 ];
 
 /// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
@@ -82,6 +84,10 @@ pub struct Inputs {
     pub credentials: Vec<InputLine>,
     pub overwrite_releases: bool,
     pub insecure_registries: Vec<String>,
+    /// `command: cleanup`: the retention policy, one rule per line (parsed by `cleanup::Policy`).
+    pub retention: String,
+    /// `command: cleanup`: pull requests known to be closed (their `pr-N` tags may go).
+    pub closed_pull_requests: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,6 +136,17 @@ impl Inputs {
         let overwrite_releases = boolean("overwrite-releases")?;
         let source = get("source").trim().to_string();
         let token = get("github-token");
+        let closed_pull_requests = get("closed-pull-requests")
+            .split([',', '\n', ' '])
+            .map(|n| n.trim().trim_start_matches('#'))
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                n.parse::<u64>().map_err(|_| InputError {
+                    input: "closed-pull-requests",
+                    message: format!("`{n}` is not a pull request number; e.g. `12, 15`"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Inputs {
             command,
             tags: TagInputs {
@@ -157,6 +174,8 @@ impl Inputs {
                 })
                 .filter(|h| !h.is_empty())
                 .collect(),
+            retention: get("retention"),
+            closed_pull_requests,
         })
     }
 }
@@ -212,6 +231,10 @@ mod tests {
             e.to_string(),
             "input `dry-run`: `yes` is not a boolean; expected true or false"
         );
+        let e = Inputs::from_vars(&vars(&[("INPUT_CLOSED-PULL-REQUESTS", "3, x")])).unwrap_err();
+        assert!(e.to_string().contains("`x` is not a pull request number"));
+        let ok = Inputs::from_vars(&vars(&[("INPUT_CLOSED-PULL-REQUESTS", "3, #4\n5")])).unwrap();
+        assert_eq!(ok.closed_pull_requests, [3, 4, 5]);
         let e = Inputs::from_vars(&vars(&[("INPUT_COMMAND", "deploy")])).unwrap_err();
         assert!(e.to_string().contains("unknown command `deploy`"));
     }

@@ -53,6 +53,8 @@ mod plan_tests;
 pub mod policy;
 #[cfg(test)]
 mod prop_tests;
+pub mod run;
+pub mod shell;
 
 pub use plan::{Action, Capabilities, CleanupPlan, Decision, RuleRef, plan_cleanup};
 pub use policy::{Policy, PolicyError};

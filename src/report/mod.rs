@@ -94,4 +94,5 @@ pub(crate) mod fixtures {
         .collect()
     }
 }
+pub mod cleanup;
 pub mod publish;

@@ -2,3 +2,5 @@
 
 // Planning 10,000 versions (ignored: run with `--release --ignored`).
 mod bench;
+// `registry-action cleanup` against a real registry with deletes enabled, checked with skopeo.
+mod oci;
