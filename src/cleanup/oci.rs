@@ -62,7 +62,7 @@ pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
     index_ages(&mut versions);
     Ok(Inventory {
         image: format!("{}/{}", repo.registry, repo.repository),
-        versions: versions.into_values().collect(),
+        versions: readable_order(versions),
         incomplete: None,
     })
 }
@@ -122,6 +122,26 @@ fn index_ages(versions: &mut BTreeMap<Digest, Version>) {
             }
         }
     }
+}
+
+/// Tagged versions by their first tag, each followed by what it lists (depth first), then the
+/// rest: the order the summary shows.
+fn readable_order(mut versions: BTreeMap<Digest, Version>) -> Vec<Version> {
+    let mut roots: Vec<(String, Digest)> = versions
+        .values()
+        .filter_map(|v| Some((v.tags.iter().min()?.clone(), v.digest.clone())))
+        .collect();
+    roots.sort();
+    let mut ordered = Vec::with_capacity(versions.len());
+    let mut stack: Vec<Digest> = roots.into_iter().rev().map(|(_, d)| d).collect();
+    while let Some(digest) = stack.pop() {
+        if let Some(v) = versions.remove(&digest) {
+            stack.extend(v.children.iter().rev().cloned());
+            ordered.push(v);
+        }
+    }
+    ordered.extend(versions.into_values());
+    ordered
 }
 
 /// What one deletion did.

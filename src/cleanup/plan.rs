@@ -273,7 +273,10 @@ pub fn plan_cleanup(
                 (Verdict::Delete(rule), None) => (
                     Action::Delete,
                     Some(RuleRef::from(*rule)),
-                    "selected".into(),
+                    age(v).map_or_else(
+                        || "selected".into(),
+                        |a| format!("selected (age {}d)", a / 86_400),
+                    ),
                 ),
                 (Verdict::Delete(rule), Some(_)) if capabilities.untag && !whole.contains(&i) => {
                     plan.untags.push((v.digest.clone(), tag.clone()));

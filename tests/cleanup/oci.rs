@@ -23,13 +23,31 @@ struct Published {
 }
 
 fn publish(registry: &Registry, seed: u64, attestation: bool, tags: &[&str]) -> Published {
-    let dir = tempfile::tempdir().expect("temp dir");
     let spec = SampleSpec {
         attestation,
         top_layer_seed: seed,
         ..SampleSpec::default()
     };
-    let image = write_layout(&dir.path().join("layout"), &spec).expect("layout");
+    publish_spec(registry, &spec, tags)
+}
+
+/// A cosign-style signature: a single small manifest tagged `sha256-<hex of subject>.sig`.
+fn sign(registry: &Registry, seed: u64, subject: &SampleImage) -> Published {
+    let spec = SampleSpec {
+        single_manifest: true,
+        platforms: vec!["linux/amd64".into()],
+        layer_sizes: vec![100],
+        shared_base: None,
+        top_layer_seed: seed,
+        ..SampleSpec::default()
+    };
+    let tag = format!("sha256-{}.sig", subject.root.digest.hex());
+    publish_spec(registry, &spec, &[tag.as_str()])
+}
+
+fn publish_spec(registry: &Registry, spec: &SampleSpec, tags: &[&str]) -> Published {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), spec).expect("layout");
     let source = format!("oci:{}", image.dir.display());
     let target = format!("{}/app", registry.name());
     let mut args = vec!["publish", "--source", &source, "--images", &target];
@@ -81,6 +99,8 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
     let open = publish(&registry, 4, true, &["pr-2"]);
     // The release's platform images under another index: deleting it must not take them.
     let shared = publish(&registry, 1, false, &["main-ccc"]);
+    let kept_signature = sign(&registry, 31, &release.image);
+    let orphan_signature = sign(&registry, 32, &branch.image);
     assert!(
         release
             .image
@@ -90,12 +110,15 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
     );
 
     let dry = cleanup(&registry, true);
+    if std::env::var_os("SHOW_SUMMARY").is_some() {
+        eprintln!("{}\n{}", dry.summary_file, dry.stdout());
+    }
     assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
     assert!(deletes(&registry).is_empty(), "a dry run deleted");
     let expected: Vec<_> = [&branch.image, &closed.image]
         .iter()
         .flat_map(|i| std::iter::once(&i.root).chain(&i.manifests))
-        .chain([&shared.image.root])
+        .chain([&shared.image.root, &orphan_signature.image.root])
         .map(|d| d.digest.clone())
         .collect();
     assert_eq!(dry.get("deleted"), expected.len().to_string());
@@ -136,6 +159,10 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
             .position(|l| l.contains(&d.to_string()))
             .expect("deleted")
     };
+    assert!(
+        position(&orphan_signature.image.root.digest) < position(&branch.image.root.digest),
+        "a signature goes before what it signs"
+    );
     for image in [&branch.image, &closed.image] {
         for child in &image.manifests {
             assert!(
@@ -164,6 +191,51 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
             );
         }
     }
+    let tag = format!("app:sha256-{}.sig", release.image.root.digest.hex());
+    let signature = &kept_signature.image;
+    assert_eq!(
+        registry.skopeo_raw(&tag),
+        bytes(signature, &signature.root.digest)
+    );
     let again = cleanup(&registry, false);
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
+}
+
+#[test]
+fn an_unreadable_manifest_spares_every_untagged_version() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let kept = publish(&registry, 1, true, &["latest"]);
+    let branch = publish(&registry, 2, true, &["main-aaa"]);
+    // Break the kept index: one of its platform images is gone.
+    let missing = format!(
+        "docker://{}/app@{}",
+        registry.name(),
+        kept.image.manifests[0].digest
+    );
+    let status = std::process::Command::new("skopeo")
+        .args(["delete", "--tls-verify=false", &missing])
+        .status()
+        .expect("run skopeo");
+    assert!(status.success());
+    let before = deletes(&registry).len();
+    let r = cleanup(&registry, false);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    let done = deletes(&registry)[before..].to_vec();
+    assert_eq!(done.len(), 1, "only the tagged index goes: {done:#?}");
+    assert!(done[0].contains(&branch.image.root.digest.to_string()));
+    assert!(
+        r.summary_file.contains("**Fail closed:**"),
+        "{}",
+        r.summary_file
+    );
+    assert!(
+        r.summary_file.contains("could not be read"),
+        "{}",
+        r.summary_file
+    );
+    for child in &branch.image.manifests {
+        registry.skopeo_raw(&format!("app@{}", child.digest));
+    }
 }
