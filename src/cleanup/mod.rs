@@ -47,6 +47,7 @@
 //! distribution keeps none. A version whose age is unknown never matches `older-than`.
 
 pub mod oci;
+mod order;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;

@@ -132,3 +132,71 @@ pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
     }
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cleanup::{Capabilities, Inventory, Policy, Version, plan_cleanup};
+    use crate::registry::Digest;
+
+    fn runs(results: Vec<(Digest, Deleted)>) -> Vec<ImageRun> {
+        let (kept, gone) = (Digest::sha256(b"1"), Digest::sha256(b"2"));
+        let inventory = Inventory {
+            image: "r/app".into(),
+            versions: vec![
+                Version::new(kept, &["latest"]),
+                Version::new(gone, &["main-a|b"]),
+            ],
+            incomplete: None,
+        };
+        let policy = Policy::parse("keep tag=latest\ndelete tag=main-*").unwrap();
+        let now = jiff::Timestamp::from_second(0).unwrap();
+        let plan = plan_cleanup(
+            &inventory,
+            &policy,
+            &Default::default(),
+            Capabilities::default(),
+            now,
+        );
+        vec![ImageRun {
+            image: "r/app".into(),
+            plan: Some(plan),
+            results,
+            error: None,
+        }]
+    }
+
+    #[test]
+    fn a_dry_run_counts_what_it_would_delete_and_names_the_rule() {
+        let runs = runs(Vec::new());
+        assert_eq!(counts(&runs, true), (1, 1, 0));
+        let md = cleanup_summary(&runs, true);
+        assert!(md.contains("would delete 1, kept 1, failed 0"), "{md}");
+        assert!(
+            md.contains("| `main-a\\|b` |"),
+            "a pipe in a tag is escaped: {md}"
+        );
+        assert!(
+            md.contains("| would delete | line 2: `delete tag=main-*` |"),
+            "{md}"
+        );
+        let json = report_json(&runs, true);
+        assert_eq!(json["images"][0]["decisions"][1]["rule"]["line"], 2);
+        assert_eq!(json["images"][0]["decisions"][1]["action"], "delete");
+    }
+
+    #[test]
+    fn failed_deletions_are_counted_and_shown() {
+        let runs = runs(vec![(Digest::sha256(b"2"), Deleted::Failed("403".into()))]);
+        assert_eq!(counts(&runs, false), (0, 1, 1));
+        assert!(cleanup_summary(&runs, false).contains("delete **failed**"));
+        let outputs = cleanup_outputs(&runs, false);
+        assert_eq!(outputs.get("failed"), Some("1"));
+        assert_eq!(
+            crate::cleanup::shell::outcome(&outputs)
+                .unwrap_err()
+                .to_string(),
+            "cleanup finished with 1 failure(s); see the `report` output and the step summary"
+        );
+    }
+}
