@@ -38,8 +38,6 @@ pub enum AppError {
         path: String,
         source: io::Error,
     },
-    #[error("command `{0}` is not available in this release yet")]
-    NotYet(Command),
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
     #[error(transparent)]
@@ -50,6 +48,10 @@ pub enum AppError {
     Runtime(io::Error),
     #[error(transparent)]
     Verify(Box<crate::verify::command::VerifyError>),
+    #[error(transparent)]
+    Policy(#[from] crate::cleanup::PolicyError),
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::shell::CleanupError),
 }
 
 impl From<crate::verify::command::VerifyError> for AppError {
@@ -82,9 +84,10 @@ impl AppError {
                 "outside a workflow, point --event at a saved payload, or unset GITHUB_EVENT_PATH"
             }
             AppError::Verify(error) => return error.hint(),
-            AppError::NotYet(_) => {
-                "use `command: publish` (the default), which computes tags and writes the outputs"
+            AppError::Policy(_) => {
+                "one rule per line, e.g. `keep tag=latest,main`, `keep semver=release`, `keep last=10`, `delete tag=main-* older-than=30d`, `delete pr=closed`, `delete untagged older-than=14d`"
             }
+            AppError::Cleanup(e) => e.hint(),
             _ => return None,
         })
     }
@@ -117,7 +120,8 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
     let ctx = Context::assemble(&github, &event, switches.pr_head_sha);
     let now = clock::now(vars.get("SOURCE_DATE_EPOCH").map(String::as_str))?;
     if inputs.command == Command::Cleanup {
-        return Err(AppError::NotYet(inputs.command));
+        let (outputs, summary) = crate::cleanup::shell::run(vars, &inputs, now, console)?;
+        return finish(vars, &outputs, &summary, console).map(|()| Meta::default());
     }
     let actions = in_actions(vars);
     if let (true, Some(token)) = (actions, &inputs.github_token) {
@@ -189,6 +193,25 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
         return Err(error);
     }
     Ok(meta)
+}
+
+/// Writes the cleanup's outputs and step summary the same way `run` does for publishing.
+fn finish(
+    vars: &BTreeMap<String, String>,
+    outputs: &outputs::Outputs,
+    summary: &str,
+    console: &mut dyn Write,
+) -> Result<(), AppError> {
+    match vars.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+        Some(path) => append(path, "outputs", |mut w| {
+            outputs::write_github_output(&mut w, outputs)
+        })?,
+        None => log(console, summary),
+    }
+    if let Some(path) = vars.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        append(path, "step summary", |w| w.write_all(summary.as_bytes()))?;
+    }
+    Ok(crate::cleanup::shell::outcome(outputs)?)
 }
 
 /// Publishes `source` under the computed tags: the publish outputs and summary, or the error

@@ -26,6 +26,8 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("verify-tags", ""),
     ("sync", "false"),
     ("fail-on-drift", "true"),
+    ("retention", ""),
+    ("closed-pull-requests", ""),
 ];
 
 /// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
@@ -92,6 +94,10 @@ pub struct Inputs {
     pub sync: bool,
     /// `fail-on-drift`: verify exits non-zero while drift remains.
     pub fail_on_drift: bool,
+    /// `command: cleanup`: the retention policy, one rule per line (parsed by `cleanup::Policy`).
+    pub retention: String,
+    /// `command: cleanup`: pull requests known to be closed (their `pr-N` tags may go).
+    pub closed_pull_requests: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,6 +160,17 @@ impl Inputs {
         }
         let source = get("source").trim().to_string();
         let token = get("github-token");
+        let closed_pull_requests = get("closed-pull-requests")
+            .split([',', '\n', ' '])
+            .map(|n| n.trim().trim_start_matches('#'))
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                n.parse::<u64>().map_err(|_| InputError {
+                    input: "closed-pull-requests",
+                    message: format!("`{n}` is not a pull request number; e.g. `12, 15`"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Inputs {
             command,
             tags: TagInputs {
@@ -175,6 +192,8 @@ impl Inputs {
             verify_tags,
             sync,
             fail_on_drift,
+            retention: get("retention"),
+            closed_pull_requests,
         })
     }
 }
@@ -260,6 +279,10 @@ mod tests {
         let e = Inputs::from_vars(&vars(&[("INPUT_VERIFY-TAGS", "v1, bad tag")])).unwrap_err();
         assert_eq!(e.input, "verify-tags");
         assert!(e.to_string().contains("`bad tag` is not a valid tag"));
+        let e = Inputs::from_vars(&vars(&[("INPUT_CLOSED-PULL-REQUESTS", "3, x")])).unwrap_err();
+        assert!(e.to_string().contains("`x` is not a pull request number"));
+        let ok = Inputs::from_vars(&vars(&[("INPUT_CLOSED-PULL-REQUESTS", "3, #4\n5")])).unwrap();
+        assert_eq!(ok.closed_pull_requests, [3, 4, 5]);
         let e = Inputs::from_vars(&vars(&[("INPUT_COMMAND", "deploy")])).unwrap_err();
         assert!(e.to_string().contains("unknown command `deploy`"));
     }

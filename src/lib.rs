@@ -6,6 +6,7 @@
 //! step summary, annotations).
 
 pub mod app;
+pub mod cleanup;
 pub mod cli;
 pub mod clock;
 pub mod context;

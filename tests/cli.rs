@@ -152,16 +152,6 @@ fn invalid_version_warns_and_still_succeeds() {
 }
 
 #[test]
-fn cleanup_says_it_is_not_available_yet() {
-    let run = run(&["cleanup"], &[]);
-    assert!(!run.success());
-    assert!(
-        run.stdout()
-            .contains("command `cleanup` is not available in this release yet")
-    );
-}
-
-#[test]
 fn verify_without_images_names_the_input() {
     let run = run(&["verify"], &[]);
     assert!(!run.success());

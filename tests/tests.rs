@@ -21,3 +21,5 @@ mod source;
 mod verify;
 // The seed tag strategies, one fixture each.
 mod scenarios;
+// Retention: the cleanup planner at scale and against a real registry.
+mod cleanup;

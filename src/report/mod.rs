@@ -95,4 +95,5 @@ pub(crate) mod fixtures {
         .collect()
     }
 }
+pub mod cleanup;
 pub mod publish;

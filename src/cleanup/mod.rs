@@ -1,0 +1,113 @@
+//! `command: cleanup`: registry state ([`Inventory`], gathered read-only by a backend) + the
+//! `retention` [`Policy`] + closed pull requests + `now` -> [`plan_cleanup`] (pure) ->
+//! [`CleanupPlan`] -> execution (the only writes) -> report.
+//!
+//! # The `retention` input
+//!
+//! One rule per line: `keep` or `delete`, then selectors and conditions separated by spaces.
+//! Every selector of a line must match. **A `keep` line beats every `delete` line**, whatever
+//! their order: a tag a `keep` line selects is protected, and no rule can remove it. A tag no
+//! line selects is kept. Among `delete` lines, the first that matches is reported.
+//!
+//! | word                  | selects                                                                 |
+//! |-----------------------|-------------------------------------------------------------------------|
+//! | `tag=GLOB[,GLOB...]`  | tags matching a glob (`*` any run, `?` one character)                   |
+//! | `semver=release`      | full versions without pre-release: `v1.2.3`, `1.2.3`                    |
+//! | `semver=prerelease`   | full versions with one: `v1.2.3-rc.1`  (`semver=any`: both)             |
+//! | `pr=closed`           | `pr-N` / `pr-N-...` tags whose pull request N is closed                 |
+//! | `untagged`            | versions without tags (`delete` only; `keep` is the default)            |
+//! | `older-than=30d`      | condition: created more than 30 days before now (`s m h d w`)           |
+//! | `last=N`              | `keep` only: the N newest versions (with a tag the selectors take)      |
+//!
+//! The seed strategies:
+//!
+//! | line                                       | effect                                           |
+//! |--------------------------------------------|--------------------------------------------------|
+//! | `keep tag=latest,main,develop`             | protected tags                                   |
+//! | `keep semver=release`                      | protect every release version                   |
+//! | `keep last=10`                             | the 10 newest versions stay                      |
+//! | `delete tag=main-*,develop-* older-than=30d` | branch tags older than 30 days                 |
+//! | `delete tag=release-* older-than=90d`      | `release/*` branches (tagged `release-1.2`)      |
+//! | `delete semver=prerelease older-than=90d`  | pre-releases older than 90 days                  |
+//! | `delete pr=closed`                         | `pr-N` once pull request N is closed             |
+//! | `delete untagged older-than=14d`           | untagged versions older than 14 days             |
+//!
+//! # Safety
+//!
+//! Whatever the rules say, nothing a kept version needs is deleted: its children (platform
+//! manifests, attestation manifests), manifests whose `subject` is kept, and
+//! `sha256-<hex>.sig/.att/.sbom` tags of a kept digest. Signatures and attestations of a deleted
+//! version go with it. When the listing is incomplete or a manifest could not be read, no untagged
+//! version is deleted. Deletions run referrers and indexes first, children last.
+//!
+//! # Ages
+//!
+//! `created_at` is the version's creation time: on OCI registries the image config's `created`
+//! (for an index, the newest among its platform images), because tags carry no time and
+//! distribution keeps none. A version whose age is unknown never matches `older-than`.
+
+pub mod oci;
+mod order;
+pub mod plan;
+#[cfg(test)]
+mod plan_tests;
+pub mod policy;
+#[cfg(test)]
+mod prop_tests;
+pub mod run;
+pub mod shell;
+
+pub use plan::{Action, Capabilities, CleanupPlan, Decision, RuleRef, plan_cleanup};
+pub use policy::{Policy, PolicyError};
+
+use crate::registry::Digest;
+
+/// One version of an image: a manifest or index with the tags that point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub digest: Digest,
+    /// Every tag pointing at this digest (empty: untagged).
+    pub tags: Vec<String>,
+    pub created_at: Option<jiff::Timestamp>,
+    pub media_type: String,
+    /// Manifests an index lists (platform images, attestation manifests).
+    pub children: Vec<Digest>,
+    /// The manifest this one refers to (signatures, SBOMs, attestations).
+    pub subject: Option<Digest>,
+    /// Why the manifest could not be read: its children and subject are unknown.
+    pub unreadable: Option<String>,
+}
+
+impl Version {
+    /// A readable version with nothing but a digest and tags (tests, backends fill the rest).
+    pub fn new(digest: Digest, tags: &[&str]) -> Version {
+        Version {
+            digest,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            created_at: None,
+            media_type: String::new(),
+            children: Vec::new(),
+            subject: None,
+            unreadable: None,
+        }
+    }
+}
+
+/// Everything known about one image's versions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Inventory {
+    /// The image, as the user named it (`registry/repository`).
+    pub image: String,
+    pub versions: Vec<Version>,
+    /// Why the listing may miss versions (then nothing untagged is deleted).
+    pub incomplete: Option<String>,
+}
+
+/// The digest a cosign-style tag `sha256-<hex>.sig` / `.att` / `.sbom` refers to.
+pub fn referrer_subject(tag: &str) -> Option<Digest> {
+    let rest = tag.strip_prefix("sha256-")?;
+    let (hex, suffix) = rest.split_once('.')?;
+    matches!(suffix, "sig" | "att" | "sbom")
+        .then(|| Digest::parse(&format!("sha256:{hex}")).ok())
+        .flatten()
+}

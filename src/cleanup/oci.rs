@@ -1,0 +1,186 @@
+//! The OCI distribution backend: reads one repository into an [`Inventory`] (tags list, a HEAD per
+//! tag, a GET per manifest, the config blob of each image for `created`), and executes a plan's
+//! deletions (DELETE by digest, in the plan's order). Reading never writes.
+//!
+//! The distribution API cannot list untagged manifests, so a version here is a manifest reachable
+//! from a tag: the tagged roots and everything they list or refer to. A tag that cannot be resolved
+//! stops the image (a DELETE by digest removes every tag on it, so an unknown tag could be a kept
+//! one); a manifest that cannot be read is recorded as unreadable (the planner then keeps every
+//! untagged version).
+
+use super::{Inventory, Version};
+use crate::publish::graph::{Kind, parse_manifest};
+use crate::registry::{Client, Digest, Reference, Repository, Result};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Tags asked for per page.
+const PAGE: usize = 1_000;
+/// The largest image config read for `created`.
+const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// Reads `repo` into an inventory (read-only).
+pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
+    let tags = client.list_tags(repo, Some(PAGE)).await?;
+    let mut tagged: BTreeMap<Digest, Vec<String>> = BTreeMap::new();
+    for tag in tags {
+        let image = repo.with(Reference::Tag(tag.clone()));
+        // Listed a moment ago and gone now: it was deleted meanwhile, nothing to decide.
+        if let Some(info) = client.head_manifest(&image).await? {
+            tagged.entry(info.digest).or_default().push(tag);
+        }
+    }
+    let mut versions: BTreeMap<Digest, Version> = BTreeMap::new();
+    let mut queue: Vec<Digest> = tagged.keys().cloned().collect();
+    let mut configs: BTreeMap<Digest, Digest> = BTreeMap::new();
+    while let Some(digest) = queue.pop() {
+        if versions.contains_key(&digest) {
+            continue;
+        }
+        let mut version = Version::new(digest.clone(), &[]);
+        version.tags = tagged.get(&digest).cloned().unwrap_or_default();
+        match read(client, repo, &digest).await {
+            Ok((media_type, parsed)) => {
+                version.media_type = media_type;
+                version.children = parsed.manifests.iter().map(|d| d.digest.clone()).collect();
+                version.subject = parsed.subject.map(|d| d.digest);
+                if let (Kind::Image, Some(config)) = (parsed.kind, parsed.blobs.first()) {
+                    configs.insert(digest.clone(), config.digest.clone());
+                }
+                queue.extend(version.children.iter().cloned());
+            }
+            Err(why) => version.unreadable = Some(why),
+        }
+        versions.insert(digest, version);
+    }
+    for (manifest, config) in configs {
+        let created = created(client, repo, &config).await;
+        if let Some(v) = versions.get_mut(&manifest) {
+            v.created_at = created;
+        }
+    }
+    index_ages(&mut versions);
+    Ok(Inventory {
+        image: format!("{}/{}", repo.registry, repo.repository),
+        versions: readable_order(versions),
+        incomplete: None,
+    })
+}
+
+async fn read(
+    client: &Client,
+    repo: &Repository,
+    digest: &Digest,
+) -> std::result::Result<(String, crate::publish::graph::Parsed), String> {
+    let manifest = client
+        .get_manifest_raw(&repo.with(Reference::Digest(digest.clone())))
+        .await
+        .map_err(|e| e.to_string())?;
+    let parsed =
+        parse_manifest(&manifest.media_type, &manifest.bytes).map_err(|e| e.to_string())?;
+    Ok((manifest.media_type, parsed))
+}
+
+/// The image config's `created`, when the config can be read and has one.
+async fn created(client: &Client, repo: &Repository, config: &Digest) -> Option<jiff::Timestamp> {
+    let blob = client.get_blob(repo, config).await.ok()?;
+    let mut stream = blob.stream;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk.ok()?);
+        if bytes.len() > MAX_CONFIG_BYTES {
+            return None;
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("created")?.as_str()?.parse().ok()
+}
+
+/// An index is as old as its newest platform image (indexes carry no time of their own).
+fn index_ages(versions: &mut BTreeMap<Digest, Version>) {
+    let mut changed = true;
+    let mut rounds = 0;
+    while changed && rounds < 8 {
+        changed = false;
+        rounds += 1;
+        let ages: Vec<(Digest, jiff::Timestamp)> = versions
+            .values()
+            .filter(|v| !v.children.is_empty())
+            .filter_map(|v| {
+                let newest = v
+                    .children
+                    .iter()
+                    .filter_map(|c| versions.get(c)?.created_at)
+                    .max()?;
+                (v.created_at != Some(newest)).then(|| (v.digest.clone(), newest))
+            })
+            .collect();
+        for (digest, at) in ages {
+            if let Some(v) = versions.get_mut(&digest) {
+                v.created_at = Some(at);
+                changed = true;
+            }
+        }
+    }
+}
+
+/// Tagged versions by their first tag, each followed by what it lists (depth first), then the
+/// rest: the order the summary shows.
+fn readable_order(mut versions: BTreeMap<Digest, Version>) -> Vec<Version> {
+    let mut roots: Vec<(String, Digest)> = versions
+        .values()
+        .filter_map(|v| Some((v.tags.iter().min()?.clone(), v.digest.clone())))
+        .collect();
+    roots.sort();
+    let mut ordered = Vec::with_capacity(versions.len());
+    let mut stack: Vec<Digest> = roots.into_iter().rev().map(|(_, d)| d).collect();
+    while let Some(digest) = stack.pop() {
+        if let Some(v) = versions.remove(&digest) {
+            stack.extend(v.children.iter().rev().cloned());
+            ordered.push(v);
+        }
+    }
+    ordered.extend(versions.into_values());
+    ordered
+}
+
+/// What one deletion did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Done,
+    /// Already gone (404): counts as done.
+    AlreadyGone,
+    Failed(String),
+}
+
+/// Deletes `deletions` in order. After a failure, nothing that a failed deletion still points at
+/// is deleted (its parent is still there), so a partial run never leaves a dangling reference.
+pub async fn execute(
+    client: &Client,
+    repo: &Repository,
+    inventory: &Inventory,
+    deletions: &[Digest],
+) -> Vec<(Digest, Deleted)> {
+    let mut blocked: BTreeSet<Digest> = BTreeSet::new();
+    let mut results = Vec::with_capacity(deletions.len());
+    for digest in deletions {
+        let outcome = if blocked.contains(digest) {
+            Deleted::Failed("skipped: a manifest that points at it could not be deleted".into())
+        } else {
+            match client.delete_manifest(repo, digest).await {
+                Ok(()) => Deleted::Done,
+                Err(e) if e.is_not_found() => Deleted::AlreadyGone,
+                Err(e) => Deleted::Failed(e.to_string()),
+            }
+        };
+        if matches!(outcome, Deleted::Failed(_)) {
+            if let Some(v) = inventory.versions.iter().find(|v| &v.digest == digest) {
+                blocked.extend(v.children.iter().cloned());
+                blocked.extend(v.subject.iter().cloned());
+                blocked.extend(v.tags.iter().filter_map(|t| super::referrer_subject(t)));
+            }
+        }
+        results.push((digest.clone(), outcome));
+    }
+    results
+}

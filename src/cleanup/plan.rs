@@ -1,0 +1,350 @@
+//! The pure planner: an image's [`Inventory`] + [`Policy`] + closed pull requests + `now` ->
+//! [`CleanupPlan`]. No I/O, no clock: every decision is a value with the rule that made it.
+//!
+//! Order of reasoning: (1) each tag gets a verdict (a `keep` line wins over every `delete` line;
+//! a `sha256-<hex>.sig/.att/.sbom` tag follows its subject); (2) roots of keeping: versions with a
+//! kept tag, the `keep last=N` versions, untagged versions no rule selects (all untagged ones when
+//! the inventory is incomplete); (3) the kept closure: children, referrers (`subject`) and
+//! signature tags of kept versions, to a fixpoint; (4) everything else is deleted, referrers and
+//! indexes before what they point at.
+
+use super::order::{parents, parents_first};
+use super::policy::{Policy, Rule, Selector, Verb};
+use super::{Inventory, Version, referrer_subject};
+use crate::registry::Digest;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// What happens to a version or one of its tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Keep,
+    /// The version (every tag on it) is deleted.
+    Delete,
+    /// This tag is removed; the version stays (registries that can remove one tag).
+    Untag,
+}
+
+/// The policy line behind a decision.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleRef {
+    pub line: usize,
+    pub text: String,
+}
+
+impl From<&Rule> for RuleRef {
+    fn from(rule: &Rule) -> Self {
+        RuleRef {
+            line: rule.line,
+            text: rule.text.clone(),
+        }
+    }
+}
+
+/// One decision: for a tag of a version, or for an untagged version (`tag: None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub digest: Digest,
+    pub tag: Option<String>,
+    pub action: Action,
+    pub rule: Option<RuleRef>,
+    pub reason: String,
+}
+
+/// What the registry can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// One tag of a multi-tag version can be removed (GHCR, Hub). The distribution API cannot:
+    /// a DELETE by digest removes every tag, so there a version with a kept tag keeps them all.
+    pub untag: bool,
+}
+
+/// The plan for one image.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CleanupPlan {
+    pub image: String,
+    pub decisions: Vec<Decision>,
+    /// Digests to delete, in order: every referrer and index before what it points at.
+    pub deletions: Vec<Digest>,
+    /// Tags to remove from kept versions.
+    pub untags: Vec<(Digest, String)>,
+    /// Why untagged versions were spared (incomplete listing, unreadable manifests).
+    pub fail_closed: Option<String>,
+}
+
+/// A tag's verdict before the graph is considered.
+enum Verdict<'a> {
+    Keep(Option<&'a Rule>, String),
+    Delete(&'a Rule),
+    /// A `sha256-<hex>.sig` style tag whose subject is in the inventory.
+    Follow(usize),
+}
+
+/// Plans the cleanup of one image.
+pub fn plan_cleanup(
+    inventory: &Inventory,
+    policy: &Policy,
+    closed_prs: &BTreeSet<u64>,
+    capabilities: Capabilities,
+    now: jiff::Timestamp,
+) -> CleanupPlan {
+    let versions = &inventory.versions;
+    let index: BTreeMap<&Digest, usize> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (&v.digest, i))
+        .collect();
+    let age = |v: &Version| v.created_at.map(|c| now.as_second() - c.as_second());
+    let older = |rule: &Rule, v: &Version| match rule.older_than {
+        None => true,
+        Some(limit) => age(v).is_some_and(|a| a > limit),
+    };
+    let tag_matches = |rule: &Rule, tag: &str| {
+        rule.selectors
+            .iter()
+            .all(|s| s.matches_tag(tag, closed_prs))
+    };
+
+    // (1) Tag verdicts.
+    let verdicts: Vec<Vec<Verdict>> = versions
+        .iter()
+        .map(|v| {
+            v.tags
+                .iter()
+                .map(|tag| {
+                    if let Some(&i) = referrer_subject(tag).and_then(|d| index.get(&d)) {
+                        return Verdict::Follow(i);
+                    }
+                    let selecting = |verb| {
+                        policy.rules.iter().find(|r| {
+                            r.verb == verb
+                                && r.last.is_none()
+                                && !r.selectors.is_empty()
+                                && tag_matches(r, tag)
+                                && older(r, v)
+                        })
+                    };
+                    if let Some(rule) = selecting(Verb::Keep) {
+                        Verdict::Keep(Some(rule), "protected by a keep rule".into())
+                    } else if let Some(rule) = selecting(Verb::Delete) {
+                        Verdict::Delete(rule)
+                    } else {
+                        Verdict::Keep(None, "no rule selects it".into())
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
+    // (2) Roots of keeping, with why.
+    let mut kept: BTreeMap<usize, (Option<RuleRef>, String)> = BTreeMap::new();
+    // Versions `keep last=N` keeps as they are, every tag included.
+    let mut whole: BTreeSet<usize> = BTreeSet::new();
+    for rule in policy.rules.iter().filter(|r| r.last.is_some()) {
+        let n = rule.last.unwrap_or(0);
+        let mut candidates: Vec<usize> = (0..versions.len())
+            .filter(|&i| {
+                versions[i]
+                    .tags
+                    .iter()
+                    .any(|t| referrer_subject(t).is_none() && tag_matches(rule, t))
+            })
+            .collect();
+        candidates.sort_by(|&a, &b| {
+            let key = |i: usize| std::cmp::Reverse(versions[i].created_at);
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| versions[a].digest.cmp(&versions[b].digest))
+        });
+        for &i in candidates.iter().take(n) {
+            whole.insert(i);
+            kept.entry(i)
+                .or_insert((Some(rule.into()), format!("one of the {n} newest versions")));
+        }
+    }
+    for (i, tags) in verdicts.iter().enumerate() {
+        if let Some((rule, reason)) = tags.iter().find_map(|v| match v {
+            Verdict::Keep(rule, reason) => Some((rule.map(RuleRef::from), reason.clone())),
+            _ => None,
+        }) {
+            kept.entry(i).or_insert((rule, reason));
+        }
+    }
+    let referenced: BTreeSet<usize> = versions
+        .iter()
+        .flat_map(|v| v.children.iter().chain(v.subject.iter()))
+        .filter_map(|d| index.get(d).copied())
+        .collect();
+    let fail_closed = fail_closed_reason(inventory);
+    // A referrer whose subject is here follows it; one whose subject is gone is plain untagged.
+    let refers = |v: &Version| v.subject.as_ref().is_some_and(|d| index.contains_key(d));
+    let untagged_rule = |v: &Version| {
+        policy.rules.iter().find(|r| {
+            r.verb == Verb::Delete && r.selectors.contains(&Selector::Untagged) && older(r, v)
+        })
+    };
+    for (i, v) in versions
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.tags.is_empty())
+    {
+        if let Some(why) = &fail_closed {
+            kept.entry(i).or_insert((None, why.clone()));
+        } else if !refers(v) && !referenced.contains(&i) && untagged_rule(v).is_none() {
+            kept.entry(i).or_insert((None, "no rule selects it".into()));
+        }
+    }
+
+    // (3) The kept closure: what a kept version needs, and what refers to it.
+    let mut referrers: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, v) in versions.iter().enumerate() {
+        let subjects = v.subject.iter().filter_map(|d| index.get(d).copied());
+        let follows = verdicts[i].iter().filter_map(|t| match t {
+            Verdict::Follow(s) => Some(*s),
+            _ => None,
+        });
+        for s in subjects.chain(follows) {
+            referrers.entry(s).or_default().push(i);
+        }
+    }
+    let mut queue: VecDeque<usize> = kept.keys().copied().collect();
+    while let Some(i) = queue.pop_front() {
+        let name = describe(&versions[i]);
+        let needs = versions[i]
+            .children
+            .iter()
+            .filter_map(|d| index.get(d).copied())
+            .map(|c| (c, format!("needed by kept {name}")));
+        let refers = referrers
+            .get(&i)
+            .into_iter()
+            .flatten()
+            .map(|&r| (r, format!("refers to kept {name}")));
+        for (j, reason) in needs.chain(refers).collect::<Vec<_>>() {
+            if let std::collections::btree_map::Entry::Vacant(e) = kept.entry(j) {
+                e.insert((None, reason));
+                queue.push_back(j);
+            }
+        }
+    }
+
+    // (4) Decisions, untags and the deletion order.
+    let mut plan = CleanupPlan {
+        image: inventory.image.clone(),
+        fail_closed,
+        ..CleanupPlan::default()
+    };
+    let deleted: BTreeSet<usize> = (0..versions.len())
+        .filter(|i| !kept.contains_key(i))
+        .collect();
+    let parent_of = parents(versions, &index, &deleted);
+    for (i, v) in versions.iter().enumerate() {
+        let version_keep = kept.get(&i);
+        if v.tags.is_empty() {
+            let (action, rule, reason) = match version_keep {
+                Some((rule, reason)) => (Action::Keep, rule.clone(), reason.clone()),
+                None => match untagged_rule(v) {
+                    Some(rule) if !referenced.contains(&i) && !refers(v) => {
+                        (Action::Delete, Some(rule.into()), "untagged".to_string())
+                    }
+                    _ => (
+                        Action::Delete,
+                        None,
+                        parent_of.get(&i).map_or_else(
+                            || "goes with its deleted parent".into(),
+                            |&p| format!("goes with deleted {}", describe(&versions[p])),
+                        ),
+                    ),
+                },
+            };
+            plan.decisions.push(Decision {
+                digest: v.digest.clone(),
+                tag: None,
+                action,
+                rule,
+                reason,
+            });
+            continue;
+        }
+        for (tag, verdict) in v.tags.iter().zip(&verdicts[i]) {
+            let (action, rule, reason) = match (verdict, version_keep) {
+                (Verdict::Keep(rule, reason), _) => {
+                    (Action::Keep, rule.map(RuleRef::from), reason.clone())
+                }
+                (Verdict::Delete(rule), None) => (
+                    Action::Delete,
+                    Some(RuleRef::from(*rule)),
+                    age(v).map_or_else(
+                        || "selected".into(),
+                        |a| format!("selected (age {}d)", a / 86_400),
+                    ),
+                ),
+                (Verdict::Delete(rule), Some(_)) if capabilities.untag && !whole.contains(&i) => {
+                    plan.untags.push((v.digest.clone(), tag.clone()));
+                    (
+                        Action::Untag,
+                        Some(RuleRef::from(*rule)),
+                        "the version is kept".into(),
+                    )
+                }
+                (Verdict::Delete(rule), Some((keeper, why))) => (
+                    Action::Keep,
+                    keeper.clone().or_else(|| Some(RuleRef::from(*rule))),
+                    if whole.contains(&i) {
+                        format!("selected by line {}, but {why}", rule.line)
+                    } else {
+                        format!(
+                            "selected by line {}, but the version is kept ({why}) and this registry removes only whole versions",
+                            rule.line
+                        )
+                    },
+                ),
+                (Verdict::Follow(_), Some((rule, why))) => {
+                    (Action::Keep, rule.clone(), why.clone())
+                }
+                (Verdict::Follow(s), None) => (
+                    Action::Delete,
+                    None,
+                    format!("orphaned: goes with deleted {}", describe(&versions[*s])),
+                ),
+            };
+            plan.decisions.push(Decision {
+                digest: v.digest.clone(),
+                tag: Some(tag.clone()),
+                action,
+                rule,
+                reason,
+            });
+        }
+    }
+    plan.deletions = parents_first(versions, &index, &deleted);
+    plan
+}
+
+fn fail_closed_reason(inventory: &Inventory) -> Option<String> {
+    if let Some(why) = &inventory.incomplete {
+        return Some(format!(
+            "listing incomplete ({why}): untagged versions are kept"
+        ));
+    }
+    inventory
+        .versions
+        .iter()
+        .find_map(|v| v.unreadable.as_ref().map(|why| (v, why)))
+        .map(|(v, why)| {
+            format!(
+                "manifest {} could not be read ({why}): untagged versions are kept",
+                describe(v)
+            )
+        })
+}
+
+/// `sha256:0123456789ab (main, latest)` or `sha256:0123456789ab`.
+pub fn describe(v: &Version) -> String {
+    let short: String = v.digest.to_string().chars().take(19).collect();
+    if v.tags.is_empty() {
+        short
+    } else {
+        format!("{short} ({})", v.tags.join(", "))
+    }
+}

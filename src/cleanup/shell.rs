@@ -1,0 +1,155 @@
+//! `command: cleanup` from the inputs: policy, images, closed pull requests and a registry client
+//! -> [`run::cleanup`] on a runtime -> outputs and step summary (rendered by `report::cleanup`).
+//! The app writes them; [`outcome`] turns failures into the exit code afterwards.
+
+use super::Policy;
+use super::run::{self, Request};
+use crate::inputs::Inputs;
+use crate::publish::credentials::{CredentialsError, add_github_token, parse_credentials};
+use crate::registry::{Client, ClientConfig, Repository};
+use crate::report::cleanup::{cleanup_outputs, cleanup_summary};
+use crate::report::commands::{self, Untrusted};
+use crate::report::outputs::Outputs;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+/// What stops a cleanup, each with the hint a user needs.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("input `retention` is empty: cleanup needs a policy")]
+    NoPolicy,
+    #[error("input `images` is empty: cleanup needs the images to clean")]
+    NoImages,
+    #[error("input `images`, line {line}: `{image}` is not a repository: {message}")]
+    BadImage {
+        line: usize,
+        image: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error("cannot start the registry client: {0}")]
+    Client(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cleanup finished with {0} failure(s); see the `report` output and the step summary")]
+    Failed(usize),
+}
+
+impl CleanupError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            CleanupError::NoPolicy => {
+                "set `retention`, e.g. `keep tag=latest` and `delete tag=main-* older-than=30d`; try `dry-run: true` first"
+            }
+            CleanupError::NoImages | CleanupError::BadImage { .. } => {
+                "one repository per line, e.g. `ghcr.io/owner/app` (no tag)"
+            }
+            CleanupError::Failed(_) => {
+                "a re-run retries what failed; deleting needs a token with delete rights and a registry with deletes enabled"
+            }
+            _ => "check the registry address and credentials",
+        }
+    }
+}
+
+/// Plans (and unless `dry-run`, executes) the cleanup; logs each decision.
+pub fn run(
+    vars: &BTreeMap<String, String>,
+    inputs: &Inputs,
+    now: jiff::Timestamp,
+    console: &mut dyn Write,
+) -> Result<(Outputs, String), crate::app::AppError> {
+    let policy = Policy::parse(&inputs.retention)?;
+    if policy.rules.is_empty() {
+        return Err(CleanupError::NoPolicy.into());
+    }
+    let images = inputs
+        .tags
+        .images
+        .iter()
+        .map(|line| {
+            let image = line.text.split(',').next().unwrap_or("").trim();
+            let image = image.strip_prefix("name=").unwrap_or(image);
+            Repository::parse(image).map_err(|e| CleanupError::BadImage {
+                line: line.number,
+                image: image.to_string(),
+                message: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if images.is_empty() {
+        return Err(CleanupError::NoImages.into());
+    }
+    let mut closed_prs: BTreeSet<u64> = inputs.closed_pull_requests.iter().copied().collect();
+    let event_name = vars.get("GITHUB_EVENT_NAME").map_or("", String::as_str);
+    if let Some(payload) = vars
+        .get("GITHUB_EVENT_PATH")
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        closed_prs.extend(run::closed_pr_from_event(event_name, &payload));
+    }
+    let (mut credentials, secrets) =
+        parse_credentials(&inputs.credentials, |name| vars.get(name).cloned())
+            .map_err(CleanupError::from)?;
+    if vars.get("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        for secret in &secrets {
+            let _ = writeln!(console, "{}", commands::add_mask(secret.expose()));
+        }
+    }
+    add_github_token(
+        &mut credentials,
+        inputs.github_token.as_ref(),
+        vars.get("GITHUB_ACTOR").map(String::as_str),
+    );
+    let mut config = ClientConfig::from_env();
+    config.credentials = credentials;
+    config.insecure_registries = inputs.insecure_registries.clone();
+    let client = Client::new(config).map_err(|e| CleanupError::Client(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CleanupError::Runtime)?;
+    let request = Request {
+        images,
+        policy: &policy,
+        closed_prs,
+        now,
+        dry_run: inputs.dry_run,
+    };
+    let runs = runtime.block_on(run::cleanup(&client, &request));
+    for image in &runs {
+        let _ = writeln!(console, "{}:", Untrusted(&image.image));
+        if let Some(error) = &image.error {
+            let _ = writeln!(console, "  error: {}", Untrusted(error));
+        }
+        for d in image.plan.iter().flat_map(|p| &p.decisions) {
+            let rule = d
+                .rule
+                .as_ref()
+                .map_or(String::new(), |r| format!(" [line {}]", r.line));
+            let line = format!(
+                "  {:?} {} {}{rule}: {}",
+                d.action,
+                d.tag.as_deref().unwrap_or("(untagged)"),
+                d.digest,
+                d.reason
+            );
+            let _ = writeln!(console, "{}", Untrusted(&line));
+        }
+    }
+    Ok((
+        cleanup_outputs(&runs, inputs.dry_run),
+        cleanup_summary(&runs, inputs.dry_run),
+    ))
+}
+
+/// The run's result once its outputs are written: an error when anything failed.
+pub fn outcome(outputs: &Outputs) -> Result<(), CleanupError> {
+    match outputs.get("failed").and_then(|f| f.parse::<usize>().ok()) {
+        Some(n) if n > 0 => Err(CleanupError::Failed(n)),
+        _ => Ok(()),
+    }
+}

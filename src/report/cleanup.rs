@@ -1,0 +1,202 @@
+//! What cleanup tells the workflow: outputs `deleted`, `kept`, `failed` and a JSON `report`, and a
+//! step summary with, per image, every version and tag, keep/delete, and the rule that decided.
+
+use super::outputs::Outputs;
+use super::summary::{cell, code_span};
+use crate::cleanup::oci::Deleted;
+use crate::cleanup::run::ImageRun;
+use crate::cleanup::{Action, Decision};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// Counts over every image. `deleted`: versions deleted (planned, in a dry run); `kept`: versions
+/// kept; `failed`: deletions that failed plus images that could not be read.
+pub fn counts(runs: &[ImageRun], dry_run: bool) -> (usize, usize, usize) {
+    let (mut deleted, mut kept, mut failed) = (0, 0, 0);
+    for run in runs {
+        failed += run.failed();
+        let Some(plan) = &run.plan else { continue };
+        deleted += if dry_run {
+            plan.deletions.len()
+        } else {
+            run.results
+                .iter()
+                .filter(|(_, r)| !matches!(r, Deleted::Failed(_)))
+                .count()
+        };
+        let all: BTreeSet<_> = plan.decisions.iter().map(|d| &d.digest).collect();
+        kept += all.len() - plan.deletions.len();
+    }
+    (deleted, kept, failed)
+}
+
+/// `deleted`, `kept`, `failed`, `report`.
+pub fn cleanup_outputs(runs: &[ImageRun], dry_run: bool) -> Outputs {
+    let (deleted, kept, failed) = counts(runs, dry_run);
+    let mut outputs = Outputs::new();
+    outputs.set("deleted", deleted.to_string());
+    outputs.set("kept", kept.to_string());
+    outputs.set("failed", failed.to_string());
+    outputs.set("report", report_json(runs, dry_run).to_string());
+    outputs
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Keep => "keep",
+        Action::Delete => "delete",
+        Action::Untag => "untag",
+    }
+}
+
+fn decision_json(d: &Decision) -> Value {
+    json!({
+        "digest": d.digest.to_string(),
+        "tag": d.tag,
+        "action": action_name(d.action),
+        "rule": d.rule.as_ref().map(|r| json!({"line": r.line, "text": r.text})),
+        "reason": d.reason,
+    })
+}
+
+/// The JSON `report`: per image, its decisions, the deletion order and each outcome.
+pub fn report_json(runs: &[ImageRun], dry_run: bool) -> Value {
+    let images: Vec<Value> = runs
+        .iter()
+        .map(|run| {
+            let plan = run.plan.as_ref();
+            json!({
+                "image": run.image,
+                "error": run.error,
+                "fail_closed": plan.and_then(|p| p.fail_closed.clone()),
+                "decisions": plan.map_or(Vec::new(), |p| p.decisions.iter().map(decision_json).collect()),
+                "deletions": run.results.iter().map(|(d, r)| json!({
+                    "digest": d.to_string(),
+                    "outcome": match r { Deleted::Done => "deleted", Deleted::AlreadyGone => "already gone", Deleted::Failed(_) => "failed" },
+                    "error": match r { Deleted::Failed(e) => Some(e.as_str()), _ => None },
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "dry_run": dry_run, "images": images })
+}
+
+/// The step summary: one table per image (tag or untagged version, digest, action, rule, reason).
+pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
+    let (deleted, kept, failed) = counts(runs, dry_run);
+    let mut md = format!(
+        "### Cleanup{}\n\n{} {deleted}, kept {kept}, failed {failed}\n\n",
+        if dry_run {
+            " (dry run: nothing deleted)"
+        } else {
+            ""
+        },
+        if dry_run { "would delete" } else { "deleted" },
+    );
+    for run in runs {
+        md.push_str(&format!("#### {}\n\n", code_span(&run.image)));
+        if let Some(error) = &run.error {
+            md.push_str(&format!("**Error:** {}\n\n", code_span(error)));
+        }
+        let Some(plan) = &run.plan else { continue };
+        if let Some(why) = &plan.fail_closed {
+            md.push_str(&format!("**Fail closed:** {}\n\n", code_span(why)));
+        }
+        md.push_str("| Tag | Digest | Action | Rule | Reason |\n|---|---|---|---|---|\n");
+        for d in &plan.decisions {
+            let failed = run
+                .results
+                .iter()
+                .any(|(g, r)| g == &d.digest && matches!(r, Deleted::Failed(_)));
+            let action = match (d.action, dry_run, failed) {
+                (Action::Delete, _, true) => "delete **failed**",
+                (Action::Delete, true, _) => "would delete",
+                (a, _, _) => action_name(a),
+            };
+            md.push_str(&format!(
+                "| {} | {} | {action} | {} | {} |\n",
+                d.tag
+                    .as_deref()
+                    .map_or_else(|| "*(untagged)*".to_string(), |t| cell(&code_span(t))),
+                cell(&code_span(
+                    &d.digest.to_string().chars().take(19).collect::<String>()
+                )),
+                d.rule.as_ref().map_or_else(
+                    || "—".to_string(),
+                    |r| format!("line {}: {}", r.line, cell(&code_span(&r.text)))
+                ),
+                cell(&code_span(&d.reason)),
+            ));
+        }
+        md.push('\n');
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cleanup::{Capabilities, Inventory, Policy, Version, plan_cleanup};
+    use crate::registry::Digest;
+
+    fn runs(results: Vec<(Digest, Deleted)>) -> Vec<ImageRun> {
+        let (kept, gone) = (Digest::sha256(b"1"), Digest::sha256(b"2"));
+        let inventory = Inventory {
+            image: "r/app".into(),
+            versions: vec![
+                Version::new(kept, &["latest"]),
+                Version::new(gone, &["main-a|b"]),
+            ],
+            incomplete: None,
+        };
+        let policy = Policy::parse("keep tag=latest\ndelete tag=main-*").unwrap();
+        let now = jiff::Timestamp::from_second(0).unwrap();
+        let plan = plan_cleanup(
+            &inventory,
+            &policy,
+            &Default::default(),
+            Capabilities::default(),
+            now,
+        );
+        vec![ImageRun {
+            image: "r/app".into(),
+            plan: Some(plan),
+            results,
+            error: None,
+        }]
+    }
+
+    #[test]
+    fn a_dry_run_counts_what_it_would_delete_and_names_the_rule() {
+        let runs = runs(Vec::new());
+        assert_eq!(counts(&runs, true), (1, 1, 0));
+        let md = cleanup_summary(&runs, true);
+        assert!(md.contains("would delete 1, kept 1, failed 0"), "{md}");
+        assert!(
+            md.contains("| `main-a\\|b` |"),
+            "a pipe in a tag is escaped: {md}"
+        );
+        assert!(
+            md.contains("| would delete | line 2: `delete tag=main-*` |"),
+            "{md}"
+        );
+        let json = report_json(&runs, true);
+        assert_eq!(json["images"][0]["decisions"][1]["rule"]["line"], 2);
+        assert_eq!(json["images"][0]["decisions"][1]["action"], "delete");
+    }
+
+    #[test]
+    fn failed_deletions_are_counted_and_shown() {
+        let runs = runs(vec![(Digest::sha256(b"2"), Deleted::Failed("403".into()))]);
+        assert_eq!(counts(&runs, false), (0, 1, 1));
+        assert!(cleanup_summary(&runs, false).contains("delete **failed**"));
+        let outputs = cleanup_outputs(&runs, false);
+        assert_eq!(outputs.get("failed"), Some("1"));
+        assert_eq!(
+            crate::cleanup::shell::outcome(&outputs)
+                .unwrap_err()
+                .to_string(),
+            "cleanup finished with 1 failure(s); see the `report` output and the step summary"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! `command: cleanup`: the planner at scale, and the binary against a real local registry.
+
+// Input errors of `cleanup`.
+mod cli;
+// Planning 10,000 versions (ignored: run with `--release --ignored`).
+mod bench;
+// `registry-action cleanup` against a real registry with deletes enabled, checked with skopeo.
+mod oci;

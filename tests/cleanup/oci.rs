@@ -1,0 +1,241 @@
+//! `registry-action cleanup` on a real local registry (deletes enabled): multi-arch images with
+//! attestations under `main-*`, `pr-N`, release and `latest` tags, a pinned clock. A dry run
+//! deletes nothing and shows every decision with its rule; the real run deletes exactly the
+//! selected versions, parents first, and every kept tag and child still pulls byte-for-byte.
+
+use crate::registry::harness::Registry;
+use crate::support::{Run, run};
+use registry_action::sample::{SampleImage, SampleSpec, write_layout};
+
+/// The sample configs say `created: 1970-01-01T00:00:00Z`: the clock is pinned 20 days later.
+const TWENTY_DAYS: &str = "1728000";
+
+const POLICY: &str = "\
+keep tag=latest
+keep semver=release
+delete tag=main-* older-than=14d
+delete pr=closed
+delete untagged older-than=14d";
+
+struct Published {
+    _dir: tempfile::TempDir,
+    image: SampleImage,
+}
+
+fn publish(registry: &Registry, seed: u64, attestation: bool, tags: &[&str]) -> Published {
+    let spec = SampleSpec {
+        attestation,
+        top_layer_seed: seed,
+        ..SampleSpec::default()
+    };
+    publish_spec(registry, &spec, tags)
+}
+
+/// A cosign-style signature: a single small manifest tagged `sha256-<hex of subject>.sig`.
+fn sign(registry: &Registry, seed: u64, subject: &SampleImage) -> Published {
+    let spec = SampleSpec {
+        single_manifest: true,
+        platforms: vec!["linux/amd64".into()],
+        layer_sizes: vec![100],
+        shared_base: None,
+        top_layer_seed: seed,
+        ..SampleSpec::default()
+    };
+    let tag = format!("sha256-{}.sig", subject.root.digest.hex());
+    publish_spec(registry, &spec, &[tag.as_str()])
+}
+
+fn publish_spec(registry: &Registry, spec: &SampleSpec, tags: &[&str]) -> Published {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), spec).expect("layout");
+    let source = format!("oci:{}", image.dir.display());
+    let target = format!("{}/app", registry.name());
+    let mut args = vec!["publish", "--source", &source, "--images", &target];
+    let rules: Vec<String> = tags.iter().map(|t| format!("type=raw,value={t}")).collect();
+    for rule in &rules {
+        args.extend(["--tags", rule.as_str()]);
+    }
+    let r = run(&args, &[("SOURCE_DATE_EPOCH", TWENTY_DAYS)]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    Published { _dir: dir, image }
+}
+
+fn cleanup(registry: &Registry, dry_run: bool) -> Run {
+    let image = format!("{}/app", registry.name());
+    let dry = if dry_run { "true" } else { "false" };
+    run(
+        &["cleanup"],
+        &[
+            ("INPUT_IMAGES", image.as_str()),
+            ("INPUT_RETENTION", POLICY),
+            ("INPUT_CLOSED-PULL-REQUESTS", "1"),
+            ("INPUT_DRY-RUN", dry),
+            ("SOURCE_DATE_EPOCH", TWENTY_DAYS),
+        ],
+    )
+}
+
+fn bytes(image: &SampleImage, digest: &registry_action::registry::Digest) -> Vec<u8> {
+    std::fs::read(image.dir.join("blobs/sha256").join(digest.hex())).expect("manifest bytes")
+}
+
+fn deletes(registry: &Registry) -> Vec<String> {
+    registry
+        .access_log()
+        .into_iter()
+        .filter(|(line, _)| line.starts_with("DELETE"))
+        .map(|(line, _)| line)
+        .collect()
+}
+
+#[test]
+fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let release = publish(&registry, 1, true, &["v1.0.0", "latest", "main-old"]);
+    let branch = publish(&registry, 2, true, &["main-aaa"]);
+    let closed = publish(&registry, 3, true, &["pr-1"]);
+    let open = publish(&registry, 4, true, &["pr-2"]);
+    // The release's platform images under another index: deleting it must not take them.
+    let shared = publish(&registry, 1, false, &["main-ccc"]);
+    let kept_signature = sign(&registry, 31, &release.image);
+    let orphan_signature = sign(&registry, 32, &branch.image);
+    assert!(
+        release
+            .image
+            .manifests
+            .iter()
+            .any(|m| m.digest == shared.image.manifests[0].digest)
+    );
+
+    let dry = cleanup(&registry, true);
+    if std::env::var_os("SHOW_SUMMARY").is_some() {
+        eprintln!("{}\n{}", dry.summary_file, dry.stdout());
+    }
+    assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
+    assert!(deletes(&registry).is_empty(), "a dry run deleted");
+    let expected: Vec<_> = [&branch.image, &closed.image]
+        .iter()
+        .flat_map(|i| std::iter::once(&i.root).chain(&i.manifests))
+        .chain([&shared.image.root, &orphan_signature.image.root])
+        .map(|d| d.digest.clone())
+        .collect();
+    assert_eq!(dry.get("deleted"), expected.len().to_string());
+    assert_eq!(dry.get("failed"), "0");
+    assert!(
+        dry.summary_file.contains("would delete"),
+        "{}",
+        dry.summary_file
+    );
+    assert!(
+        dry.summary_file
+            .contains("line 3: `delete tag=main-* older-than=14d`"),
+        "{}",
+        dry.summary_file
+    );
+    assert!(
+        dry.summary_file.contains("line 4: `delete pr=closed`"),
+        "{}",
+        dry.summary_file
+    );
+    let report: serde_json::Value = serde_json::from_str(&dry.get("report")).expect("report json");
+    assert_eq!(report["dry_run"], true);
+
+    let real = cleanup(&registry, false);
+    assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
+    assert_eq!(real.get("deleted"), expected.len().to_string());
+    assert_eq!(real.get("failed"), "0");
+    let done = deletes(&registry);
+    assert_eq!(done.len(), expected.len(), "{done:#?}");
+    for digest in &expected {
+        assert!(
+            done.iter().any(|l| l.contains(&digest.to_string())),
+            "{digest} not deleted"
+        );
+    }
+    let position = |d: &registry_action::registry::Digest| {
+        done.iter()
+            .position(|l| l.contains(&d.to_string()))
+            .expect("deleted")
+    };
+    assert!(
+        position(&orphan_signature.image.root.digest) < position(&branch.image.root.digest),
+        "a signature goes before what it signs"
+    );
+    for image in [&branch.image, &closed.image] {
+        for child in &image.manifests {
+            assert!(
+                position(&image.root.digest) < position(&child.digest),
+                "child before its index"
+            );
+        }
+    }
+
+    // Every kept tag and every child of it pulls byte-for-byte.
+    for (kept, tags) in [
+        (&release.image, ["v1.0.0", "latest", "main-old"].as_slice()),
+        (&open.image, ["pr-2"].as_slice()),
+    ] {
+        for tag in tags {
+            assert_eq!(
+                registry.skopeo_raw(&format!("app:{tag}")),
+                bytes(kept, &kept.root.digest),
+                "{tag}"
+            );
+        }
+        for child in &kept.manifests {
+            assert_eq!(
+                registry.skopeo_raw(&format!("app@{}", child.digest)),
+                bytes(kept, &child.digest)
+            );
+        }
+    }
+    let tag = format!("app:sha256-{}.sig", release.image.root.digest.hex());
+    let signature = &kept_signature.image;
+    assert_eq!(
+        registry.skopeo_raw(&tag),
+        bytes(signature, &signature.root.digest)
+    );
+    let again = cleanup(&registry, false);
+    assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
+}
+
+#[test]
+fn an_unreadable_manifest_spares_every_untagged_version() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let kept = publish(&registry, 1, true, &["latest"]);
+    let branch = publish(&registry, 2, true, &["main-aaa"]);
+    // Break the kept index: one of its platform images is gone.
+    let missing = format!(
+        "docker://{}/app@{}",
+        registry.name(),
+        kept.image.manifests[0].digest
+    );
+    let status = std::process::Command::new("skopeo")
+        .args(["delete", "--tls-verify=false", &missing])
+        .status()
+        .expect("run skopeo");
+    assert!(status.success());
+    let before = deletes(&registry).len();
+    let r = cleanup(&registry, false);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    let done = deletes(&registry)[before..].to_vec();
+    assert_eq!(done.len(), 1, "only the tagged index goes: {done:#?}");
+    assert!(done[0].contains(&branch.image.root.digest.to_string()));
+    assert!(
+        r.summary_file.contains("**Fail closed:**"),
+        "{}",
+        r.summary_file
+    );
+    assert!(
+        r.summary_file.contains("could not be read"),
+        "{}",
+        r.summary_file
+    );
+    for child in &branch.image.manifests {
+        registry.skopeo_raw(&format!("app@{}", child.digest));
+    }
+}
