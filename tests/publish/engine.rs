@@ -381,3 +381,68 @@ async fn a_failed_upload_moves_no_tag_and_a_rerun_converges() {
         image.manifests[&image.content.root.digest].0.to_vec()
     );
 }
+
+#[tokio::test]
+async fn publish_completes_through_connection_resets() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let upstream = registry.name().parse().expect("registry address");
+    let reset = |matching: &'static str, times: usize| Rule {
+        matching,
+        times,
+        fault: Fault::Reset,
+    };
+    // A share of every kind of request is cut off without an answer: HEADs, upload POSTs, blob
+    // PUTs (after their body was sent), manifest PUTs and tag PUTs.
+    let proxy = Proxy::start(
+        upstream,
+        vec![
+            reset("HEAD /v2/octo/resets/blobs/", 2),
+            reset("POST /v2/octo/resets/blobs/uploads/", 2),
+            reset("PUT /v2/octo/resets/blobs/uploads/", 3),
+            reset("PUT /v2/octo/resets/manifests/sha256:", 1),
+            reset("PUT /v2/octo/resets/manifests/latest", 1),
+        ],
+    );
+    let through_proxy = Repository::parse(&format!("{}/octo/resets", proxy.addr)).expect("repo");
+    let mut config: ClientConfig = registry.client_config();
+    config.credentials.insert(
+        proxy.addr.to_string(),
+        config
+            .credentials
+            .values()
+            .next()
+            .cloned()
+            .expect("credential"),
+    );
+    let c = Client::new(config).expect("client");
+    let image = memory_image("resets");
+    let report = publish(
+        &c,
+        &image,
+        std::slice::from_ref(&through_proxy),
+        &release_tags("5.0.0"),
+    )
+    .await;
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let resets = proxy
+        .seen()
+        .iter()
+        .filter(|(_, outcome)| outcome == "reset")
+        .count();
+    assert_eq!(
+        resets,
+        9,
+        "every injected reset was hit: {:#?}",
+        proxy.seen()
+    );
+    let root = image.manifests[&image.content.root.digest].0.to_vec();
+    for tag in ["v5.0.0", "v5.0", "v5", "latest", "main-abc1234"] {
+        assert_eq!(
+            registry.skopeo_raw(&format!("octo/resets:{tag}")),
+            root,
+            "{tag}"
+        );
+    }
+}

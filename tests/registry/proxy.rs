@@ -19,6 +19,8 @@ pub enum Fault {
     },
     /// Forward, then flip the last byte of the response body.
     CorruptBody,
+    /// Read the request, then close the connection without answering (a connection reset).
+    Reset,
 }
 
 /// Applies `fault` to the next `times` requests whose `"METHOD /path"` starts with `matching`
@@ -146,6 +148,14 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             })
     };
     let mut client = client;
+    if matches!(fault, Some(Fault::Reset)) {
+        shared
+            .seen
+            .lock()
+            .expect("lock")
+            .push((full, "reset".to_owned()));
+        return client.shutdown(std::net::Shutdown::Both);
+    }
     let (response, outcome) = match &fault {
         Some(Fault::Respond {
             status,
