@@ -94,7 +94,7 @@ done
 # registries standing in for GHCR and Docker Hub; then a hotfix released after it.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 registry_pids=()
-stop_registries() { for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+stop_registries() { for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done; }
 trap stop_registries EXIT
 start_registry() { # name -> sets $registry_addr (127.0.0.1:PORT); not in $(...): the PID must reach the trap
     local dir="$out_root/registries/$1" port
