@@ -160,34 +160,18 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
             }
         }
     }
-    match vars.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-        Some(path) => append(path, "outputs", |mut w| {
-            outputs::write_github_output(&mut w, &outputs)
-        })?,
-        None if !actions => {
-            let mut text = Vec::new();
-            outputs::write_github_output(&mut text, &outputs).map_err(|source| {
-                AppError::Write {
-                    what: "outputs",
-                    path: "stdout".into(),
-                    source,
-                }
-            })?;
-            log(console, &String::from_utf8_lossy(&text));
-        }
-        None => {}
-    }
-    if switches.set_output_env {
-        if let Some(path) = vars.get("GITHUB_ENV").filter(|p| !p.is_empty()) {
-            append(path, "GITHUB_ENV", |mut w| {
-                outputs::write_github_output(&mut w, &outputs::env_exports(&outputs))
-            })?;
-        }
-    }
-    if let Some(path) = vars.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        append(path, "step summary", |w| {
-            w.write_all(summary_text.as_bytes())
+    let exports = switches
+        .set_output_env
+        .then(|| outputs::env_exports(&outputs));
+    let written = write_results(vars, &outputs, exports.as_ref(), &summary_text)?;
+    if !written && !actions {
+        let mut text = Vec::new();
+        outputs::write_github_output(&mut text, &outputs).map_err(|source| AppError::Write {
+            what: "outputs",
+            path: "stdout".into(),
+            source,
         })?;
+        log(console, &String::from_utf8_lossy(&text));
     }
     if let Some(error) = failure {
         return Err(error);
@@ -202,16 +186,39 @@ fn finish(
     summary: &str,
     console: &mut dyn Write,
 ) -> Result<(), AppError> {
-    match vars.get("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-        Some(path) => append(path, "outputs", |mut w| {
-            outputs::write_github_output(&mut w, outputs)
-        })?,
-        None => log(console, summary),
-    }
-    if let Some(path) = vars.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        append(path, "step summary", |w| w.write_all(summary.as_bytes()))?;
+    if !write_results(vars, outputs, None, summary)? {
+        log(console, summary);
     }
     Ok(crate::cleanup::shell::outcome(outputs)?)
+}
+
+/// Appends the outputs to `$GITHUB_OUTPUT`, the exports (if any) to `$GITHUB_ENV` and the summary to
+/// `$GITHUB_STEP_SUMMARY`, each when the runner names the file. True when there was an outputs file.
+fn write_results(
+    vars: &BTreeMap<String, String>,
+    outputs: &outputs::Outputs,
+    exports: Option<&outputs::Outputs>,
+    summary: &str,
+) -> Result<bool, AppError> {
+    let file = |name: &str| vars.get(name).filter(|p| !p.is_empty());
+    let written = match file("GITHUB_OUTPUT") {
+        Some(path) => {
+            append(path, "outputs", |mut w| {
+                outputs::write_github_output(&mut w, outputs)
+            })?;
+            true
+        }
+        None => false,
+    };
+    if let (Some(exports), Some(path)) = (exports, file("GITHUB_ENV")) {
+        append(path, "GITHUB_ENV", |mut w| {
+            outputs::write_github_output(&mut w, exports)
+        })?;
+    }
+    if let Some(path) = file("GITHUB_STEP_SUMMARY") {
+        append(path, "step summary", |w| w.write_all(summary.as_bytes()))?;
+    }
+    Ok(written)
 }
 
 /// Publishes `source` under the computed tags: the publish outputs and summary, or the error

@@ -139,6 +139,22 @@ async fn publish(
     execute(client, &plan, &source).await
 }
 
+/// A client and a repository that reach `registry` through the fault-injecting `proxy`.
+fn through(registry: &Registry, proxy: &Proxy, name: &str) -> (Client, Repository) {
+    let mut config: ClientConfig = registry.client_config();
+    let credential = config
+        .credentials
+        .values()
+        .next()
+        .cloned()
+        .expect("credential");
+    config
+        .credentials
+        .insert(proxy.addr.to_string(), credential);
+    let repo = Repository::parse(&format!("{}/{name}", proxy.addr)).expect("repo");
+    (Client::new(config).expect("client"), repo)
+}
+
 fn repo(registry: &Registry, name: &str) -> Repository {
     Repository::parse(&format!("{}/{name}", registry.name())).expect("repository")
 }
@@ -330,18 +346,7 @@ async fn a_failed_upload_moves_no_tag_and_a_rerun_converges() {
         },
     };
     let proxy = Proxy::start(upstream, vec![rule]);
-    let through_proxy = Repository::parse(&format!("{}/octo/faulty", proxy.addr)).expect("repo");
-    let mut config: ClientConfig = registry.client_config();
-    config.credentials.insert(
-        proxy.addr.to_string(),
-        config
-            .credentials
-            .values()
-            .next()
-            .cloned()
-            .expect("credential"),
-    );
-    let c = Client::new(config).expect("client");
+    let (c, through_proxy) = through(&registry, &proxy, "octo/faulty");
     let image = memory_image("faulty");
     let report = publish(
         &c,
@@ -405,18 +410,7 @@ async fn publish_completes_through_connection_resets() {
             reset("PUT /v2/octo/resets/manifests/latest", 1),
         ],
     );
-    let through_proxy = Repository::parse(&format!("{}/octo/resets", proxy.addr)).expect("repo");
-    let mut config: ClientConfig = registry.client_config();
-    config.credentials.insert(
-        proxy.addr.to_string(),
-        config
-            .credentials
-            .values()
-            .next()
-            .cloned()
-            .expect("credential"),
-    );
-    let c = Client::new(config).expect("client");
+    let (c, through_proxy) = through(&registry, &proxy, "octo/resets");
     let image = memory_image("resets");
     let report = publish(
         &c,
