@@ -69,6 +69,16 @@ pub struct Cli {
     #[arg(long)]
     pub no_fail_on_drift: bool,
 
+    /// cleanup: the retention policy, one rule per flag or line (`keep tag=latest`). Sets INPUT_RETENTION.
+    #[arg(long, value_name = "RULE")]
+    pub retention: Vec<String>,
+    /// cleanup: pull request numbers known to be closed. Sets INPUT_CLOSED-PULL-REQUESTS.
+    #[arg(long, value_name = "N")]
+    pub closed_pull_requests: Vec<String>,
+    /// cleanup: `registry=github|dockerhub|oci[@url]`, which API cleans a registry (repeatable). Sets INPUT_REGISTRY-APIS.
+    #[arg(long, value_name = "REGISTRY=API")]
+    pub registry_apis: Vec<String>,
+
     /// Load variables from a saved environment file (applied over the process environment; repeatable).
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<PathBuf>,
@@ -137,6 +147,12 @@ impl Cli {
             input_env_var("fail-on-drift"),
             self.no_fail_on_drift.then(|| "false".to_string()),
         );
+        set(input_env_var("retention"), lines(&self.retention));
+        set(
+            input_env_var("closed-pull-requests"),
+            lines(&self.closed_pull_requests),
+        );
+        set(input_env_var("registry-apis"), lines(&self.registry_apis));
         set("GITHUB_EVENT_PATH".into(), path(&self.event));
         set("GITHUB_EVENT_NAME".into(), self.event_name.clone());
         set("GITHUB_REF".into(), self.git_ref.clone());

@@ -28,6 +28,7 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("fail-on-drift", "true"),
     ("retention", ""),
     ("closed-pull-requests", ""),
+    ("registry-apis", ""),
 ];
 
 /// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
@@ -98,6 +99,8 @@ pub struct Inputs {
     pub retention: String,
     /// `command: cleanup`: pull requests known to be closed (their `pr-N` tags may go).
     pub closed_pull_requests: Vec<u64>,
+    /// `command: cleanup`: which API serves which registry (parsed by `cleanup::backend::Apis`).
+    pub registry_apis: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -194,6 +197,7 @@ impl Inputs {
             fail_on_drift,
             retention: get("retention"),
             closed_pull_requests,
+            registry_apis: get("registry-apis"),
         })
     }
 }

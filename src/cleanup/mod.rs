@@ -46,6 +46,9 @@
 //! (for an index, the newest among its platform images), because tags carry no time and
 //! distribution keeps none. A version whose age is unknown never matches `older-than`.
 
+pub mod backend;
+pub mod github;
+pub mod hub;
 pub mod oci;
 mod order;
 pub mod plan;

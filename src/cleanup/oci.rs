@@ -8,11 +8,40 @@
 //! one); a manifest that cannot be read is recorded as unreadable (the planner then keeps every
 //! untagged version).
 
-use super::{Inventory, Version};
+use super::backend::{Backend, BackendError, Deleted, Outcome};
+use super::{Capabilities, CleanupPlan, Inventory, Version};
 use crate::publish::graph::{Kind, parse_manifest};
 use crate::registry::{Client, Digest, Reference, Repository, Result};
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Cleanup through the registry's own distribution API.
+pub struct OciBackend {
+    pub client: Client,
+}
+
+impl Backend for OciBackend {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { untag: false }
+    }
+
+    fn gather<'a>(
+        &'a self,
+        image: &'a Repository,
+    ) -> BoxFuture<'a, std::result::Result<Inventory, BackendError>> {
+        Box::pin(async move { Ok(gather(&self.client, image).await?) })
+    }
+
+    fn execute<'a>(
+        &'a self,
+        image: &'a Repository,
+        inventory: &'a Inventory,
+        plan: &'a CleanupPlan,
+    ) -> BoxFuture<'a, Vec<Outcome>> {
+        Box::pin(execute(&self.client, image, inventory, &plan.deletions))
+    }
+}
 
 /// Tags asked for per page.
 const PAGE: usize = 1_000;
@@ -144,15 +173,6 @@ fn readable_order(mut versions: BTreeMap<Digest, Version>) -> Vec<Version> {
     ordered
 }
 
-/// What one deletion did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deleted {
-    Done,
-    /// Already gone (404): counts as done.
-    AlreadyGone,
-    Failed(String),
-}
-
 /// Deletes `deletions` in order. After a failure, nothing that a failed deletion still points at
 /// is deleted (its parent is still there), so a partial run never leaves a dangling reference.
 pub async fn execute(
@@ -160,7 +180,7 @@ pub async fn execute(
     repo: &Repository,
     inventory: &Inventory,
     deletions: &[Digest],
-) -> Vec<(Digest, Deleted)> {
+) -> Vec<Outcome> {
     let mut blocked: BTreeSet<Digest> = BTreeSet::new();
     let mut results = Vec::with_capacity(deletions.len());
     for digest in deletions {
@@ -174,13 +194,22 @@ pub async fn execute(
             }
         };
         if matches!(outcome, Deleted::Failed(_)) {
-            if let Some(v) = inventory.versions.iter().find(|v| &v.digest == digest) {
-                blocked.extend(v.children.iter().cloned());
-                blocked.extend(v.subject.iter().cloned());
-                blocked.extend(v.tags.iter().filter_map(|t| super::referrer_subject(t)));
-            }
+            block_what_it_points_at(inventory, digest, &mut blocked);
         }
-        results.push((digest.clone(), outcome));
+        results.push(Outcome::version(digest.clone(), outcome));
     }
     results
+}
+
+/// After `failed` could not be deleted, what it points at must stay (it still needs them).
+pub fn block_what_it_points_at(
+    inventory: &Inventory,
+    failed: &Digest,
+    blocked: &mut BTreeSet<Digest>,
+) {
+    if let Some(v) = inventory.versions.iter().find(|v| &v.digest == failed) {
+        blocked.extend(v.children.iter().cloned());
+        blocked.extend(v.subject.iter().cloned());
+        blocked.extend(v.tags.iter().filter_map(|t| super::referrer_subject(t)));
+    }
 }

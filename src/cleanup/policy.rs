@@ -86,6 +86,13 @@ impl Policy {
             .collect::<Result<_, _>>()?;
         Ok(Policy { rules })
     }
+
+    /// Whether a rule selects `pr=closed` (then pull request states are needed).
+    pub fn uses_closed_prs(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.selectors.contains(&Selector::PrClosed))
+    }
 }
 
 fn parse_rule(line: &InputLine) -> Result<Rule, String> {

@@ -1,53 +1,97 @@
-//! The cleanup shell: for each image, gather (read-only) -> plan (pure) -> execute unless dry-run.
-//! One image's failure is recorded and the next image still runs.
+//! The cleanup run: for each image, gather (read-only, through its registry's [`Backend`]), then
+//! ask which pull requests are closed (when the policy needs it), then plan (pure) each image and
+//! execute unless dry-run. One image's failure is recorded and the next image still runs.
 
-use super::oci::{self, Deleted};
-use super::{Capabilities, CleanupPlan, Policy, plan_cleanup};
-use crate::registry::{Client, Digest, Repository};
+use super::backend::{Backend, Outcome, PullRequestStates};
+use super::policy::pr_number;
+use super::{CleanupPlan, Inventory, Policy, plan_cleanup};
+use crate::registry::Repository;
 use std::collections::BTreeSet;
 
 /// What to clean up.
 pub struct Request<'a> {
     pub images: Vec<Repository>,
     pub policy: &'a Policy,
+    /// Closed pull requests known without asking (the event, the `closed-pull-requests` input).
     pub closed_prs: BTreeSet<u64>,
     pub now: jiff::Timestamp,
     pub dry_run: bool,
 }
 
-/// One image's run: the plan (absent when gathering failed) and each deletion's outcome.
+/// One image's run: the plan (absent when gathering failed) and each step's outcome.
 #[derive(Debug, Clone)]
 pub struct ImageRun {
     pub image: String,
     pub plan: Option<CleanupPlan>,
-    pub results: Vec<(Digest, Deleted)>,
+    pub results: Vec<Outcome>,
     pub error: Option<String>,
 }
 
 impl ImageRun {
     pub fn failed(&self) -> usize {
-        usize::from(self.error.is_some())
-            + self
-                .results
-                .iter()
-                .filter(|(_, r)| matches!(r, Deleted::Failed(_)))
-                .count()
+        usize::from(self.error.is_some()) + self.results.iter().filter(|o| o.failed()).count()
     }
 }
 
-/// Runs the cleanup of every image in turn.
-pub async fn cleanup(client: &Client, request: &Request<'_>) -> Vec<ImageRun> {
-    let mut runs = Vec::new();
+/// An image read through its backend, or why it could not be.
+type Gathered = Result<(Box<dyn Backend>, Inventory), String>;
+
+/// Runs the cleanup of every image; `backend_for` picks each image's backend, `pull_requests`
+/// (when present) is asked for the state of `pr-N` tags not known to be closed.
+pub async fn cleanup(
+    backend_for: &(dyn Fn(&Repository) -> Box<dyn Backend> + Sync),
+    pull_requests: Option<&dyn PullRequestStates>,
+    request: &Request<'_>,
+) -> (Vec<ImageRun>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut gathered: Vec<(Repository, String, Gathered)> = Vec::new();
     for repo in &request.images {
         let image = format!("{}/{}", repo.registry, repo.repository);
-        let inventory = match oci::gather(client, repo).await {
-            Ok(inventory) => inventory,
-            Err(e) => {
+        let backend = backend_for(repo);
+        let result = match backend.gather(repo).await {
+            Ok(inventory) => Ok((backend, inventory)),
+            Err(e) => Err(format!("cannot read the repository, nothing deleted: {e}")),
+        };
+        gathered.push((repo.clone(), image, result));
+    }
+
+    let mut closed_prs = request.closed_prs.clone();
+    if request.policy.uses_closed_prs() {
+        let unknown: BTreeSet<u64> = gathered
+            .iter()
+            .filter_map(|(_, _, r)| r.as_ref().ok())
+            .flat_map(|(_, inventory)| inventory.versions.iter().flat_map(|v| &v.tags))
+            .filter_map(|t| pr_number(t))
+            .filter(|n| !closed_prs.contains(n))
+            .collect();
+        match pull_requests {
+            Some(api) if !unknown.is_empty() => {
+                let numbers: Vec<u64> = unknown.into_iter().collect();
+                match api.closed(&numbers).await {
+                    Ok(closed) => closed_prs.extend(closed),
+                    Err(e) => warnings.push(format!(
+                        "cannot read pull request states, `pr=closed` only matches the ones known closed: {e}"
+                    )),
+                }
+            }
+            None if !unknown.is_empty() => warnings.push(format!(
+                "{} pull request(s) of `pr-N` tags have an unknown state: `pr=closed` only matches the ones known closed (give `github-token` and run in a repository, or list them in `closed-pull-requests`)",
+                unknown.len()
+            )),
+            _ => {}
+        }
+    }
+
+    let mut runs = Vec::new();
+    for (repo, image, result) in gathered {
+        let (backend, inventory) = match result {
+            Ok(pair) => pair,
+            Err(error) => {
                 runs.push(ImageRun {
                     image,
                     plan: None,
                     results: Vec::new(),
-                    error: Some(format!("cannot read the repository, nothing deleted: {e}")),
+                    error: Some(error),
                 });
                 continue;
             }
@@ -55,14 +99,14 @@ pub async fn cleanup(client: &Client, request: &Request<'_>) -> Vec<ImageRun> {
         let plan = plan_cleanup(
             &inventory,
             request.policy,
-            &request.closed_prs,
-            Capabilities { untag: false },
+            &closed_prs,
+            backend.capabilities(),
             request.now,
         );
         let results = if request.dry_run {
             Vec::new()
         } else {
-            oci::execute(client, repo, &inventory, &plan.deletions).await
+            backend.execute(&repo, &inventory, &plan).await
         };
         runs.push(ImageRun {
             image,
@@ -71,7 +115,7 @@ pub async fn cleanup(client: &Client, request: &Request<'_>) -> Vec<ImageRun> {
             error: None,
         });
     }
-    runs
+    (runs, warnings)
 }
 
 /// The pull request a `pull_request` / `pull_request_target` event with `action: closed` closed.

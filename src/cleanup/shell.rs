@@ -3,10 +3,14 @@
 //! The app writes them; [`outcome`] turns failures into the exit code afterwards.
 
 use super::Policy;
+use super::backend::{Api, Apis, ApisError, Backend};
+use super::github::GithubBackend;
+use super::hub::HubBackend;
+use super::oci::OciBackend;
 use super::run::{self, Request};
 use crate::inputs::Inputs;
 use crate::publish::credentials::{CredentialsError, add_github_token, parse_credentials};
-use crate::registry::{Client, ClientConfig, Repository};
+use crate::registry::{Client, ClientConfig, Credential, Repository};
 use crate::report::cleanup::{cleanup_outputs, cleanup_summary};
 use crate::report::commands::{self, Untrusted};
 use crate::report::outputs::Outputs;
@@ -28,6 +32,8 @@ pub enum CleanupError {
     },
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Apis(#[from] ApisError),
     #[error("cannot start the registry client: {0}")]
     Client(String),
     #[error("cannot start the async runtime: {0}")]
@@ -90,6 +96,11 @@ pub fn run(
     {
         closed_prs.extend(run::closed_pr_from_event(event_name, &payload));
     }
+    let apis = Apis::parse(
+        &inputs.registry_apis,
+        vars.get("GITHUB_API_URL").map(String::as_str),
+    )
+    .map_err(CleanupError::from)?;
     let (mut credentials, secrets) =
         parse_credentials(&inputs.credentials, |name| vars.get(name).cloned())
             .map_err(CleanupError::from)?;
@@ -104,6 +115,7 @@ pub fn run(
         vars.get("GITHUB_ACTOR").map(String::as_str),
     );
     let mut config = ClientConfig::from_env();
+    let credentials_by_registry = (credentials.clone(), config.docker_config_dir.clone());
     config.credentials = credentials;
     config.insecure_registries = inputs.insecure_registries.clone();
     let client = Client::new(config).map_err(|e| CleanupError::Client(e.to_string()))?;
@@ -119,7 +131,29 @@ pub fn run(
         now,
         dry_run: inputs.dry_run,
     };
-    let runs = runtime.block_on(run::cleanup(&client, &request));
+    let backend_for = |repo: &Repository| -> Box<dyn Backend> {
+        match apis.for_registry(&repo.registry) {
+            Api::Oci => Box::new(OciBackend {
+                client: client.clone(),
+            }),
+            Api::GitHub(api) => Box::new(GithubBackend {
+                api,
+                client: client.clone(),
+            }),
+            Api::DockerHub(api) => Box::new(HubBackend::new(
+                api,
+                registry_credential(&credentials_by_registry, &repo.registry),
+            )),
+        }
+    };
+    let (runs, warnings) = runtime.block_on(run::cleanup(&backend_for, None, &request));
+    for warning in &warnings {
+        let _ = writeln!(
+            console,
+            "{}",
+            commands::Annotation::warning(warning.as_str())
+        );
+    }
     for image in &runs {
         let _ = writeln!(console, "{}:", Untrusted(&image.image));
         if let Some(error) = &image.error {
@@ -152,4 +186,17 @@ pub fn outcome(outputs: &Outputs) -> Result<(), CleanupError> {
         Some(n) if n > 0 => Err(CleanupError::Failed(n)),
         _ => Ok(()),
     }
+}
+
+/// The login for `registry`: the `credentials` input first, then Docker's config.json.
+fn registry_credential(
+    (credentials, docker_config): &(BTreeMap<String, Credential>, Option<std::path::PathBuf>),
+    registry: &str,
+) -> Option<Credential> {
+    credentials.get(registry).cloned().or_else(|| {
+        let dir = docker_config.as_ref()?;
+        crate::registry::auth::from_docker_config(dir, registry)
+            .ok()
+            .flatten()
+    })
 }

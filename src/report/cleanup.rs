@@ -3,7 +3,7 @@
 
 use super::outputs::Outputs;
 use super::summary::{cell, code_span};
-use crate::cleanup::oci::Deleted;
+use crate::cleanup::backend::{Deleted, Outcome};
 use crate::cleanup::run::ImageRun;
 use crate::cleanup::{Action, Decision};
 use serde_json::{Value, json};
@@ -21,7 +21,7 @@ pub fn counts(runs: &[ImageRun], dry_run: bool) -> (usize, usize, usize) {
         } else {
             run.results
                 .iter()
-                .filter(|(_, r)| !matches!(r, Deleted::Failed(_)))
+                .filter(|o| o.tag.is_none() && !o.failed())
                 .count()
         };
         let all: BTreeSet<_> = plan.decisions.iter().map(|d| &d.digest).collect();
@@ -59,6 +59,20 @@ fn decision_json(d: &Decision) -> Value {
     })
 }
 
+fn outcome_json(o: &Outcome) -> Value {
+    json!({
+        "digest": o.digest.to_string(),
+        "tag": o.tag,
+        "outcome": match (&o.result, &o.tag) {
+            (Deleted::Done, None) => "deleted",
+            (Deleted::Done, Some(_)) => "untagged",
+            (Deleted::AlreadyGone, _) => "already gone",
+            (Deleted::Failed(_), _) => "failed",
+        },
+        "error": match &o.result { Deleted::Failed(e) => Some(e.as_str()), _ => None },
+    })
+}
+
 /// The JSON `report`: per image, its decisions, the deletion order and each outcome.
 pub fn report_json(runs: &[ImageRun], dry_run: bool) -> Value {
     let images: Vec<Value> = runs
@@ -70,11 +84,7 @@ pub fn report_json(runs: &[ImageRun], dry_run: bool) -> Value {
                 "error": run.error,
                 "fail_closed": plan.and_then(|p| p.fail_closed.clone()),
                 "decisions": plan.map_or(Vec::new(), |p| p.decisions.iter().map(decision_json).collect()),
-                "deletions": run.results.iter().map(|(d, r)| json!({
-                    "digest": d.to_string(),
-                    "outcome": match r { Deleted::Done => "deleted", Deleted::AlreadyGone => "already gone", Deleted::Failed(_) => "failed" },
-                    "error": match r { Deleted::Failed(e) => Some(e.as_str()), _ => None },
-                })).collect::<Vec<_>>(),
+                "deletions": run.results.iter().map(outcome_json).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -107,10 +117,12 @@ pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
             let failed = run
                 .results
                 .iter()
-                .any(|(g, r)| g == &d.digest && matches!(r, Deleted::Failed(_)));
+                .any(|o| o.digest == d.digest && o.failed() && (o.tag.is_none() || o.tag == d.tag));
             let action = match (d.action, dry_run, failed) {
                 (Action::Delete, _, true) => "delete **failed**",
+                (Action::Untag, _, true) => "untag **failed**",
                 (Action::Delete, true, _) => "would delete",
+                (Action::Untag, true, _) => "would untag",
                 (a, _, _) => action_name(a),
             };
             md.push_str(&format!(
@@ -139,7 +151,7 @@ mod tests {
     use crate::cleanup::{Capabilities, Inventory, Policy, Version, plan_cleanup};
     use crate::registry::Digest;
 
-    fn runs(results: Vec<(Digest, Deleted)>) -> Vec<ImageRun> {
+    fn runs(results: Vec<Outcome>) -> Vec<ImageRun> {
         let (kept, gone) = (Digest::sha256(b"1"), Digest::sha256(b"2"));
         let inventory = Inventory {
             image: "r/app".into(),
@@ -187,7 +199,10 @@ mod tests {
 
     #[test]
     fn failed_deletions_are_counted_and_shown() {
-        let runs = runs(vec![(Digest::sha256(b"2"), Deleted::Failed("403".into()))]);
+        let runs = runs(vec![Outcome::version(
+            Digest::sha256(b"2"),
+            Deleted::Failed("403".into()),
+        )]);
         assert_eq!(counts(&runs, false), (0, 1, 1));
         assert!(cleanup_summary(&runs, false).contains("delete **failed**"));
         let outputs = cleanup_outputs(&runs, false);
