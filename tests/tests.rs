@@ -21,5 +21,7 @@ mod source;
 mod verify;
 // The seed tag strategies, one fixture each.
 mod scenarios;
+// Loopback emulators of GitHub's and Docker Hub's APIs, backed by real registries.
+mod emulator;
 // Retention: the cleanup planner at scale and against a real registry.
 mod cleanup;

@@ -6,3 +6,7 @@ mod cli;
 mod bench;
 // `registry-action cleanup` against a real registry with deletes enabled, checked with skopeo.
 mod oci;
+// GHCR: the GitHub Packages API emulator in front of a real registry.
+mod github;
+// Docker Hub: the Hub API emulator in front of a real registry.
+mod hub;

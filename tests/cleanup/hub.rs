@@ -1,0 +1,1 @@
+//! Cleanup through the Docker Hub API emulator (being built).

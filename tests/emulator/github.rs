@@ -1,0 +1,1 @@
+//! The GitHub Packages API emulator (being built).

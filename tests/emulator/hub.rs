@@ -1,0 +1,1 @@
+//! The Docker Hub API emulator (being built).
