@@ -49,7 +49,7 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error(transparent)]
-    Registry(#[from] crate::registry::Error),
+    Registry(Box<crate::registry::Error>),
     /// An API answered with an error: what was asked, the status, and the fix.
     #[error("{api} answered {status} to {what}: {message}{}", hint.as_ref().map(|h| format!(" (hint: {h})")).unwrap_or_default())]
     Api {
@@ -61,6 +61,12 @@ pub enum BackendError {
     },
     #[error("{0}")]
     Other(String),
+}
+
+impl From<crate::registry::Error> for BackendError {
+    fn from(e: crate::registry::Error) -> Self {
+        BackendError::Registry(Box::new(e))
+    }
 }
 
 /// A registry's cleanup API.

@@ -52,38 +52,57 @@ const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
     let tags = client.list_tags(repo, Some(PAGE)).await?;
     let mut tagged: BTreeMap<Digest, Vec<String>> = BTreeMap::new();
-    for tag in tags {
-        let image = repo.with(Reference::Tag(tag.clone()));
+    let heads: Vec<(String, Result<Option<crate::registry::ManifestInfo>>)> =
+        futures_util::stream::iter(tags)
+            .map(|tag| async move {
+                let head = client
+                    .head_manifest(&repo.with(Reference::Tag(tag.clone())))
+                    .await;
+                (tag, head)
+            })
+            .buffered(READ_CONCURRENCY)
+            .collect()
+            .await;
+    for (tag, head) in heads {
         // Listed a moment ago and gone now: it was deleted meanwhile, nothing to decide.
-        if let Some(info) = client.head_manifest(&image).await? {
+        if let Some(info) = head? {
             tagged.entry(info.digest).or_default().push(tag);
         }
     }
     let mut versions: BTreeMap<Digest, Version> = BTreeMap::new();
-    let mut queue: Vec<Digest> = tagged.keys().cloned().collect();
     let mut configs: BTreeMap<Digest, Digest> = BTreeMap::new();
-    while let Some(digest) = queue.pop() {
-        if versions.contains_key(&digest) {
-            continue;
-        }
-        let mut version = Version::new(digest.clone(), &[]);
-        version.tags = tagged.get(&digest).cloned().unwrap_or_default();
-        match read(client, repo, &digest).await {
-            Ok((media_type, parsed)) => {
-                version.media_type = media_type;
-                version.children = parsed.manifests.iter().map(|d| d.digest.clone()).collect();
-                version.subject = parsed.subject.map(|d| d.digest);
-                if let (Kind::Image, Some(config)) = (parsed.kind, parsed.blobs.first()) {
-                    configs.insert(digest.clone(), config.digest.clone());
+    let mut wave: Vec<Digest> = tagged.keys().cloned().collect();
+    // Breadth first, one concurrent wave per level: roots, then what they list, and so on.
+    while !wave.is_empty() {
+        let mut next = Vec::new();
+        for (digest, read) in read_manifests(client, repo, &wave).await {
+            let mut version = Version::new(digest.clone(), &[]);
+            version.tags = tagged.get(&digest).cloned().unwrap_or_default();
+            match read {
+                Ok(graph) => {
+                    version.media_type = graph.media_type;
+                    version.children = graph.children;
+                    version.subject = graph.subject;
+                    if let Some(config) = graph.config {
+                        configs.insert(digest.clone(), config);
+                    }
                 }
-                queue.extend(version.children.iter().cloned());
+                Err(why) => version.unreadable = Some(why),
             }
-            Err(why) => version.unreadable = Some(why),
+            next.extend(version.children.iter().cloned());
+            versions.insert(digest, version);
         }
-        versions.insert(digest, version);
+        next.sort();
+        next.dedup();
+        next.retain(|d| !versions.contains_key(d));
+        wave = next;
     }
-    for (manifest, config) in configs {
-        let created = created(client, repo, &config).await;
+    let ages: Vec<(Digest, Option<jiff::Timestamp>)> = futures_util::stream::iter(configs)
+        .map(|(manifest, config)| async move { (manifest, created(client, repo, &config).await) })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    for (manifest, created) in ages {
         if let Some(v) = versions.get_mut(&manifest) {
             v.created_at = created;
         }
@@ -96,18 +115,57 @@ pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
     })
 }
 
+/// What cleanup needs of one manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestGraph {
+    pub media_type: String,
+    /// Manifests an index lists.
+    pub children: Vec<Digest>,
+    /// The manifest this one refers to.
+    pub subject: Option<Digest>,
+    /// An image's config blob.
+    pub config: Option<Digest>,
+}
+
+/// Manifests read at once (GETs in flight per image; the client's per-host limit still applies).
+const READ_CONCURRENCY: usize = 16;
+
+/// Reads `digests` from `repo`, concurrently; each result says why a manifest could not be read.
+pub async fn read_manifests(
+    client: &Client,
+    repo: &Repository,
+    digests: &[Digest],
+) -> Vec<(Digest, std::result::Result<ManifestGraph, String>)> {
+    futures_util::stream::iter(digests.iter().cloned())
+        .map(|digest| async move {
+            let read = read(client, repo, &digest).await;
+            (digest, read)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await
+}
+
 async fn read(
     client: &Client,
     repo: &Repository,
     digest: &Digest,
-) -> std::result::Result<(String, crate::publish::graph::Parsed), String> {
+) -> std::result::Result<ManifestGraph, String> {
     let manifest = client
         .get_manifest_raw(&repo.with(Reference::Digest(digest.clone())))
         .await
         .map_err(|e| e.to_string())?;
     let parsed =
         parse_manifest(&manifest.media_type, &manifest.bytes).map_err(|e| e.to_string())?;
-    Ok((manifest.media_type, parsed))
+    Ok(ManifestGraph {
+        media_type: manifest.media_type,
+        children: parsed.manifests.iter().map(|d| d.digest.clone()).collect(),
+        subject: parsed.subject.map(|d| d.digest),
+        config: match parsed.kind {
+            Kind::Image => parsed.blobs.first().map(|d| d.digest.clone()),
+            _ => None,
+        },
+    })
 }
 
 /// The image config's `created`, when the config can be read and has one.
@@ -155,7 +213,7 @@ fn index_ages(versions: &mut BTreeMap<Digest, Version>) {
 
 /// Tagged versions by their first tag, each followed by what it lists (depth first), then the
 /// rest: the order the summary shows.
-fn readable_order(mut versions: BTreeMap<Digest, Version>) -> Vec<Version> {
+pub fn readable_order(mut versions: BTreeMap<Digest, Version>) -> Vec<Version> {
     let mut roots: Vec<(String, Digest)> = versions
         .values()
         .filter_map(|v| Some((v.tags.iter().min()?.clone(), v.digest.clone())))

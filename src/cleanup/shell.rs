@@ -3,8 +3,9 @@
 //! The app writes them; [`outcome`] turns failures into the exit code afterwards.
 
 use super::Policy;
-use super::backend::{Api, Apis, ApisError, Backend};
-use super::github::GithubBackend;
+use super::backend::{Api, Apis, ApisError, Backend, PullRequestStates};
+use super::github::api::GithubApi;
+use super::github::{GithubBackend, GithubPullRequests};
 use super::hub::HubBackend;
 use super::oci::OciBackend;
 use super::run::{self, Request};
@@ -16,6 +17,7 @@ use crate::report::commands::{self, Untrusted};
 use crate::report::outputs::Outputs;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 /// What stops a cleanup, each with the hint a user needs.
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +91,15 @@ pub fn run(
     }
     let mut closed_prs: BTreeSet<u64> = inputs.closed_pull_requests.iter().copied().collect();
     let event_name = vars.get("GITHUB_EVENT_NAME").map_or("", String::as_str);
+    let mut closed_pr_event = false;
     if let Some(payload) = vars
         .get("GITHUB_EVENT_PATH")
         .and_then(|p| std::fs::read(p).ok())
         .and_then(|b| serde_json::from_slice(&b).ok())
     {
-        closed_prs.extend(run::closed_pr_from_event(event_name, &payload));
+        let closed = run::closed_pr_from_event(event_name, &payload);
+        closed_pr_event = closed.is_some();
+        closed_prs.extend(closed);
     }
     let apis = Apis::parse(
         &inputs.registry_apis,
@@ -131,22 +136,56 @@ pub fn run(
         now,
         dry_run: inputs.dry_run,
     };
+    // One API client per URL, shared by every image: one rate-limit budget, one deletion pace.
+    let github_apis: Mutex<BTreeMap<String, Arc<Result<GithubApi, String>>>> = Mutex::default();
+    let github_api = |url: &str| -> Arc<Result<GithubApi, String>> {
+        let mut apis = github_apis.lock().expect("api cache lock");
+        apis.entry(url.to_string())
+            .or_insert_with(|| {
+                Arc::new(match &inputs.github_token {
+                    Some(token) => GithubApi::new(url, token).map_err(|e| e.to_string()),
+                    None => Err(format!(
+                        "the GitHub Packages API ({url}) needs a token: set `github-token` (`${{{{ github.token }}}}` with `permissions: packages: write`, or a PAT with read:packages and delete:packages)"
+                    )),
+                })
+            })
+            .clone()
+    };
+    let event_closed_pr = closed_pr_event;
+    let repository = vars.get("GITHUB_REPOSITORY").filter(|r| r.contains('/'));
+    let pull_requests = match (repository, event_closed_pr, &inputs.github_token) {
+        // On the `closed` event itself the event says which; elsewhere the API is asked.
+        (Some(repository), false, Some(_)) if policy.uses_closed_prs() => {
+            let url = vars
+                .get("GITHUB_API_URL")
+                .filter(|u| !u.is_empty())
+                .map_or("https://api.github.com", String::as_str)
+                .trim_end_matches('/')
+                .to_string();
+            Some(GithubPullRequests {
+                api: github_api(&url),
+                repository: repository.clone(),
+            })
+        }
+        _ => None,
+    };
     let backend_for = |repo: &Repository| -> Box<dyn Backend> {
         match apis.for_registry(&repo.registry) {
             Api::Oci => Box::new(OciBackend {
                 client: client.clone(),
             }),
-            Api::GitHub(api) => Box::new(GithubBackend {
-                api,
-                client: client.clone(),
-            }),
+            Api::GitHub(url) => Box::new(GithubBackend::new(github_api(&url), client.clone())),
             Api::DockerHub(api) => Box::new(HubBackend::new(
                 api,
                 registry_credential(&credentials_by_registry, &repo.registry),
             )),
         }
     };
-    let (runs, warnings) = runtime.block_on(run::cleanup(&backend_for, None, &request));
+    let (runs, warnings) = runtime.block_on(run::cleanup(
+        &backend_for,
+        pull_requests.as_ref().map(|p| p as &dyn PullRequestStates),
+        &request,
+    ));
     for warning in &warnings {
         let _ = writeln!(
             console,

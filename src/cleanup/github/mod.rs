@@ -1,15 +1,228 @@
-//! GHCR cleanup through the GitHub Packages REST API (being built).
+//! GHCR cleanup: versions from the GitHub Packages REST API, the edges between them (an index's
+//! platform images, a signature's subject) from the registry, deletions through the API.
+//!
+//! - The owner's kind decides the routes (`/orgs/...` or `/users/...`): `GET /users/{owner}`.
+//! - Listing: every page first (100 versions a page, `Link: rel="next"`), then every manifest is
+//!   read from the registry (concurrently), then the plan; nothing is deleted while listing.
+//! - Deleting: one `DELETE .../versions/{id}` per version, at most 180 a minute, in the plan's
+//!   order (referrers and indexes before what they list); 404 counts as done.
+//! - Removing one tag of a version that keeps others (GHCR cannot delete a tag through the
+//!   registry): push a placeholder manifest under the tag, which moves the tag onto a new version,
+//!   then delete that version.
 
-use super::backend::{Backend, BackendError, Outcome};
+pub mod api;
+pub mod inventory;
+pub mod pace;
+
+use self::api::{GithubApi, OwnerKind, Package};
+use self::inventory::{EMPTY_JSON_DIGEST, OCI_MANIFEST, placeholder_manifest};
+use super::backend::{Backend, BackendError, Deleted, Outcome, PullRequestStates};
+use super::oci::{block_what_it_points_at, read_manifests};
 use super::{Capabilities, CleanupPlan, Inventory};
-use crate::registry::{Client, Repository};
+use crate::registry::{Client, Digest, ReaderSource, Reference, Repository};
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
-/// Cleanup of a GHCR-like registry: versions from the Packages API at `api`, manifests from the
-/// registry.
+/// An image's owner kind and version ids.
+type Listing = (OwnerKind, BTreeMap<Digest, u64>);
+
+/// Cleanup of one GHCR-like registry's images.
 pub struct GithubBackend {
-    pub api: String,
+    pub api: Arc<Result<GithubApi, String>>,
     pub client: Client,
+    /// What `gather` learnt that `execute` needs: per image, the owner's kind and version ids.
+    ids: Mutex<BTreeMap<String, Listing>>,
+}
+
+impl GithubBackend {
+    pub fn new(api: Arc<Result<GithubApi, String>>, client: Client) -> GithubBackend {
+        GithubBackend {
+            api,
+            client,
+            ids: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn api(&self) -> Result<&GithubApi, BackendError> {
+        self.api
+            .as_ref()
+            .as_ref()
+            .map_err(|e| BackendError::Other(e.clone()))
+    }
+
+    fn package(image: &Repository) -> Result<Package, BackendError> {
+        Package::from_repository(&image.repository).ok_or_else(|| {
+            BackendError::Other(format!(
+                "`{}/{}` names no package: GHCR images are `ghcr.io/<owner>/<package>`",
+                image.registry, image.repository
+            ))
+        })
+    }
+
+    async fn gather_image(&self, image: &Repository) -> Result<Inventory, BackendError> {
+        let api = self.api()?;
+        let package = Self::package(image)?;
+        let kind = api.owner_kind(&package.owner).await?;
+        let versions = api.list_versions(kind, &package).await?;
+        let (listed, unusable) = inventory::listed(&versions);
+        tracing::info!(
+            image = %image.repository,
+            versions = listed.len(),
+            list_calls = api.list_calls(),
+            "package versions listed"
+        );
+        let digests: Vec<Digest> = listed.iter().map(|l| l.digest.clone()).collect();
+        let manifests: BTreeMap<_, _> = read_manifests(&self.client, image, &digests)
+            .await
+            .into_iter()
+            .collect();
+        let ids = listed.iter().map(|l| (l.digest.clone(), l.id)).collect();
+        self.ids
+            .lock()
+            .expect("ids lock")
+            .insert(image.repository.clone(), (kind, ids));
+        Ok(inventory::inventory(
+            format!("{}/{}", image.registry, image.repository),
+            &listed,
+            &manifests,
+            &unusable,
+        ))
+    }
+
+    async fn execute_plan(
+        &self,
+        image: &Repository,
+        inventory: &Inventory,
+        plan: &CleanupPlan,
+    ) -> Vec<Outcome> {
+        let steps = plan.untags.len() + plan.deletions.len();
+        let fail_all = |why: String| -> Vec<Outcome> {
+            let untags = plan.untags.iter().map(|(d, t)| Outcome {
+                digest: d.clone(),
+                tag: Some(t.clone()),
+                result: Deleted::Failed(why.clone()),
+            });
+            let deletions = plan
+                .deletions
+                .iter()
+                .map(|d| Outcome::version(d.clone(), Deleted::Failed(why.clone())));
+            untags.chain(deletions).collect()
+        };
+        let (api, package) = match (self.api(), Self::package(image)) {
+            (Ok(api), Ok(package)) => (api, package),
+            (Err(e), _) | (_, Err(e)) => return fail_all(e.to_string()),
+        };
+        let Some((kind, ids)) = self
+            .ids
+            .lock()
+            .expect("ids lock")
+            .get(&image.repository)
+            .cloned()
+        else {
+            return fail_all("the image was not listed first".into());
+        };
+        let mut outcomes = Vec::with_capacity(steps);
+        for (digest, tag) in &plan.untags {
+            let result = match self.untag(api, kind, &package, image, digest, tag).await {
+                Ok(()) => Deleted::Done,
+                Err(e) => Deleted::Failed(e.to_string()),
+            };
+            outcomes.push(Outcome {
+                digest: digest.clone(),
+                tag: Some(tag.clone()),
+                result,
+            });
+        }
+        let mut blocked = BTreeSet::new();
+        for digest in &plan.deletions {
+            let result = if blocked.contains(digest) {
+                Deleted::Failed("skipped: a manifest that points at it could not be deleted".into())
+            } else {
+                match ids.get(digest) {
+                    None => Deleted::Failed("not in the package's version list".into()),
+                    Some(&id) => match api.delete_version(kind, &package, id).await {
+                        Ok(true) => Deleted::Done,
+                        Ok(false) => Deleted::AlreadyGone,
+                        Err(e) => Deleted::Failed(e.to_string()),
+                    },
+                }
+            };
+            if matches!(result, Deleted::Failed(_)) {
+                block_what_it_points_at(inventory, digest, &mut blocked);
+            }
+            outcomes.push(Outcome::version(digest.clone(), result));
+        }
+        outcomes
+    }
+
+    /// Removes `tag` from the version `digest` (which keeps its other tags).
+    async fn untag(
+        &self,
+        api: &GithubApi,
+        kind: OwnerKind,
+        package: &Package,
+        image: &Repository,
+        digest: &Digest,
+        tag: &str,
+    ) -> Result<(), BackendError> {
+        let tagged = image.with(Reference::Tag(tag.to_string()));
+        match self.client.head_manifest(&tagged).await? {
+            Some(info) if &info.digest == digest => {}
+            Some(info) => {
+                return Err(BackendError::Other(format!(
+                    "`{tag}` moved to {} since it was listed; nothing done (re-run to decide again)",
+                    info.digest
+                )));
+            }
+            None => return Ok(()),
+        }
+        let empty = Digest::parse(EMPTY_JSON_DIGEST).expect("a valid digest");
+        if self.client.head_blob(image, &empty).await?.is_none() {
+            let source = ReaderSource(|| async { Ok(std::io::Cursor::new(b"{}".to_vec())) });
+            self.client
+                .push_blob(image, &empty, 2, &source, None)
+                .await?;
+        }
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+            .to_string();
+        let bytes = placeholder_manifest(tag, &nonce);
+        let placeholder = self
+            .client
+            .put_manifest_raw(&tagged, bytes.into(), OCI_MANIFEST)
+            .await?;
+        let id = self.find_version(api, kind, package, &placeholder).await?;
+        api.delete_version(kind, package, id).await.map_err(|e| {
+            BackendError::Other(format!(
+                "`{tag}` now points at placeholder version {id} ({placeholder}), which could not be deleted: {e}"
+            ))
+        })?;
+        Ok(())
+    }
+
+    /// The id of the version just pushed (the newest ones come first; it may take a moment).
+    async fn find_version(
+        &self,
+        api: &GithubApi,
+        kind: OwnerKind,
+        package: &Package,
+        digest: &Digest,
+    ) -> Result<u64, BackendError> {
+        for attempt in 0..5u32 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(250 << attempt)).await;
+            }
+            if let Some(id) = api.find_recent_version(kind, package, digest).await? {
+                return Ok(id);
+            }
+        }
+        Err(BackendError::Other(format!(
+            "the placeholder {digest} does not appear among the package's versions; it still holds the tag"
+        )))
+    }
 }
 
 impl Backend for GithubBackend {
@@ -19,22 +232,61 @@ impl Backend for GithubBackend {
 
     fn gather<'a>(
         &'a self,
-        _image: &'a Repository,
+        image: &'a Repository,
     ) -> BoxFuture<'a, Result<Inventory, BackendError>> {
-        Box::pin(async move {
-            Err(BackendError::Other(format!(
-                "cleanup through the GitHub Packages API ({}) is not available yet",
-                self.api
-            )))
-        })
+        Box::pin(self.gather_image(image))
     }
 
     fn execute<'a>(
         &'a self,
-        _image: &'a Repository,
-        _inventory: &'a Inventory,
-        _plan: &'a CleanupPlan,
+        image: &'a Repository,
+        inventory: &'a Inventory,
+        plan: &'a CleanupPlan,
     ) -> BoxFuture<'a, Vec<Outcome>> {
-        Box::pin(async { Vec::new() })
+        Box::pin(self.execute_plan(image, inventory, plan))
+    }
+}
+
+/// Pull request states of one repository (`owner/name`) from the GitHub API.
+pub struct GithubPullRequests {
+    pub api: Arc<Result<GithubApi, String>>,
+    pub repository: String,
+}
+
+/// Pull requests asked at once.
+const PULL_CONCURRENCY: usize = 4;
+
+impl PullRequestStates for GithubPullRequests {
+    fn closed<'a>(
+        &'a self,
+        numbers: &'a [u64],
+    ) -> BoxFuture<'a, Result<BTreeSet<u64>, BackendError>> {
+        Box::pin(async move {
+            let api = self
+                .api
+                .as_ref()
+                .as_ref()
+                .map_err(|e| BackendError::Other(e.clone()))?;
+            let states: Vec<(u64, Result<bool, BackendError>)> =
+                futures_util::stream::iter(numbers.iter().copied())
+                    .map(|n| async move { (n, api.pull_request_closed(&self.repository, n).await) })
+                    .buffer_unordered(PULL_CONCURRENCY)
+                    .collect()
+                    .await;
+            let mut closed = BTreeSet::new();
+            for (n, state) in states {
+                match state {
+                    Ok(true) => {
+                        closed.insert(n);
+                    }
+                    Ok(false) => {}
+                    // Not a pull request of this repository (an issue number, another fork):
+                    // its state is unknown, so its tags are not `pr=closed`.
+                    Err(BackendError::Api { status: 404, .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(closed)
+        })
     }
 }
