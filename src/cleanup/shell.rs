@@ -129,6 +129,8 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(CleanupError::Runtime)?;
+    // octocrab's client spawns its service on the runtime it is built in.
+    let _runtime_context = runtime.enter();
     let request = Request {
         images,
         policy: &policy,

@@ -84,3 +84,90 @@ fn thread_cpu_seconds() -> f64 {
         .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(0.0, |ns| ns / 1e9)
 }
+
+/// The GHCR backend's listing at scale: 10,000 versions in the GitHub Packages API emulator
+/// (2,500 pushes: an index, two platform images and an attestation manifest each), a dry run of
+/// the binary. Prints the list calls and the run's CPU time. The versions are synthetic (their
+/// manifests are not in the registry), so every untagged version is kept (fail closed).
+/// `cargo test --release --test tests cleanup::bench -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark: run with --release --ignored --nocapture"]
+fn listing_10000_ghcr_versions_takes_at_most_100_list_calls() {
+    use crate::emulator::github::{GithubEmulator, Version, unix_now};
+    let Some(registry) = crate::registry::harness::Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    {
+        let mut state = emulator.state();
+        for i in 0..10_000u64 {
+            let push = i / 4;
+            let tags = match (i % 4, push % 5) {
+                (0, 0) => vec![format!("main-{push:x}")],
+                (0, 1) => vec![format!("pr-{}", push % 300)],
+                (0, 2) => vec![format!("v1.{push}.0")],
+                (0, 3) => vec![format!("v2.{push}.0-rc.1")],
+                _ => vec![],
+            };
+            state.versions.push(Version {
+                id: 1 + i,
+                package: "octo-org/app".into(),
+                digest: digest(i).to_string(),
+                tags,
+                created_at: unix_now() - (push as i64) * 3_600,
+            });
+        }
+    }
+    let image = format!("{}/octo-org/app", emulator.name());
+    let apis = format!("{}=github@{}", emulator.name(), emulator.api_url());
+    let now = unix_now().to_string();
+    let (cpu_before, start) = (children_cpu_seconds(), std::time::Instant::now());
+    let r = crate::support::run(
+        &["cleanup", "--dry-run"],
+        &[
+            ("INPUT_IMAGES", image.as_str()),
+            (
+                "INPUT_RETENTION",
+                "keep tag=latest\nkeep semver=release\ndelete tag=main-* older-than=30d\n\
+                 delete semver=prerelease older-than=90d\ndelete untagged older-than=14d",
+            ),
+            ("INPUT_REGISTRY-APIS", apis.as_str()),
+            ("INPUT_GITHUB-TOKEN", "ghs_emulator_token"),
+            ("SOURCE_DATE_EPOCH", now.as_str()),
+        ],
+    );
+    let (wall, cpu) = (start.elapsed(), children_cpu_seconds() - cpu_before);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    let state = emulator.state();
+    let list_calls = state
+        .requests
+        .iter()
+        .filter(|q| q.starts_with("GET /orgs/octo-org/packages/container/app/versions"))
+        .count();
+    eprintln!(
+        "GHCR dry run over 10000 versions: {list_calls} list calls, {} API requests in all, \
+         {} versions kept, {} would be deleted, {:.2} s wall, {:.2} s CPU (the binary)",
+        state.requests.len(),
+        r.get("kept"),
+        r.get("deleted"),
+        wall.as_secs_f64(),
+        cpu
+    );
+    assert!(list_calls <= 100, "{list_calls} list calls");
+}
+
+/// CPU seconds of this process's waited-for children (`/proc/self/stat` fields cutime + cstime,
+/// in clock ticks of 1/100 s).
+fn children_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After the command name: state is field 3, so cutime (16) and cstime (17) sit at 13 and 14.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(13) + ticks(14)) / 100.0
+}

@@ -1,1 +1,368 @@
-//! Cleanup of a GHCR-like registry through the GitHub Packages API emulator (being built).
+//! `registry-action cleanup` on a GHCR-like registry: the GitHub Packages API emulator in front of
+//! a real `docker-registry`. Images are published through the emulator (so its versions are what
+//! the registry holds), then cleaned up through the API; skopeo checks the real registry after.
+
+use crate::emulator::github::{GithubEmulator, unix_now};
+use crate::registry::harness::Registry;
+use crate::support::{Run, run};
+use registry_action::registry::Digest;
+use registry_action::sample::{SampleImage, SampleSpec, write_layout};
+
+const PACKAGE: &str = "octo-org/app";
+const DAY: i64 = 86_400;
+
+const POLICY: &str = "\
+keep tag=latest
+keep semver=release
+delete tag=main-* older-than=14d
+delete pr=closed
+delete untagged older-than=14d";
+
+struct Published {
+    _dir: tempfile::TempDir,
+    image: SampleImage,
+}
+
+impl Published {
+    /// The index and every manifest under it.
+    fn digests(&self) -> Vec<Digest> {
+        std::iter::once(&self.image.root)
+            .chain(&self.image.manifests)
+            .map(|d| d.digest.clone())
+            .collect()
+    }
+
+    fn bytes(&self, digest: &Digest) -> Vec<u8> {
+        std::fs::read(self.image.dir.join("blobs/sha256").join(digest.hex())).expect("bytes")
+    }
+}
+
+fn publish_spec(emulator: &GithubEmulator, spec: &SampleSpec, tags: &[&str]) -> Published {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), spec).expect("layout");
+    let source = format!("oci:{}", image.dir.display());
+    let target = format!("{}/{PACKAGE}", emulator.name());
+    let mut args = vec!["publish", "--source", &source, "--images", &target];
+    let rules: Vec<String> = tags.iter().map(|t| format!("type=raw,value={t}")).collect();
+    for rule in &rules {
+        args.extend(["--tags", rule.as_str()]);
+    }
+    let r = run(&args, &[]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    Published { _dir: dir, image }
+}
+
+fn publish(emulator: &GithubEmulator, seed: u64, tags: &[&str]) -> Published {
+    let spec = SampleSpec {
+        attestation: true,
+        top_layer_seed: seed,
+        ..SampleSpec::default()
+    };
+    publish_spec(emulator, &spec, tags)
+}
+
+/// A cosign-style signature of `subject`: a small manifest tagged `sha256-<hex>.sig`.
+fn sign(emulator: &GithubEmulator, seed: u64, subject: &SampleImage) -> Published {
+    let spec = SampleSpec {
+        single_manifest: true,
+        platforms: vec!["linux/amd64".into()],
+        layer_sizes: vec![100],
+        shared_base: None,
+        top_layer_seed: seed,
+        ..SampleSpec::default()
+    };
+    let tag = format!("sha256-{}.sig", subject.root.digest.hex());
+    publish_spec(emulator, &spec, &[tag.as_str()])
+}
+
+fn cleanup(emulator: &GithubEmulator, token: &str, dry_run: bool) -> Run {
+    let image = format!("{}/{PACKAGE}", emulator.name());
+    let apis = format!("{}=github@{}", emulator.name(), emulator.api_url());
+    let now = unix_now().to_string();
+    let dry = if dry_run { "true" } else { "false" };
+    run(
+        &["cleanup"],
+        &[
+            ("INPUT_IMAGES", image.as_str()),
+            ("INPUT_RETENTION", POLICY),
+            ("INPUT_REGISTRY-APIS", apis.as_str()),
+            ("INPUT_GITHUB-TOKEN", token),
+            ("INPUT_DRY-RUN", dry),
+            ("GITHUB_EVENT_NAME", "schedule"),
+            ("GITHUB_REPOSITORY", PACKAGE),
+            ("GITHUB_API_URL", emulator.api_url().as_str()),
+            ("SOURCE_DATE_EPOCH", now.as_str()),
+        ],
+    )
+}
+
+fn api_requests(emulator: &GithubEmulator, method: &str) -> Vec<String> {
+    let state = emulator.state();
+    state
+        .requests
+        .iter()
+        .filter(|r| r.starts_with(method))
+        .cloned()
+        .collect()
+}
+
+/// The digests of the package's versions, sorted.
+fn versions(emulator: &GithubEmulator) -> Vec<String> {
+    let mut all: Vec<String> = emulator
+        .state()
+        .versions
+        .iter()
+        .map(|v| v.digest.clone())
+        .collect();
+    all.sort();
+    all
+}
+
+fn skopeo_fails(registry: &Registry, reference: &str) -> bool {
+    !std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{}/{PACKAGE}{reference}", registry.name()),
+        ])
+        .output()
+        .expect("run skopeo")
+        .status
+        .success()
+}
+
+#[test]
+fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_image_whole() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    // A version with a kept tag and a deleted one: only `main-old` goes.
+    let release = publish(&emulator, 1, &["v1.0.0", "latest", "main-old"]);
+    let branch = publish(&emulator, 2, &["main-aaa"]);
+    let fresh = publish(&emulator, 3, &["main-new"]);
+    let closed = publish(&emulator, 4, &["pr-1"]);
+    let open = publish(&emulator, 5, &["pr-2"]);
+    // `edge` moves to another image: the first becomes untagged (with its platform images).
+    let untagged = publish(&emulator, 6, &["edge"]);
+    let edge = publish(&emulator, 7, &["edge"]);
+    let kept_signature = sign(&emulator, 31, &release.image);
+    let orphan_signature = sign(&emulator, 32, &branch.image);
+    {
+        let mut state = emulator.state();
+        state.page_cap = 7;
+        state.pulls.insert(1, "closed");
+        state.pulls.insert(2, "open");
+        state.set_all_created(PACKAGE, unix_now() - 20 * DAY);
+        for digest in fresh.digests() {
+            state.set_created(PACKAGE, &digest.to_string(), unix_now() - DAY);
+        }
+    }
+    assert!(
+        emulator
+            .state()
+            .version(PACKAGE, &untagged.image.root.digest.to_string())
+            .unwrap()
+            .tags
+            .is_empty()
+    );
+    let before = versions(&emulator);
+
+    let dry = cleanup(&emulator, "ghs_emulator_token", true);
+    assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
+    assert!(
+        api_requests(&emulator, "DELETE").is_empty(),
+        "a dry run deleted"
+    );
+    assert_eq!(
+        versions(&emulator),
+        before,
+        "a dry run changed the registry"
+    );
+    let expected: Vec<Digest> = [&branch, &closed, &untagged]
+        .iter()
+        .flat_map(|p| p.digests())
+        .chain([orphan_signature.image.root.digest.clone()])
+        .collect();
+    assert_eq!(
+        dry.get("deleted"),
+        expected.len().to_string(),
+        "{}",
+        dry.summary_file
+    );
+    assert_eq!(dry.get("failed"), "0");
+    assert!(
+        dry.summary_file.contains("would untag"),
+        "{}",
+        dry.summary_file
+    );
+    assert!(
+        dry.summary_file.contains("line 4: `delete pr=closed`"),
+        "{}",
+        dry.summary_file
+    );
+    let pages = api_requests(
+        &emulator,
+        "GET /orgs/octo-org/packages/container/app/versions",
+    )
+    .len();
+    assert!(pages >= 3, "the listing was paged: {pages} list calls");
+    assert!(api_requests(&emulator, "GET /repos/octo-org/app/pulls/1").len() == 1);
+
+    let real = cleanup(&emulator, "ghs_emulator_token", false);
+    assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
+    assert_eq!(
+        real.get("deleted"),
+        expected.len().to_string(),
+        "{}",
+        real.summary_file
+    );
+    assert_eq!(real.get("failed"), "0", "{}", real.summary_file);
+    let remaining = versions(&emulator);
+    for digest in &expected {
+        assert!(
+            !remaining.contains(&digest.to_string()),
+            "{digest} still a version"
+        );
+        assert!(
+            skopeo_fails(&registry, &format!("@{digest}")),
+            "{digest} still in the registry"
+        );
+    }
+    // What stays: the kept images whole, tag by tag and child by child, in the real registry.
+    for (kept, tags) in [
+        (&release, ["v1.0.0", "latest"].as_slice()),
+        (&fresh, ["main-new"].as_slice()),
+        (&open, ["pr-2"].as_slice()),
+        (&edge, ["edge"].as_slice()),
+    ] {
+        for tag in tags {
+            assert_eq!(
+                registry.skopeo_raw(&format!("{PACKAGE}:{tag}")),
+                kept.bytes(&kept.image.root.digest),
+                "{tag}"
+            );
+        }
+        for child in &kept.image.manifests {
+            assert_eq!(
+                registry.skopeo_raw(&format!("{PACKAGE}@{}", child.digest)),
+                kept.bytes(&child.digest)
+            );
+        }
+    }
+    let signature_tag = format!(":sha256-{}.sig", release.image.root.digest.hex());
+    assert!(
+        !skopeo_fails(&registry, &signature_tag),
+        "the kept signature went"
+    );
+    assert!(!skopeo_fails(
+        &registry,
+        &format!("@{}", kept_signature.image.root.digest)
+    ));
+    // `main-old` left the release, and its placeholder version is gone too.
+    assert!(
+        skopeo_fails(&registry, ":main-old"),
+        "main-old still tagged"
+    );
+    let release_version = emulator
+        .state()
+        .version(PACKAGE, &release.image.root.digest.to_string())
+        .cloned()
+        .expect("the release is a version");
+    let mut tags = release_version.tags.clone();
+    tags.sort();
+    assert_eq!(tags, ["latest", "v1.0.0"]);
+    assert_eq!(
+        remaining.len(),
+        before.len() - expected.len(),
+        "exactly the planned versions went (no placeholder left)"
+    );
+    assert_eq!(emulator.state().pace_violations, 0);
+
+    let again = cleanup(&emulator, "ghs_emulator_token", false);
+    assert!(again.success(), "{}\n{}", again.stdout(), again.stderr());
+    assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
+    assert_eq!(versions(&emulator), remaining);
+}
+
+#[test]
+fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    let branch = publish(&emulator, 2, &["main-aaa"]);
+    emulator
+        .state()
+        .set_all_created(PACKAGE, unix_now() - 20 * DAY);
+    let before = versions(&emulator);
+    let r = cleanup(&emulator, "ghs_read_only_token", false);
+    assert!(!r.success(), "{}", r.stdout());
+    assert_eq!(r.get("deleted"), "0");
+    assert_eq!(r.get("failed"), branch.digests().len().to_string());
+    let report = r.get("report");
+    assert!(report.contains("permissions: packages: write"), "{report}");
+    assert_eq!(versions(&emulator), before);
+    assert!(!skopeo_fails(&registry, ":main-aaa"));
+}
+
+#[test]
+fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "User");
+    let kept = publish(&emulator, 1, &["latest"]);
+    let branch = publish(&emulator, 2, &["main-aaa"]);
+    {
+        let mut state = emulator.state();
+        state.set_all_created(PACKAGE, unix_now() - 20 * DAY);
+        // Three calls left, resetting in 2 s; the first deletion hits a secondary limit.
+        state.rate_remaining = 3;
+        state.rate_reset = unix_now() as u64 + 2;
+        state.inject_secondary = 1;
+    }
+    let r = cleanup(&emulator, "ghs_emulator_token", false);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(
+        r.get("deleted"),
+        branch.digests().len().to_string(),
+        "{}",
+        r.summary_file
+    );
+    assert!(
+        api_requests(
+            &emulator,
+            "GET /users/octo-org/packages/container/app/versions"
+        )
+        .len()
+            == 1
+    );
+    assert!(skopeo_fails(&registry, ":main-aaa"));
+    assert_eq!(
+        registry.skopeo_raw(&format!("{PACKAGE}:latest")),
+        kept.bytes(&kept.image.root.digest)
+    );
+}
+
+#[test]
+fn without_a_token_the_error_names_github_token() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    publish(&emulator, 2, &["main-aaa"]);
+    let r = cleanup(&emulator, "", false);
+    assert!(!r.success());
+    assert!(
+        r.get("report")
+            .contains("needs a token: set `github-token`"),
+        "{}",
+        r.get("report")
+    );
+    assert!(
+        api_requests(&emulator, "").is_empty(),
+        "no API call without a token"
+    );
+}
