@@ -42,9 +42,16 @@
 //!
 //! # Ages
 //!
-//! `created_at` is the version's creation time: on OCI registries the image config's `created`
-//! (for an index, the newest among its platform images), because tags carry no time and
-//! distribution keeps none. A version whose age is unknown never matches `older-than`.
+//! `created_at` is the version's creation time: on GHCR the package version's `created_at`; on
+//! other OCI registries the image config's `created` (for an index, the newest among its platform
+//! images), because tags carry no time and distribution keeps none. A version whose age is unknown
+//! never matches `older-than`.
+//!
+//! # Backends
+//!
+//! [`backend::Backend`] reads and deletes through the API that serves the registry
+//! ([`backend::Apis`], the `registry-apis` input): [`github`] (GHCR, the GitHub Packages API),
+//! [`hub`] (Docker Hub's API), [`oci`] (the distribution API of any other registry).
 
 pub mod backend;
 pub mod github;
