@@ -1,7 +1,8 @@
 //! Carries a `Plan` out, the only place publishing writes. Order, across all targets: blobs
 //! (uploads, then mounts that may need them), child manifests, then tags: release, floating,
-//! rolling. A failure before the tags stops the run with no tag moved, so `latest` never points
-//! at a half-published image; running again completes the job (present content is skipped).
+//! rolling, each phase done on every target before the next starts (work within a phase runs
+//! concurrently). A failure before the tags stops the run with no tag moved, so `latest` never
+//! points at a half-published image; running again completes the job (present content is skipped).
 
 use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TagDecision, TargetPlan};
 use crate::meta::TagKind;
@@ -90,58 +91,77 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
     }
 
     if failures.is_empty() {
-        for (i, target) in plan.targets.iter().enumerate() {
+        // Each target's child manifests in order (a nested index after what it lists), the
+        // targets side by side.
+        let per_target = plan.targets.iter().map(|target| async move {
             let children = target
                 .manifests
                 .iter()
                 .filter(|(_, step)| *step == ManifestStep::Put)
                 .map(|(m, _)| &m.digest);
             let root = target.root_by_digest.then_some(&plan.root.digest);
+            let (mut put_count, mut errors) = (0, Vec::new());
             for digest in children.chain(root) {
-                match put(
-                    client,
-                    &target.repo,
-                    Reference::Digest(digest.clone()),
-                    digest,
-                    source,
-                )
-                .await
-                {
-                    Ok(()) => reports[i].manifests_put += 1,
+                let reference = Reference::Digest(digest.clone());
+                match put(client, &target.repo, reference, digest, source).await {
+                    Ok(()) => put_count += 1,
                     Err(e) => {
-                        failures.push(format!("{}: manifest {digest}: {e}", display(&target.repo)))
+                        errors.push(format!("{}: manifest {digest}: {e}", display(&target.repo)));
+                        break;
                     }
                 }
             }
+            (put_count, errors)
+        });
+        let done = futures_util::future::join_all(per_target).await;
+        for (report, (put_count, errors)) in reports.iter_mut().zip(done) {
+            report.manifests_put += put_count;
+            failures.extend(errors);
         }
     }
 
+    // Tags by kind, every target and tag of a kind at once; a kind starts once the one before
+    // it is done, and after any failure no further tag moves.
     for kind in [TagKind::Release, TagKind::Floating, TagKind::Rolling] {
-        for (i, target) in plan.targets.iter().enumerate() {
-            for tag in target.tags.iter().filter(|t| t.kind == kind) {
-                let outcome = match &tag.decision {
-                    TagDecision::Unchanged => TagOutcome::Unchanged,
-                    TagDecision::Held(why) => TagOutcome::Held(why.clone()),
-                    TagDecision::Refused(why) => TagOutcome::Refused(why.clone()),
-                    TagDecision::Push if !failures.is_empty() => TagOutcome::Skipped,
-                    TagDecision::Push => match put(
-                        client,
-                        &target.repo,
-                        Reference::Tag(tag.name.clone()),
-                        &plan.root.digest,
-                        source,
-                    )
-                    .await
-                    {
-                        Ok(()) => TagOutcome::Pushed,
-                        Err(e) => {
-                            failures.push(format!("{}:{}: {e}", display(&target.repo), tag.name));
-                            TagOutcome::Skipped
+        let failed_before = !failures.is_empty();
+        let tags: Vec<(usize, &super::plan::TagPlan)> = plan
+            .targets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| {
+                t.tags
+                    .iter()
+                    .filter(|t| t.kind == kind)
+                    .map(move |t| (i, t))
+            })
+            .collect();
+        let outcomes: Vec<(TagOutcome, Option<String>)> = stream::iter(&tags)
+            .map(|&(i, tag)| async move {
+                let target = &plan.targets[i];
+                match &tag.decision {
+                    TagDecision::Unchanged => (TagOutcome::Unchanged, None),
+                    TagDecision::Held(why) => (TagOutcome::Held(why.clone()), None),
+                    TagDecision::Refused(why) => (TagOutcome::Refused(why.clone()), None),
+                    TagDecision::Push if failed_before => (TagOutcome::Skipped, None),
+                    TagDecision::Push => {
+                        let reference = Reference::Tag(tag.name.clone());
+                        match put(client, &target.repo, reference, &plan.root.digest, source).await
+                        {
+                            Ok(()) => (TagOutcome::Pushed, None),
+                            Err(e) => (
+                                TagOutcome::Skipped,
+                                Some(format!("{}:{}: {e}", display(&target.repo), tag.name)),
+                            ),
                         }
-                    },
-                };
-                reports[i].tags.push((tag.name.clone(), tag.kind, outcome));
-            }
+                    }
+                }
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        for (&(i, tag), (outcome, failure)) in tags.iter().zip(outcomes) {
+            failures.extend(failure);
+            reports[i].tags.push((tag.name.clone(), tag.kind, outcome));
         }
     }
     Report {

@@ -26,6 +26,12 @@ pub type BlobStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>
 /// Where an upload reads its bytes from; opened again when an upload is retried.
 pub trait BlobSource: Send + Sync {
     fn open(&self) -> BoxFuture<'_, Result<BlobStream>>;
+
+    /// Whether the streams `open` returns check the blob's digest and size themselves, failing
+    /// before their last byte on a mismatch: an upload then does not hash the bytes again.
+    fn verifies(&self) -> bool {
+        false
+    }
 }
 
 impl BlobSource for Bytes {
@@ -188,12 +194,16 @@ impl Client {
             url.query_pairs_mut()
                 .append_pair("digest", &digest.to_string());
             let failure = Arc::new(Mutex::new(None));
-            let body = verified(
-                source.open().await?,
-                digest.clone(),
-                Some(size),
-                Some(failure.clone()),
-            );
+            let body = if source.verifies() {
+                reporting(source.open().await?, failure.clone())
+            } else {
+                verified(
+                    source.open().await?,
+                    digest.clone(),
+                    Some(size),
+                    Some(failure.clone()),
+                )
+            };
             let auth = self.auth_header(&state, &scopes, false).await?;
             let mut request = self
                 .transport()
@@ -290,6 +300,19 @@ fn location(response: &reqwest::Response) -> Result<Url> {
         url,
         message: format!("upload Location is not a URL: {e}"),
     })
+}
+
+/// Passes a stream through, putting its first error into `failure` (a request body's error
+/// reaches the caller only as a transport error).
+fn reporting(inner: BlobStream, failure: Arc<Mutex<Option<Error>>>) -> BlobStream {
+    Box::pin(inner.map(move |item| {
+        item.inspect_err(|e| {
+            let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
+            if slot.is_none() {
+                *slot = Some(Error::Io(std::io::Error::new(e.kind(), e.to_string())));
+            }
+        })
+    }))
 }
 
 /// Wraps a stream so it verifies digest and size, holding back one chunk so that a mismatch is

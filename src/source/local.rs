@@ -13,7 +13,7 @@ use crate::registry::manifests::MAX_MANIFEST_BYTES;
 use crate::registry::{BlobSource, Digest};
 
 use super::error::{Error, Result, io};
-use super::file::FileRange;
+use super::file::{FileRange, VerifiedFile};
 use super::{RawManifest, sniff_media_type};
 
 /// The annotation `oci:<dir>:<ref>` selects by.
@@ -140,7 +140,7 @@ impl Local {
                 actual: range.len,
             });
         }
-        Ok(Arc::new(range))
+        Ok(Arc::new(VerifiedFile::new(range, digest.clone())))
     }
 
     async fn locate(&self, digest: &Digest) -> Result<FileRange> {

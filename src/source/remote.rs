@@ -191,6 +191,12 @@ impl BlobSource for CachedBlob {
             Ok(stream)
         })
     }
+
+    /// The download is verified as it arrives (its last bytes are written only once the digest
+    /// matched), and a reader never gets past what was written: what it reads is verified.
+    fn verifies(&self) -> bool {
+        true
+    }
 }
 
 impl Cache {

@@ -153,10 +153,7 @@ fn listing_10000_ghcr_versions_takes_at_most_100_list_calls() {
         wall.as_secs_f64(),
         cpu
     );
-    eprintln!(
-        "registry requests: {}",
-        registry.access_log().len()
-    );
+    eprintln!("registry requests: {}", registry.access_log().len());
     assert!(list_calls <= 100, "{list_calls} list calls");
 }
 
