@@ -28,7 +28,7 @@ impl std::fmt::Display for Step {
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error(
-        "no Docker Hub login for `{registry}` (hint: add `registry={registry},username=<user>,password-env=DOCKERHUB_TOKEN` to the `credentials` input, with a personal access token of the \"Read, Write, Delete\" access scope in that variable)"
+        "no Docker Hub login for `{registry}` (hint: add `registry={registry},username=<user>,password-env=DOCKERHUB_TOKEN` to the `credentials` input; the token needs the \"Read, Write, Delete\" scope)"
     )]
     NoCredential { registry: String },
     #[error(
@@ -83,7 +83,7 @@ impl HubError {
                 "check the `credentials` input: `registry={registry},username=<user>,password-env=DOCKERHUB_TOKEN`, with that user's personal access token (or password) in the variable"
             ),
             (Step::Delete(..), 403) => {
-                "deleting tags needs a personal access token with the \"Read, Write, Delete\" access scope (Docker Hub: Account settings > Personal access tokens), of a user allowed to delete in this repository".to_string()
+                "deleting tags needs a personal access token with the \"Read, Write, Delete\" access scope, of a user allowed to delete in this repository".to_string()
             }
             (Step::List(repo), 403) => format!(
                 "the login cannot read {repo}: check the token's access scope and the repository's permissions"

@@ -84,7 +84,9 @@ impl Steps<'_> {
                 if e.stops_the_run() {
                     self.refused = Some(tag.to_string());
                 }
-                Deleted::Failed(BackendError::from(e).to_string())
+                let why = BackendError::from(e).to_string();
+                tracing::error!("{why}");
+                Deleted::Failed(why)
             }
         }
     }
