@@ -90,7 +90,12 @@ impl HubApi<'_> {
             tags.extend(page.results);
             match page.next.filter(|n| !n.is_empty()) {
                 None => return Ok(tags),
-                Some(next) => url = self.same_origin(&step, &next)?,
+                Some(next) => {
+                    url = next_page(&self.base, &next).map_err(|message| HubError::Protocol {
+                        step: step.clone(),
+                        message,
+                    })?;
+                }
             }
         }
     }
@@ -241,24 +246,21 @@ impl HubApi<'_> {
         })
     }
 
-    /// The `next` link, refused unless it is on the API's own origin (the token goes with it).
-    fn same_origin(&self, step: &Step, next: &str) -> Result<Url, HubError> {
-        let url = self.base.join(next).map_err(|e| HubError::Protocol {
-            step: step.clone(),
-            message: format!("`next` is not a URL: {e}"),
-        })?;
-        if url.origin() != self.base.origin() {
-            return Err(HubError::Protocol {
-                step: step.clone(),
-                message: "`next` points away from the API's host; not followed".into(),
-            });
-        }
-        Ok(url)
-    }
-
     fn error(&self, step: Step, answer: &Answer) -> HubError {
         HubError::api(step, answer.status.as_u16(), &answer.body, self.registry)
     }
+}
+
+/// The `next` link of a page, refused unless it is on the API's own origin (the bearer token
+/// goes with it).
+fn next_page(base: &Url, next: &str) -> Result<Url, String> {
+    let url = base
+        .join(next)
+        .map_err(|e| format!("`next` is not a URL: {e}"))?;
+    if url.origin() != base.origin() {
+        return Err("`next` points away from the API's host; not followed".into());
+    }
+    Ok(url)
 }
 
 /// Reads a body, refusing one longer than [`MAX_BODY`].
@@ -307,5 +309,25 @@ mod tests {
         );
         assert!(base_url("ftp://x").is_err());
         assert!(base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn next_links_stay_on_the_api_s_origin() {
+        let base = base_url("https://hub.docker.com").unwrap();
+        let next =
+            "https://hub.docker.com/v2/namespaces/u/repositories/a/tags?page=2&page_size=100";
+        assert_eq!(next_page(&base, next).unwrap().as_str(), next);
+        assert_eq!(
+            next_page(&base, "/v2/x?page=3").unwrap().as_str(),
+            "https://hub.docker.com/v2/x?page=3"
+        );
+        for away in [
+            "https://evil.example/v2/x",
+            "http://hub.docker.com/v2/x",
+            "https://hub.docker.com:444/v2/x",
+        ] {
+            let e = next_page(&base, away).unwrap_err();
+            assert!(e.contains("points away"), "{away}: {e}");
+        }
     }
 }

@@ -7,8 +7,9 @@
 //!
 //! Hub's API lists and deletes **tags**. A version is the set of tags sharing a digest, as old as
 //! its tag's first push (`tag_last_pushed`); an index's platform images are its children. Hub
-//! lists no untagged manifests, so they are never in the inventory and never deleted here (Hub
-//! itself retires untagged images). Deleting a version removes each of its tags; one tag can be
+//! lists no untagged manifests and cannot delete manifests, so untagged versions never reach the
+//! inventory (`delete untagged` does nothing on Hub). Deleting a version removes each of its tags
+//! (its manifest stays, untagged, pullable by digest); one tag can be
 //! removed from a version that stays (`untag`), e.g. `main-old` from a release also tagged
 //! `latest`. The login is the `credentials` input's line for `docker.io` (else Docker's
 //! config.json): a username and a personal access token with the **Read, Write, Delete** access

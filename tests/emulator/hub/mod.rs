@@ -80,6 +80,8 @@ struct Token {
 struct State {
     /// (repository path, tag) -> push.
     tags: BTreeMap<(String, String), TagRecord>,
+    /// Repositories ever pushed to (they exist, tags or not).
+    repos: std::collections::BTreeSet<String>,
     pushes: i64,
     max_page_size: usize,
     token_lifetime: Option<usize>,
@@ -360,7 +362,7 @@ fn list(shared: &Shared, req: &Request, stream: &mut TcpStream) -> std::io::Resu
         .filter(|((r, _), _)| *r == full)
         .map(|((_, t), record)| (t, record))
         .collect();
-    if tags.is_empty() {
+    if !state.repos.contains(&full) {
         return message(stream, 404, "object not found");
     }
     tags.sort_by(|a, b| b.1.pushed.cmp(&a.1.pushed).then(a.0.cmp(b.0)));

@@ -95,6 +95,7 @@ fn record_push(shared: &Shared, request: &Request, response: &[u8]) {
     };
     let mut state = shared.state.lock().expect("state");
     let pushed = state.tick();
+    state.repos.insert(repo.to_string());
     state.tags.insert(
         (repo.to_string(), reference.to_string()),
         TagRecord {
