@@ -9,9 +9,8 @@
 //! its tag's first push (`tag_last_pushed`); an index's platform images are its children. Hub
 //! lists no untagged manifests and cannot delete manifests, so untagged versions never reach the
 //! inventory (`delete untagged` does nothing on Hub). Deleting a version removes each of its tags
-//! (its manifest stays, untagged, pullable by digest); one tag can be
-//! removed from a version that stays (`untag`), e.g. `main-old` from a release also tagged
-//! `latest`. The login is the `credentials` input's line for `docker.io` (else Docker's
+//! (its manifest stays, untagged, pullable by digest); one tag can be removed from a version that
+//! stays (`untag`), e.g. `main-old` from a release also tagged `latest`. The login is the `credentials` input's line for `docker.io` (else Docker's
 //! config.json): a username and a personal access token with the **Read, Write, Delete** access
 //! scope; a read-only token lists, and its first refused delete stops the run with that hint.
 
