@@ -180,6 +180,7 @@ pub fn run(
             Api::DockerHub(api) => Box::new(HubBackend::new(
                 api,
                 registry_credential(&credentials_by_registry, &repo.registry),
+                &client,
             )),
         }
     };

@@ -1,1 +1,298 @@
-//! Cleanup through the Docker Hub API emulator (being built).
+//! `registry-action cleanup` on "Docker Hub": images published through the emulator's registry
+//! face (a real registry behind it), cleaned through its API. A dry run deletes nothing; the real
+//! run removes exactly the selected tags (one of them from a release that stays), through
+//! pagination, 429s and an expiring token; every kept tag and child still pulls byte-for-byte,
+//! and deleted versions stay pullable by digest (Hub deletes tags, not manifests). A read-only
+//! token, a wrong one and none at all fail with the fix and delete nothing.
+
+use crate::emulator::hub::{HubEmulator, NOW, PAT, READ_ONLY_PAT, RateLimit, Route};
+use crate::registry::harness::Registry;
+use crate::support::{Run, run};
+use registry_action::registry::Digest;
+use registry_action::sample::{SampleImage, SampleSpec, write_layout};
+
+const REPO: &str = "user/app";
+
+const POLICY: &str = "\
+keep tag=latest
+keep semver=release
+delete tag=main-* older-than=14d
+delete pr=closed";
+
+struct Published {
+    _dir: tempfile::TempDir,
+    image: SampleImage,
+}
+
+fn publish(hub: &HubEmulator, seed: u64, attestation: bool, tags: &[&str]) -> Published {
+    let spec = SampleSpec {
+        attestation,
+        top_layer_seed: seed,
+        ..SampleSpec::default()
+    };
+    publish_spec(hub, &spec, tags)
+}
+
+/// A cosign-style signature of `subject`: one small manifest tagged `sha256-<hex>.sig`.
+fn sign(hub: &HubEmulator, seed: u64, subject: &SampleImage) -> Published {
+    let spec = SampleSpec {
+        single_manifest: true,
+        platforms: vec!["linux/amd64".into()],
+        layer_sizes: vec![100],
+        shared_base: None,
+        top_layer_seed: seed,
+        ..SampleSpec::default()
+    };
+    publish_spec(hub, &spec, &[signature_tag(subject).as_str()])
+}
+
+fn signature_tag(subject: &SampleImage) -> String {
+    format!("sha256-{}.sig", subject.root.digest.hex())
+}
+
+fn publish_spec(hub: &HubEmulator, spec: &SampleSpec, tags: &[&str]) -> Published {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), spec).expect("layout");
+    let source = format!("oci:{}", image.dir.display());
+    let target = format!("{}/{REPO}", hub.registry_name());
+    let mut args = vec!["publish", "--source", &source, "--images", &target];
+    let rules: Vec<String> = tags.iter().map(|t| format!("type=raw,value={t}")).collect();
+    for rule in &rules {
+        args.extend(["--tags", rule.as_str()]);
+    }
+    let r = run(&args, &[]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    Published { _dir: dir, image }
+}
+
+/// Runs the cleanup with `token` in `DOCKERHUB_TOKEN` (`None`: no `credentials` input at all).
+fn cleanup(hub: &HubEmulator, token: Option<&str>, dry_run: bool) -> Run {
+    let image = format!("{}/{REPO}", hub.registry_name());
+    let apis = hub.registry_apis();
+    let credentials = hub.credentials();
+    let now = NOW.to_string();
+    let mut env = vec![
+        ("INPUT_IMAGES", image.as_str()),
+        ("INPUT_RETENTION", POLICY),
+        ("INPUT_CLOSED-PULL-REQUESTS", "1"),
+        ("INPUT_DRY-RUN", if dry_run { "true" } else { "false" }),
+        ("INPUT_REGISTRY-APIS", apis.as_str()),
+        ("SOURCE_DATE_EPOCH", now.as_str()),
+    ];
+    if let Some(token) = token {
+        env.extend([
+            ("INPUT_CREDENTIALS", credentials.as_str()),
+            ("DOCKERHUB_TOKEN", token),
+        ]);
+    }
+    run(&["cleanup"], &env)
+}
+
+fn bytes(image: &SampleImage, digest: &Digest) -> Vec<u8> {
+    std::fs::read(image.dir.join("blobs/sha256").join(digest.hex())).expect("manifest bytes")
+}
+
+/// Whether skopeo (asking the real registry, not the emulator) finds `repo:tag`.
+fn tag_exists(registry: &Registry, tag: &str) -> bool {
+    std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/{REPO}:{tag}", registry.name()))
+        .output()
+        .expect("run skopeo (apt-get install skopeo)")
+        .status
+        .success()
+}
+
+/// The image pulls whole: the root by `tag` (when given) and by digest, and every child.
+fn assert_whole(registry: &Registry, image: &SampleImage, tag: Option<&str>) {
+    let root = bytes(image, &image.root.digest);
+    if let Some(tag) = tag {
+        assert_eq!(registry.skopeo_raw(&format!("{REPO}:{tag}")), root, "{tag}");
+    }
+    let by_digest = format!("{REPO}@{}", image.root.digest);
+    assert_eq!(registry.skopeo_raw(&by_digest), root);
+    for child in &image.manifests {
+        let raw = registry.skopeo_raw(&format!("{REPO}@{}", child.digest));
+        assert_eq!(raw, bytes(image, &child.digest));
+    }
+}
+
+#[test]
+fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let hub = HubEmulator::start(&registry);
+    let release = publish(&hub, 1, true, &["v1.0.0", "latest", "main-old"]);
+    let branch = publish(&hub, 2, true, &["main-aaa"]);
+    let fresh = publish(&hub, 5, false, &["main-bbb"]);
+    let closed = publish(&hub, 3, true, &["pr-1"]);
+    let open = publish(&hub, 4, false, &["pr-2"]);
+    let kept_signature = sign(&hub, 31, &release.image);
+    let orphan_signature = sign(&hub, 32, &branch.image);
+    // The release is 30 days old by its first tag; so is the branch build.
+    hub.backdate(REPO, "main-old", 30);
+    hub.backdate(REPO, "main-aaa", 30);
+    hub.backdate(REPO, &signature_tag(&branch.image), 30);
+    let all_tags = hub.tags(REPO);
+    assert_eq!(all_tags.len(), 9, "{all_tags:?}");
+    // Nine tags, four a page: three pages.
+    hub.set_max_page_size(4);
+
+    let dry = cleanup(&hub, Some(PAT), true);
+    if std::env::var_os("SHOW_SUMMARY").is_some() {
+        eprintln!("{}\n{}\n{}", dry.summary_file, dry.stdout(), dry.stderr());
+    }
+    assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
+    assert_eq!(hub.requests(Route::Delete), 0, "a dry run deleted");
+    assert_eq!(hub.tags(REPO), all_tags);
+    assert_eq!(hub.requests(Route::List), 3, "every page read");
+    assert_eq!(dry.get("deleted"), "3");
+    assert_eq!(dry.get("kept"), "4");
+    let summary = &dry.summary_file;
+    for needle in [
+        "would delete 3",
+        "| `main-old` | `sha256:",
+        "would untag | line 3: `delete tag=main-* older-than=14d`",
+        "would delete | line 4: `delete pr=closed`",
+        "| `main-bbb` |",
+    ] {
+        assert!(summary.contains(needle), "{needle}:\n{summary}");
+    }
+
+    // The real run: through a 429 on the listing (Retry-After), one on a delete (Hub's
+    // X-Retry-After unix time), and tokens that expire after three requests.
+    hub.throttle(Route::List, 1, RateLimit::RetryAfter(1));
+    hub.throttle(Route::Delete, 1, RateLimit::XRetryAfter(1));
+    hub.set_token_lifetime(3);
+    let logins = hub.requests(Route::Login);
+    let real = cleanup(&hub, Some(PAT), false);
+    assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
+    assert_eq!(real.get("deleted"), "3", "{}", real.summary_file);
+    assert_eq!(real.get("kept"), "4");
+    assert_eq!(real.get("failed"), "0");
+    assert_eq!(hub.throttled(), 2, "both 429s answered");
+    assert_eq!(
+        hub.requests(Route::List),
+        3 + 3 + 1,
+        "three pages and one 429"
+    );
+    assert!(
+        hub.requests(Route::Login) - logins >= 3,
+        "expired tokens renewed"
+    );
+    let report: serde_json::Value = serde_json::from_str(&real.get("report")).expect("report");
+    let outcomes = &report["images"][0]["deletions"];
+    assert_eq!(outcomes[0]["tag"], "main-old");
+    assert_eq!(outcomes[0]["outcome"], "untagged");
+    let position = |d: &Digest| {
+        outcomes
+            .as_array()
+            .and_then(|o| o.iter().position(|o| o["digest"] == d.to_string()))
+            .unwrap_or_else(|| panic!("{d} not deleted: {outcomes}"))
+    };
+    assert!(
+        position(&orphan_signature.image.root.digest) < position(&branch.image.root.digest),
+        "a signature goes before what it signs: {outcomes}"
+    );
+
+    // Gone from the API and from the registry; the rest is whole.
+    let mut kept_tags = vec![
+        "latest".to_string(),
+        "main-bbb".into(),
+        "pr-2".into(),
+        signature_tag(&release.image),
+        "v1.0.0".into(),
+    ];
+    kept_tags.sort();
+    assert_eq!(hub.tags(REPO), kept_tags);
+    for gone in [
+        "main-old".to_string(),
+        "main-aaa".into(),
+        "pr-1".into(),
+        signature_tag(&branch.image),
+    ] {
+        assert!(!tag_exists(&registry, &gone), "{gone} still resolves");
+    }
+    assert_whole(&registry, &release.image, Some("latest"));
+    assert_whole(&registry, &release.image, Some("v1.0.0"));
+    assert_whole(&registry, &fresh.image, Some("main-bbb"));
+    assert_whole(&registry, &open.image, Some("pr-2"));
+    let signature = signature_tag(&release.image);
+    assert_whole(&registry, &kept_signature.image, Some(&signature));
+    // Hub deletes tags, not manifests: the deleted versions still pull by digest.
+    assert_whole(&registry, &branch.image, None);
+    assert_whole(&registry, &closed.image, None);
+
+    let again = cleanup(&hub, Some(PAT), false);
+    assert!(again.success(), "{}", again.stdout());
+    assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
+}
+
+#[test]
+fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let hub = HubEmulator::start(&registry);
+    let _kept = publish(&hub, 1, false, &["latest"]);
+    let _closed = publish(&hub, 3, false, &["pr-1"]);
+    let _old = publish(&hub, 2, false, &["main-aaa"]);
+    hub.backdate(REPO, "main-aaa", 30);
+    let before = hub.tags(REPO);
+
+    // No login at all: refused before any request.
+    let none = cleanup(&hub, None, false);
+    assert!(!none.success());
+    let error = format!("no Docker Hub login for `{}`", hub.registry_name());
+    assert!(none.summary_file.contains(&error), "{}", none.summary_file);
+    assert!(none.summary_file.contains("`credentials` input"));
+    assert_eq!(hub.requests(Route::Login) + hub.requests(Route::List), 0);
+
+    // A wrong token: the login is refused, with the input to fix.
+    let wrong = cleanup(&hub, Some("dckr_pat_wrong"), false);
+    assert!(!wrong.success());
+    assert!(
+        wrong.summary_file.contains("answered 401 to the login"),
+        "{}",
+        wrong.summary_file
+    );
+    assert!(wrong.summary_file.contains(&hub.credentials().replace(
+        &format!("username={}", crate::emulator::hub::USER),
+        "username=<user>"
+    )));
+    assert!(!wrong.stdout().contains("dckr_pat_wrong"));
+    assert!(!wrong.stderr().contains("dckr_pat_wrong"));
+
+    // A read-only token lists, and its first delete is refused: the rest is skipped.
+    let read_only = cleanup(&hub, Some(READ_ONLY_PAT), false);
+    assert!(!read_only.success());
+    assert_eq!(read_only.get("deleted"), "0");
+    assert_eq!(read_only.get("failed"), "2");
+    assert_eq!(
+        hub.requests(Route::Delete),
+        1,
+        "stopped at the first refusal"
+    );
+    let report = read_only.get("report");
+    assert!(
+        report.contains(r#"\"Read, Write, Delete\" access scope"#),
+        "{report}"
+    );
+    assert!(
+        read_only
+            .stderr()
+            .contains("\"Read, Write, Delete\" access scope"),
+        "{}",
+        read_only.stderr()
+    );
+    assert!(
+        read_only.summary_file.contains("delete **failed**"),
+        "{}",
+        read_only.summary_file
+    );
+    assert_eq!(hub.tags(REPO), before);
+    for tag in &before {
+        assert!(tag_exists(&registry, tag), "{tag} was deleted");
+    }
+}

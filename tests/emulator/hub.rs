@@ -1,1 +1,0 @@
-//! The Docker Hub API emulator (being built).
