@@ -13,11 +13,10 @@
 //! injected 429s, the page-size limit, a token lifetime counted in requests, and a count of API
 //! requests by route. Stopped on Drop.
 
-mod http;
 mod proxy;
 
+use super::http::{self, Request, respond};
 use crate::registry::harness::Registry;
-use http::{Request, respond};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -2,27 +2,15 @@
 //! manifest stored under a tag (`PUT /v2/<repo>/manifests/<tag>` answered 201), as Hub records a
 //! push: digest, media type, push time and, for an index, its manifests and their platforms.
 
-use super::http::Request;
 use super::{Image, Shared, TagRecord};
+use crate::emulator::http::{Request, forward_raw};
 use registry_action::registry::Digest;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 
 /// Forwards `request` upstream and its answer back; records a tag push.
 pub fn forward(shared: &Shared, request: Request, client: &mut TcpStream) -> std::io::Result<()> {
-    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
-    for (name, value) in &request.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if request.framed {
-        head.push_str(&format!("Content-Length: {}\r\n", request.body.len()));
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    let mut upstream = TcpStream::connect(shared.upstream)?;
-    upstream.write_all(head.as_bytes())?;
-    upstream.write_all(&request.body)?;
-    let mut response = Vec::new();
-    upstream.read_to_end(&mut response)?;
+    let response = forward_raw(shared.upstream, &request)?;
     if request.method == "PUT" {
         record_push(shared, &request, &response);
     }

@@ -1,4 +1,4 @@
-//! Just enough HTTP/1.1 for the emulator: read one request (Content-Length or chunked body),
+//! Just enough HTTP/1.1 for the emulators: read one request (Content-Length or chunked body),
 //! write one answer, close. One request per connection.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -137,6 +137,44 @@ fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
         }
         body.extend_from_slice(&chunk[..size]);
     }
+}
+
+/// Sends `request` to `upstream` as it came (`Connection: close`); the raw answer.
+pub fn forward_raw(upstream: std::net::SocketAddr, request: &Request) -> std::io::Result<Vec<u8>> {
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if request.framed {
+        head.push_str(&format!("Content-Length: {}\r\n", request.body.len()));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let mut upstream = TcpStream::connect(upstream)?;
+    upstream.write_all(head.as_bytes())?;
+    upstream.write_all(&request.body)?;
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response)?;
+    Ok(response)
+}
+
+/// The status and headers (names lower-cased) of a raw answer.
+pub fn response_head(raw: &[u8]) -> (u16, Vec<(String, String)>) {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..end]);
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers)
 }
 
 /// Writes a complete answer and closes.
