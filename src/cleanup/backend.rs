@@ -45,6 +45,47 @@ impl Outcome {
     }
 }
 
+/// Deletions skipped because a manifest that points at them could not be deleted: a partial run
+/// never leaves a dangling reference.
+#[derive(Debug, Default)]
+pub struct Blocked(BTreeSet<Digest>);
+
+impl Blocked {
+    /// The outcome for `digest` when it must be skipped.
+    pub fn skip(&self, digest: &Digest) -> Option<Deleted> {
+        self.0.contains(digest).then(|| {
+            Deleted::Failed("skipped: a manifest that points at it could not be deleted".into())
+        })
+    }
+
+    /// Records `digest`'s deletion: after a failure, what it points at must stay.
+    pub fn record(&mut self, inventory: &Inventory, digest: &Digest, result: &Deleted) {
+        if !matches!(result, Deleted::Failed(_)) {
+            return;
+        }
+        if let Some(v) = inventory.versions.iter().find(|v| &v.digest == digest) {
+            self.0.extend(v.children.iter().cloned());
+            self.0.extend(v.subject.iter().cloned());
+            self.0
+                .extend(v.tags.iter().filter_map(|t| super::referrer_subject(t)));
+        }
+    }
+}
+
+/// Every step of `plan` failed for the same reason (the API could not be reached at all).
+pub fn all_failed(plan: &CleanupPlan, why: &str) -> Vec<Outcome> {
+    let untags = plan.untags.iter().map(|(digest, tag)| Outcome {
+        digest: digest.clone(),
+        tag: Some(tag.clone()),
+        result: Deleted::Failed(why.to_string()),
+    });
+    let deletions = plan
+        .deletions
+        .iter()
+        .map(|d| Outcome::version(d.clone(), Deleted::Failed(why.to_string())));
+    untags.chain(deletions).collect()
+}
+
 /// Why an image could not be read (nothing is deleted then).
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {

@@ -8,13 +8,13 @@
 //! one); a manifest that cannot be read is recorded as unreadable (the planner then keeps every
 //! untagged version).
 
-use super::backend::{Backend, BackendError, Deleted, Outcome};
+use super::backend::{Backend, BackendError, Blocked, Deleted, Outcome};
 use super::{Capabilities, CleanupPlan, Inventory, Version};
 use crate::publish::graph::{Kind, parse_manifest};
 use crate::registry::{Client, Digest, Reference, Repository, Result};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Cleanup through the registry's own distribution API.
 pub struct OciBackend {
@@ -239,11 +239,11 @@ pub async fn execute(
     inventory: &Inventory,
     deletions: &[Digest],
 ) -> Vec<Outcome> {
-    let mut blocked: BTreeSet<Digest> = BTreeSet::new();
+    let mut blocked = Blocked::default();
     let mut results = Vec::with_capacity(deletions.len());
     for digest in deletions {
-        let outcome = if blocked.contains(digest) {
-            Deleted::Failed("skipped: a manifest that points at it could not be deleted".into())
+        let outcome = if let Some(skipped) = blocked.skip(digest) {
+            skipped
         } else {
             match client.delete_manifest(repo, digest).await {
                 Ok(()) => Deleted::Done,
@@ -251,23 +251,8 @@ pub async fn execute(
                 Err(e) => Deleted::Failed(e.to_string()),
             }
         };
-        if matches!(outcome, Deleted::Failed(_)) {
-            block_what_it_points_at(inventory, digest, &mut blocked);
-        }
+        blocked.record(inventory, digest, &outcome);
         results.push(Outcome::version(digest.clone(), outcome));
     }
     results
-}
-
-/// After `failed` could not be deleted, what it points at must stay (it still needs them).
-pub fn block_what_it_points_at(
-    inventory: &Inventory,
-    failed: &Digest,
-    blocked: &mut BTreeSet<Digest>,
-) {
-    if let Some(v) = inventory.versions.iter().find(|v| &v.digest == failed) {
-        blocked.extend(v.children.iter().cloned());
-        blocked.extend(v.subject.iter().cloned());
-        blocked.extend(v.tags.iter().filter_map(|t| super::referrer_subject(t)));
-    }
 }

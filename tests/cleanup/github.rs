@@ -2,11 +2,12 @@
 //! a real `docker-registry`. Images are published through the emulator (so its versions are what
 //! the registry holds), then cleaned up through the API; skopeo checks the real registry after.
 
+use super::images::{Published, multi_arch, publish_to, signature, signature_tag};
 use crate::emulator::github::{GithubEmulator, unix_now};
 use crate::registry::harness::Registry;
 use crate::support::{Run, run};
 use registry_action::registry::Digest;
-use registry_action::sample::{SampleImage, SampleSpec, write_layout};
+use registry_action::sample::SampleImage;
 
 const PACKAGE: &str = "octo-org/app";
 const DAY: i64 = 86_400;
@@ -18,61 +19,20 @@ delete tag=main-* older-than=14d
 delete pr=closed
 delete untagged older-than=14d";
 
-struct Published {
-    _dir: tempfile::TempDir,
-    image: SampleImage,
-}
-
-impl Published {
-    /// The index and every manifest under it.
-    fn digests(&self) -> Vec<Digest> {
-        std::iter::once(&self.image.root)
-            .chain(&self.image.manifests)
-            .map(|d| d.digest.clone())
-            .collect()
-    }
-
-    fn bytes(&self, digest: &Digest) -> Vec<u8> {
-        std::fs::read(self.image.dir.join("blobs/sha256").join(digest.hex())).expect("bytes")
-    }
-}
-
-fn publish_spec(emulator: &GithubEmulator, spec: &SampleSpec, tags: &[&str]) -> Published {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let image = write_layout(&dir.path().join("layout"), spec).expect("layout");
-    let source = format!("oci:{}", image.dir.display());
-    let target = format!("{}/{PACKAGE}", emulator.name());
-    let mut args = vec!["publish", "--source", &source, "--images", &target];
-    let rules: Vec<String> = tags.iter().map(|t| format!("type=raw,value={t}")).collect();
-    for rule in &rules {
-        args.extend(["--tags", rule.as_str()]);
-    }
-    let r = run(&args, &[]);
-    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
-    Published { _dir: dir, image }
-}
-
 fn publish(emulator: &GithubEmulator, seed: u64, tags: &[&str]) -> Published {
-    let spec = SampleSpec {
-        attestation: true,
-        top_layer_seed: seed,
-        ..SampleSpec::default()
-    };
-    publish_spec(emulator, &spec, tags)
+    let target = format!("{}/{PACKAGE}", emulator.name());
+    publish_to(&target, &multi_arch(seed, true), tags, &[])
 }
 
 /// A cosign-style signature of `subject`: a small manifest tagged `sha256-<hex>.sig`.
 fn sign(emulator: &GithubEmulator, seed: u64, subject: &SampleImage) -> Published {
-    let spec = SampleSpec {
-        single_manifest: true,
-        platforms: vec!["linux/amd64".into()],
-        layer_sizes: vec![100],
-        shared_base: None,
-        top_layer_seed: seed,
-        ..SampleSpec::default()
-    };
-    let tag = format!("sha256-{}.sig", subject.root.digest.hex());
-    publish_spec(emulator, &spec, &[tag.as_str()])
+    let target = format!("{}/{PACKAGE}", emulator.name());
+    publish_to(
+        &target,
+        &signature(seed),
+        &[signature_tag(subject).as_str()],
+        &[],
+    )
 }
 
 fn cleanup(emulator: &GithubEmulator, token: &str, dry_run: bool) -> Run {

@@ -5,11 +5,12 @@
 //! and deleted versions stay pullable by digest (Hub deletes tags, not manifests). A read-only
 //! token, a wrong one and none at all fail with the fix and delete nothing.
 
+use super::images::{Published, manifest_bytes, multi_arch, publish_to, signature, signature_tag};
 use crate::emulator::hub::{HubEmulator, NOW, PAT, READ_ONLY_PAT, RateLimit, Route};
 use crate::registry::harness::Registry;
 use crate::support::{Run, run};
 use registry_action::registry::Digest;
-use registry_action::sample::{SampleImage, SampleSpec, write_layout};
+use registry_action::sample::SampleImage;
 
 const REPO: &str = "user/app";
 
@@ -19,50 +20,20 @@ keep semver=release
 delete tag=main-* older-than=14d
 delete pr=closed";
 
-struct Published {
-    _dir: tempfile::TempDir,
-    image: SampleImage,
-}
-
 fn publish(hub: &HubEmulator, seed: u64, attestation: bool, tags: &[&str]) -> Published {
-    let spec = SampleSpec {
-        attestation,
-        top_layer_seed: seed,
-        ..SampleSpec::default()
-    };
-    publish_spec(hub, &spec, tags)
+    let target = format!("{}/{REPO}", hub.registry_name());
+    publish_to(&target, &multi_arch(seed, attestation), tags, &[])
 }
 
 /// A cosign-style signature of `subject`: one small manifest tagged `sha256-<hex>.sig`.
 fn sign(hub: &HubEmulator, seed: u64, subject: &SampleImage) -> Published {
-    let spec = SampleSpec {
-        single_manifest: true,
-        platforms: vec!["linux/amd64".into()],
-        layer_sizes: vec![100],
-        shared_base: None,
-        top_layer_seed: seed,
-        ..SampleSpec::default()
-    };
-    publish_spec(hub, &spec, &[signature_tag(subject).as_str()])
-}
-
-fn signature_tag(subject: &SampleImage) -> String {
-    format!("sha256-{}.sig", subject.root.digest.hex())
-}
-
-fn publish_spec(hub: &HubEmulator, spec: &SampleSpec, tags: &[&str]) -> Published {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let image = write_layout(&dir.path().join("layout"), spec).expect("layout");
-    let source = format!("oci:{}", image.dir.display());
     let target = format!("{}/{REPO}", hub.registry_name());
-    let mut args = vec!["publish", "--source", &source, "--images", &target];
-    let rules: Vec<String> = tags.iter().map(|t| format!("type=raw,value={t}")).collect();
-    for rule in &rules {
-        args.extend(["--tags", rule.as_str()]);
-    }
-    let r = run(&args, &[]);
-    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
-    Published { _dir: dir, image }
+    publish_to(
+        &target,
+        &signature(seed),
+        &[signature_tag(subject).as_str()],
+        &[],
+    )
 }
 
 /// Runs the cleanup with `token` in `DOCKERHUB_TOKEN` (`None`: no `credentials` input at all).
@@ -88,10 +59,6 @@ fn cleanup(hub: &HubEmulator, token: Option<&str>, dry_run: bool) -> Run {
     run(&["cleanup"], &env)
 }
 
-fn bytes(image: &SampleImage, digest: &Digest) -> Vec<u8> {
-    std::fs::read(image.dir.join("blobs/sha256").join(digest.hex())).expect("manifest bytes")
-}
-
 /// Whether skopeo (asking the real registry, not the emulator) finds `repo:tag`.
 fn tag_exists(registry: &Registry, tag: &str) -> bool {
     std::process::Command::new("skopeo")
@@ -105,7 +72,7 @@ fn tag_exists(registry: &Registry, tag: &str) -> bool {
 
 /// The image pulls whole: the root by `tag` (when given) and by digest, and every child.
 fn assert_whole(registry: &Registry, image: &SampleImage, tag: Option<&str>) {
-    let root = bytes(image, &image.root.digest);
+    let root = manifest_bytes(image, &image.root.digest);
     if let Some(tag) = tag {
         assert_eq!(registry.skopeo_raw(&format!("{REPO}:{tag}")), root, "{tag}");
     }
@@ -113,7 +80,7 @@ fn assert_whole(registry: &Registry, image: &SampleImage, tag: Option<&str>) {
     assert_eq!(registry.skopeo_raw(&by_digest), root);
     for child in &image.manifests {
         let raw = registry.skopeo_raw(&format!("{REPO}@{}", child.digest));
-        assert_eq!(raw, bytes(image, &child.digest));
+        assert_eq!(raw, manifest_bytes(image, &child.digest));
     }
 }
 

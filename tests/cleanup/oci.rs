@@ -3,9 +3,10 @@
 //! deletes nothing and shows every decision with its rule; the real run deletes exactly the
 //! selected versions, parents first, and every kept tag and child still pulls byte-for-byte.
 
+use super::images::{Published, manifest_bytes, multi_arch, publish_to, signature, signature_tag};
 use crate::registry::harness::Registry;
 use crate::support::{Run, run};
-use registry_action::sample::{SampleImage, SampleSpec, write_layout};
+use registry_action::sample::SampleImage;
 
 /// The sample configs say `created: 1970-01-01T00:00:00Z`: the clock is pinned 20 days later.
 const TWENTY_DAYS: &str = "1728000";
@@ -17,47 +18,18 @@ delete tag=main-* older-than=14d
 delete pr=closed
 delete untagged older-than=14d";
 
-struct Published {
-    _dir: tempfile::TempDir,
-    image: SampleImage,
-}
-
 fn publish(registry: &Registry, seed: u64, attestation: bool, tags: &[&str]) -> Published {
-    let spec = SampleSpec {
-        attestation,
-        top_layer_seed: seed,
-        ..SampleSpec::default()
-    };
-    publish_spec(registry, &spec, tags)
+    let target = format!("{}/app", registry.name());
+    let env = [("SOURCE_DATE_EPOCH", TWENTY_DAYS)];
+    publish_to(&target, &multi_arch(seed, attestation), tags, &env)
 }
 
 /// A cosign-style signature: a single small manifest tagged `sha256-<hex of subject>.sig`.
 fn sign(registry: &Registry, seed: u64, subject: &SampleImage) -> Published {
-    let spec = SampleSpec {
-        single_manifest: true,
-        platforms: vec!["linux/amd64".into()],
-        layer_sizes: vec![100],
-        shared_base: None,
-        top_layer_seed: seed,
-        ..SampleSpec::default()
-    };
-    let tag = format!("sha256-{}.sig", subject.root.digest.hex());
-    publish_spec(registry, &spec, &[tag.as_str()])
-}
-
-fn publish_spec(registry: &Registry, spec: &SampleSpec, tags: &[&str]) -> Published {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let image = write_layout(&dir.path().join("layout"), spec).expect("layout");
-    let source = format!("oci:{}", image.dir.display());
     let target = format!("{}/app", registry.name());
-    let mut args = vec!["publish", "--source", &source, "--images", &target];
-    let rules: Vec<String> = tags.iter().map(|t| format!("type=raw,value={t}")).collect();
-    for rule in &rules {
-        args.extend(["--tags", rule.as_str()]);
-    }
-    let r = run(&args, &[("SOURCE_DATE_EPOCH", TWENTY_DAYS)]);
-    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
-    Published { _dir: dir, image }
+    let env = [("SOURCE_DATE_EPOCH", TWENTY_DAYS)];
+    let tag = signature_tag(subject);
+    publish_to(&target, &signature(seed), &[tag.as_str()], &env)
 }
 
 fn cleanup(registry: &Registry, dry_run: bool) -> Run {
@@ -73,10 +45,6 @@ fn cleanup(registry: &Registry, dry_run: bool) -> Run {
             ("SOURCE_DATE_EPOCH", TWENTY_DAYS),
         ],
     )
-}
-
-fn bytes(image: &SampleImage, digest: &registry_action::registry::Digest) -> Vec<u8> {
-    std::fs::read(image.dir.join("blobs/sha256").join(digest.hex())).expect("manifest bytes")
 }
 
 fn deletes(registry: &Registry) -> Vec<String> {
@@ -180,14 +148,14 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
         for tag in tags {
             assert_eq!(
                 registry.skopeo_raw(&format!("app:{tag}")),
-                bytes(kept, &kept.root.digest),
+                manifest_bytes(kept, &kept.root.digest),
                 "{tag}"
             );
         }
         for child in &kept.manifests {
             assert_eq!(
                 registry.skopeo_raw(&format!("app@{}", child.digest)),
-                bytes(kept, &child.digest)
+                manifest_bytes(kept, &child.digest)
             );
         }
     }
@@ -195,7 +163,7 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
     let signature = &kept_signature.image;
     assert_eq!(
         registry.skopeo_raw(&tag),
-        bytes(signature, &signature.root.digest)
+        manifest_bytes(signature, &signature.root.digest)
     );
     let again = cleanup(&registry, false);
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);

@@ -16,8 +16,10 @@ pub mod pace;
 
 use self::api::{GithubApi, OwnerKind, Package};
 use self::inventory::{EMPTY_JSON_DIGEST, OCI_MANIFEST, placeholder_manifest};
-use super::backend::{Backend, BackendError, Deleted, Outcome, PullRequestStates};
-use super::oci::{block_what_it_points_at, read_manifests};
+use super::backend::{
+    Backend, BackendError, Blocked, Deleted, Outcome, PullRequestStates, all_failed,
+};
+use super::oci::read_manifests;
 use super::{Capabilities, CleanupPlan, Inventory};
 use crate::registry::{Client, Digest, ReaderSource, Reference, Repository};
 use futures_util::StreamExt;
@@ -98,21 +100,9 @@ impl GithubBackend {
         plan: &CleanupPlan,
     ) -> Vec<Outcome> {
         let steps = plan.untags.len() + plan.deletions.len();
-        let fail_all = |why: String| -> Vec<Outcome> {
-            let untags = plan.untags.iter().map(|(d, t)| Outcome {
-                digest: d.clone(),
-                tag: Some(t.clone()),
-                result: Deleted::Failed(why.clone()),
-            });
-            let deletions = plan
-                .deletions
-                .iter()
-                .map(|d| Outcome::version(d.clone(), Deleted::Failed(why.clone())));
-            untags.chain(deletions).collect()
-        };
         let (api, package) = match (self.api(), Self::package(image)) {
             (Ok(api), Ok(package)) => (api, package),
-            (Err(e), _) | (_, Err(e)) => return fail_all(e.to_string()),
+            (Err(e), _) | (_, Err(e)) => return all_failed(plan, &e.to_string()),
         };
         let Some((kind, ids)) = self
             .ids
@@ -121,7 +111,7 @@ impl GithubBackend {
             .get(&image.repository)
             .cloned()
         else {
-            return fail_all("the image was not listed first".into());
+            return all_failed(plan, "the image was not listed first");
         };
         let mut outcomes = Vec::with_capacity(steps);
         for (digest, tag) in &plan.untags {
@@ -135,10 +125,10 @@ impl GithubBackend {
                 result,
             });
         }
-        let mut blocked = BTreeSet::new();
+        let mut blocked = Blocked::default();
         for digest in &plan.deletions {
-            let result = if blocked.contains(digest) {
-                Deleted::Failed("skipped: a manifest that points at it could not be deleted".into())
+            let result = if let Some(skipped) = blocked.skip(digest) {
+                skipped
             } else {
                 match ids.get(digest) {
                     None => Deleted::Failed("not in the package's version list".into()),
@@ -149,9 +139,7 @@ impl GithubBackend {
                     },
                 }
             };
-            if matches!(result, Deleted::Failed(_)) {
-                block_what_it_points_at(inventory, digest, &mut blocked);
-            }
+            blocked.record(inventory, digest, &result);
             outcomes.push(Outcome::version(digest.clone(), result));
         }
         outcomes

@@ -5,11 +5,9 @@
 //! meet too (401, 403), the rest is skipped, not sent.
 
 use super::error::HubError;
-use crate::cleanup::backend::{BackendError, Deleted, Outcome};
-use crate::cleanup::oci::block_what_it_points_at;
+use crate::cleanup::backend::{BackendError, Blocked, Deleted, Outcome};
 use crate::cleanup::{CleanupPlan, Inventory};
 use futures_util::future::BoxFuture;
-use std::collections::BTreeSet;
 
 /// Deletes one tag of the image being cleaned (the effect behind [`execute`]).
 pub trait TagDeleter: Send + Sync {
@@ -35,10 +33,10 @@ pub async fn execute(
             result: steps.delete(tag).await,
         });
     }
-    let mut blocked: BTreeSet<_> = BTreeSet::new();
+    let mut blocked = Blocked::default();
     for digest in &plan.deletions {
-        let result = if blocked.contains(digest) {
-            Deleted::Failed("skipped: a manifest that points at it could not be deleted".into())
+        let result = if let Some(skipped) = blocked.skip(digest) {
+            skipped
         } else {
             let tags = inventory
                 .versions
@@ -56,9 +54,7 @@ pub async fn execute(
             }
             result
         };
-        if matches!(result, Deleted::Failed(_)) {
-            block_what_it_points_at(inventory, digest, &mut blocked);
-        }
+        blocked.record(inventory, digest, &result);
         outcomes.push(Outcome::version(digest.clone(), result));
     }
     outcomes

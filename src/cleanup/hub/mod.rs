@@ -20,7 +20,7 @@ pub mod execute;
 pub mod inventory;
 pub mod throttle;
 
-use super::backend::{Backend, BackendError, Deleted, Outcome};
+use super::backend::{Backend, BackendError, Deleted, Outcome, all_failed};
 use super::{Capabilities, CleanupPlan, Inventory};
 use crate::registry::{Client, Credential, Repository, RetryPolicy};
 use api::HubApi;
@@ -127,19 +127,7 @@ impl Backend for HubBackend {
         Box::pin(async move {
             match self.connect(image) {
                 Ok((api, repo)) => execute::execute(&RepoTags { api, repo }, inventory, plan).await,
-                Err(e) => {
-                    let why = BackendError::from(e).to_string();
-                    let untags = plan.untags.iter().map(|(digest, tag)| Outcome {
-                        digest: digest.clone(),
-                        tag: Some(tag.clone()),
-                        result: Deleted::Failed(why.clone()),
-                    });
-                    let deletions = plan
-                        .deletions
-                        .iter()
-                        .map(|d| Outcome::version(d.clone(), Deleted::Failed(why.clone())));
-                    untags.chain(deletions).collect()
-                }
+                Err(e) => all_failed(plan, &BackendError::from(e).to_string()),
             }
         })
     }
