@@ -276,6 +276,11 @@ fn delete_version(
     match forward_raw(shared.upstream, &delete) {
         Ok(raw) if matches!(response_head(&raw).0, 202 | 404) => {
             state.versions.remove(index);
+            if state.deleted_elsewhere > 0 {
+                // Someone else's cleanup got there first.
+                state.deleted_elsewhere -= 1;
+                return message(404, "Not Found");
+            }
             (204, Vec::new(), String::new())
         }
         Ok(raw) => message(

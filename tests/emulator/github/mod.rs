@@ -54,6 +54,8 @@ pub struct State {
     pub pace_violations: usize,
     /// The next N deletions get a secondary-limit 403 with `retry-after: 1`.
     pub inject_secondary: usize,
+    /// The next N deletions find the version already deleted (by another run): 404.
+    pub deleted_elsewhere: usize,
     pub rate_limit: u64,
     pub rate_remaining: u64,
     /// Unix seconds.
@@ -136,6 +138,7 @@ impl GithubEmulator {
                 deletes: Vec::new(),
                 pace_violations: 0,
                 inject_secondary: 0,
+                deleted_elsewhere: 0,
                 rate_limit: 5000,
                 rate_remaining: 5000,
                 rate_reset: unix_now() as u64 + 3600,
