@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use crate::registry::{self, BlobSource, BlobStream};
 
 /// Read buffer of a blob stream: large reads keep a gigabit upload fed with few syscalls.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 1024 * 1024;
 
 /// `len` bytes of `path` from `offset`.
 #[derive(Debug, Clone)]
@@ -57,11 +57,43 @@ impl BlobSource for FileRange {
     fn open(&self) -> BoxFuture<'_, registry::Result<BlobStream>> {
         Box::pin(async move {
             let reader = self.reader().await?;
-            let stream: BlobStream =
-                Box::pin(tokio_util::io::ReaderStream::with_capacity(reader, CHUNK));
+            let file = reader.into_inner().into_std().await;
+            let stream =
+                futures_util::stream::try_unfold((file, self.len), |(file, left)| async move {
+                    if left == 0 {
+                        return Ok(None);
+                    }
+                    let want = left.min(CHUNK as u64);
+                    let (file, chunk) = read_chunk(file, want).await?;
+                    Ok(Some((chunk, (file, left - want))))
+                });
+            let stream: BlobStream = Box::pin(stream);
             Ok(stream)
         })
     }
+}
+
+/// Reads the next `len` bytes of `file` into a fresh buffer (filled by the read, never zeroed
+/// first), on the blocking pool: a file not in the page cache waits for the disk there, not on a
+/// runtime worker. Fewer bytes than `len` is an error. Gives the file back for the next read.
+pub(super) async fn read_chunk(
+    mut file: std::fs::File,
+    len: u64,
+) -> std::io::Result<(std::fs::File, bytes::Bytes)> {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut buf = Vec::with_capacity(usize::try_from(len).map_err(std::io::Error::other)?);
+        (&mut file).take(len).read_to_end(&mut buf)?;
+        if buf.len() as u64 != len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("expected {len} bytes, read {}", buf.len()),
+            ));
+        }
+        Ok((file, bytes::Bytes::from(buf)))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// A file range checked against its digest once, however many uploads read it: the first

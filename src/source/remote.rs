@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::io::Write;
 use tokio::sync::{OnceCell, watch};
 
 use crate::registry::{
@@ -16,6 +16,7 @@ use crate::registry::{
 };
 
 use super::error::{Result, io};
+use super::file::read_chunk;
 use super::{RawManifest, sniff_media_type};
 
 /// An image in a registry.
@@ -57,8 +58,11 @@ struct Download {
     progress: watch::Receiver<Progress>,
 }
 
-/// Bytes handed to the cache file at once (readers see the file grow in steps of this).
+/// Readers are told the file grew after at least this many new bytes.
 const STEP: usize = 256 * 1024;
+
+/// The most a reader takes from the cache file at once (one chunk of the upload body).
+const READ: usize = 1024 * 1024;
 
 impl Remote {
     /// Reads the root manifest of `image` (one GET).
@@ -154,11 +158,11 @@ impl BlobSource for CachedBlob {
                 })
                 .await?
                 .clone();
-            let file = tokio::fs::File::open(&download.path).await?;
+            let file = std::fs::File::open(&download.path)?;
             let state = (file, 0u64, download.progress.clone(), download.size);
             let stream = futures_util::stream::try_unfold(
                 state,
-                |(mut file, pos, mut progress, size)| async move {
+                |(file, pos, mut progress, size)| async move {
                     loop {
                         let now = progress.borrow_and_update().clone();
                         let available = match &now {
@@ -169,14 +173,9 @@ impl BlobSource for CachedBlob {
                             }
                         };
                         if pos < available {
-                            let want =
-                                usize::try_from((available - pos).min(STEP as u64)).unwrap_or(STEP);
-                            let mut buf = vec![0u8; want];
-                            file.read_exact(&mut buf).await?;
-                            return Ok(Some((
-                                bytes::Bytes::from(buf),
-                                (file, pos + want as u64, progress, size),
-                            )));
+                            let want = (available - pos).min(READ as u64);
+                            let (file, chunk) = read_chunk(file, want).await?;
+                            return Ok(Some((chunk, (file, pos + want, progress, size))));
                         }
                         if now == Progress::Done {
                             return Ok(None);
@@ -221,7 +220,7 @@ impl Cache {
             .dir
             .path()
             .join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
-        let file = tokio::fs::File::create(&path).await?;
+        let file = std::fs::File::create(&path)?;
         let (tx, rx) = watch::channel(Progress::Running(0));
         let task_cache = cache.clone();
         tokio::spawn(async move {
@@ -243,37 +242,28 @@ impl Cache {
     }
 }
 
-/// Writes the verified stream to `file` in steps, publishing how much is readable after each.
+/// Writes the verified stream to `file` as it arrives, publishing how much is readable at least
+/// every [`STEP`] bytes. The file is a fresh temporary file: writes land in the page cache, so
+/// they are made directly rather than through the blocking pool.
 async fn write_blob(
-    mut file: tokio::fs::File,
+    mut file: std::fs::File,
     mut stream: BlobStream,
     size: u64,
     progress: &watch::Sender<Progress>,
 ) -> std::io::Result<()> {
-    let mut written = 0u64;
-    let mut pending: Vec<u8> = Vec::with_capacity(STEP);
-    let too_long = |n| {
-        std::io::Error::other(format!(
-            "the source sent {n} bytes, more than the {size} its descriptor says"
-        ))
-    };
-    loop {
-        let chunk = stream.next().await.transpose()?;
-        if let Some(chunk) = &chunk {
-            if written + (pending.len() + chunk.len()) as u64 > size {
-                return Err(too_long(written + (pending.len() + chunk.len()) as u64));
-            }
-            pending.extend_from_slice(chunk);
+    let (mut written, mut published) = (0u64, 0u64);
+    while let Some(chunk) = stream.next().await.transpose()? {
+        if written + chunk.len() as u64 > size {
+            return Err(std::io::Error::other(format!(
+                "the source sent {} bytes, more than the {size} its descriptor says",
+                written + chunk.len() as u64
+            )));
         }
-        if pending.len() >= STEP || (chunk.is_none() && !pending.is_empty()) {
-            file.write_all(&pending).await?;
-            file.flush().await?;
-            written += pending.len() as u64;
-            pending.clear();
+        file.write_all(&chunk)?;
+        written += chunk.len() as u64;
+        if written - published >= STEP as u64 {
+            published = written;
             let _ = progress.send(Progress::Running(written));
-        }
-        if chunk.is_none() {
-            break;
         }
     }
     if written != size {

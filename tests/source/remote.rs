@@ -41,13 +41,17 @@ async fn push(client: &Client, source: &Source, graph: &ImageGraph, repo: &Repos
     assert_eq!(pushed, root.manifest.digest);
 }
 
+/// Reads the blob whole and checks its bytes against its digest; gives its length.
 async fn drain(source: &Source, digest: &registry_action::registry::Digest, size: u64) -> u64 {
     let blob = source.blob(digest, size).await.expect("blob");
     let mut stream = blob.open().await.expect("open");
-    let mut n = 0;
+    let (mut n, mut check) = (0, digest.verifier());
     while let Some(chunk) = stream.next().await {
-        n += chunk.expect("chunk").len() as u64;
+        let chunk = chunk.expect("chunk");
+        check.update(&chunk);
+        n += chunk.len() as u64;
     }
+    check.finish().expect("the bytes read match the digest");
     n
 }
 
@@ -134,6 +138,9 @@ async fn registry_source_reads_the_same_graph_and_each_blob_once() {
     same_graph_and_blobs_read_once(SampleSpec {
         attestation: true,
         empty_layer: true,
+        // A layer of several read chunks (1 MiB) and progress steps (256 KiB), odd-sized, so
+        // readers follow the cache file while it grows and stop at its exact end.
+        layer_sizes: vec![3 * 1024 * 1024 + 17, 20_001],
         ..SampleSpec::default()
     })
     .await;
