@@ -14,8 +14,8 @@ use super::config::ClientConfig;
 use super::error::{Error, Result, display_url};
 use super::retry::{self, RetryPolicy};
 
-/// System CA bundles, read explicitly when `SSL_CERT_FILE`/`SSL_CERT_DIR` are set (the native
-/// loader then reads only those, and our contract is "the system's CAs plus those").
+/// System CA bundles, the first found is the system's CA store (the contract is "the system's CAs
+/// plus those `SSL_CERT_FILE`/`SSL_CERT_DIR` name").
 const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
     "/etc/pki/tls/certs/ca-bundle.crt",
@@ -43,36 +43,21 @@ impl Transport {
         for file in &config.ca_files {
             extra.extend(read_pem_file(file)?);
         }
-        let builder = || {
+        let builder = |roots: &[Certificate]| {
             let mut b = reqwest::Client::builder()
                 .user_agent(config.user_agent.clone())
                 .connect_timeout(config.connect_timeout)
                 .read_timeout(config.read_timeout)
                 .pool_max_idle_per_host(config.max_concurrency_per_host.max(1));
-            for cert in &extra {
+            for cert in extra.iter().chain(roots) {
                 b = b.add_root_certificate(cert.clone());
             }
             b
         };
-        let env_overrides = std::env::var_os("SSL_CERT_FILE").is_some_and(|v| !v.is_empty())
-            || std::env::var_os("SSL_CERT_DIR").is_some_and(|v| !v.is_empty());
-        let system = if env_overrides {
-            system_bundle()
-        } else {
-            Vec::new()
-        };
-        let http = if system.is_empty() {
-            builder().build()
-        } else {
-            let mut b = builder();
-            for cert in system {
-                b = b.add_root_certificate(cert);
-            }
-            b.build().or_else(|e| {
-                tracing::warn!(error = %e, "the system CA bundle did not load; using SSL_CERT_FILE/SSL_CERT_DIR only");
-                builder().build()
-            })
-        };
+        let http = builder(&system_roots()).build().or_else(|e| {
+            tracing::warn!(error = %e, "the system CA store did not load; using SSL_CERT_FILE/SSL_CERT_DIR only");
+            builder(&[]).build()
+        });
         let http = http.map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?;
         Ok(Transport {
             http,
@@ -241,24 +226,73 @@ fn read_pem_file(path: &Path) -> Result<Vec<Certificate>> {
     Ok(certs)
 }
 
-/// The first system bundle found, or nothing.
-fn system_bundle() -> Vec<Certificate> {
+/// The system's CA certificates: the first system bundle found (one file, parsed once: the
+/// certificate directory beside it holds the same certificates again, and reading it costs ~20 ms
+/// at every start), else whatever the platform's native store holds.
+fn system_roots() -> Vec<Certificate> {
+    let bundle = system_bundle()
+        .and_then(|p| read_pem_file(&p).ok())
+        .unwrap_or_default();
+    if !bundle.is_empty() {
+        return bundle;
+    }
+    let native = rustls_native_certs::load_native_certs();
+    for error in &native.errors {
+        tracing::debug!(%error, "reading the native CA store");
+    }
+    native
+        .certs
+        .iter()
+        .filter_map(|der| Certificate::from_der(der).ok())
+        .collect()
+}
+
+/// The first system bundle that exists.
+fn system_bundle() -> Option<PathBuf> {
     SYSTEM_BUNDLES
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())
-        .and_then(|p| read_pem_file(&p).ok())
-        .unwrap_or_default()
 }
 
-/// The PEM files named by `SSL_CERT_FILE` and found in the `SSL_CERT_DIR` directories.
+/// The PEM files named by `SSL_CERT_FILE` and found in the `SSL_CERT_DIR` directories, leaving
+/// out the system store itself (loaded anyway): the system bundle named again, and a directory
+/// that holds it (as `/etc/ssl/certs` holds `ca-certificates.crt` beside the same certificates
+/// one per file, whose reading would cost ~20 ms at every start).
 pub(crate) fn env_ca_files() -> Vec<PathBuf> {
+    ca_files_named(
+        std::env::var_os("SSL_CERT_FILE"),
+        std::env::var_os("SSL_CERT_DIR"),
+        system_bundle().as_deref(),
+    )
+}
+
+/// [`env_ca_files`] for the given variables and system bundle.
+fn ca_files_named(
+    file: Option<std::ffi::OsString>,
+    dirs: Option<std::ffi::OsString>,
+    system_bundle: Option<&Path>,
+) -> Vec<PathBuf> {
+    let system = system_bundle.and_then(|p| p.canonicalize().ok());
+    let is_system = |p: &Path| system.is_some() && p.canonicalize().ok() == system;
+    let holds_system = |dir: &Path| {
+        system
+            .as_deref()
+            .and_then(Path::parent)
+            .is_some_and(|parent| dir.canonicalize().ok().as_deref() == Some(parent))
+    };
     let mut files = Vec::new();
-    if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        files.push(PathBuf::from(file));
+    if let Some(file) = file.filter(|v| !v.is_empty()) {
+        let file = PathBuf::from(file);
+        if !is_system(&file) {
+            files.push(file);
+        }
     }
-    if let Some(dirs) = std::env::var_os("SSL_CERT_DIR") {
+    if let Some(dirs) = dirs {
         for dir in std::env::split_paths(&dirs) {
+            if holds_system(&dir) {
+                continue;
+            }
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
@@ -278,4 +312,51 @@ fn is_pem_with_cert(path: &Path) -> bool {
         .ok()
         .and_then(|b| Certificate::from_pem_bundle(&b).ok())
         .is_some_and(|c| !c.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pem() -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["ca.test".into()]).expect("params");
+        params.self_signed(&key).expect("cert").pem()
+    }
+
+    #[test]
+    fn ca_files_leave_out_the_system_store_and_keep_the_rest() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let system_dir = tmp.path().join("system");
+        let own_dir = tmp.path().join("own");
+        std::fs::create_dir_all(&system_dir).unwrap();
+        std::fs::create_dir_all(&own_dir).unwrap();
+        let bundle = system_dir.join("ca-certificates.crt");
+        std::fs::write(&bundle, pem()).unwrap();
+        std::fs::write(system_dir.join("one.pem"), pem()).unwrap();
+        let own = own_dir.join("test-ca.pem");
+        std::fs::write(&own, pem()).unwrap();
+        std::fs::write(own_dir.join("notes.txt"), "not a certificate").unwrap();
+        let dirs = std::env::join_paths([&system_dir, &own_dir]).unwrap();
+
+        // The system bundle named again and the directory holding it are the system store.
+        let got = ca_files_named(
+            Some(bundle.clone().into()),
+            Some(dirs.clone()),
+            Some(&bundle),
+        );
+        assert_eq!(got, vec![own.clone()]);
+        // Another file and any other directory are read, PEM certificates only.
+        let got = ca_files_named(Some(own.clone().into()), Some(dirs.clone()), None);
+        assert_eq!(
+            got,
+            vec![
+                own.clone(),
+                bundle.clone(),
+                system_dir.join("one.pem"),
+                own.clone()
+            ]
+        );
+        assert!(ca_files_named(Some("".into()), None, Some(&bundle)).is_empty());
+    }
 }
