@@ -189,9 +189,13 @@ fn empty_report(target: &TargetPlan) -> TargetReport {
     }
 }
 
+/// Blobs up to this size cost round trips, not bandwidth.
+const SMALL_BLOB: u64 = 1024 * 1024;
+
 /// The blob steps `select` picks, ordered so every target's registry works from the start:
-/// largest blobs first (the longest uploads do not end up last), each blob to every target in
-/// turn (not all of one target's blobs before the next target's).
+/// small blobs (configs, small layers) first, whose round trips then overlap the large uploads
+/// instead of trailing after them; then largest first (the longest uploads do not end up last);
+/// each blob to every target in turn (not all of one target's blobs before the next target's).
 fn jobs(plan: &Plan, select: impl Fn(&BlobStep) -> bool) -> Vec<(usize, &Descriptor, &BlobStep)> {
     let mut jobs: Vec<(usize, usize, &Descriptor, &BlobStep)> = plan
         .targets
@@ -205,10 +209,16 @@ fn jobs(plan: &Plan, select: impl Fn(&BlobStep) -> bool) -> Vec<(usize, &Descrip
                 .map(move |(b, (d, s))| (i, b, d, s))
         })
         .collect();
-    jobs.sort_by_key(|&(target, blob, d, _)| (std::cmp::Reverse(d.size), blob, target));
+    jobs.sort_by_key(|&(target, blob, d, _)| job_order(d.size, blob, target));
     jobs.into_iter()
         .map(|(target, _, d, s)| (target, d, s))
         .collect()
+}
+
+/// Where a blob of `size` bytes, the `blob`-th of its image, for the `target`-th target goes in
+/// the order [`jobs`] describes.
+fn job_order(size: u64, blob: usize, target: usize) -> impl Ord {
+    (size > SMALL_BLOB, std::cmp::Reverse(size), blob, target)
 }
 
 /// Uploads or mounts one blob; `Ok(true)` when a mount made the upload unnecessary.
@@ -253,4 +263,46 @@ async fn put(
 
 fn display(repo: &Repository) -> String {
     format!("{}/{}", repo.registry, repo.repository)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_blobs_go_first_then_largest_first_each_to_every_target_in_turn() {
+        const MIB: u64 = 1024 * 1024;
+        // (size, blob index) of one image, sent to two targets.
+        let blobs = [
+            (468, 0),
+            (16 * MIB, 1),
+            (300, 2),
+            (64 * MIB, 3),
+            (MIB, 4),
+            (16 * MIB, 5),
+        ];
+        let mut jobs: Vec<(u64, usize, usize)> = blobs
+            .iter()
+            .flat_map(|&(size, blob)| [(size, blob, 0), (size, blob, 1)])
+            .collect();
+        jobs.sort_by_key(|&(size, blob, target)| job_order(size, blob, target));
+        let order: Vec<(usize, usize)> = jobs.iter().map(|&(_, b, t)| (b, t)).collect();
+        assert_eq!(
+            order,
+            [
+                (4, 0),
+                (4, 1), // 1 MiB: still small, the largest of the small
+                (0, 0),
+                (0, 1),
+                (2, 0),
+                (2, 1),
+                (3, 0),
+                (3, 1), // then the largest first
+                (1, 0),
+                (1, 1), // equal sizes in image order
+                (5, 0),
+                (5, 1),
+            ]
+        );
+    }
 }
