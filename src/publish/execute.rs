@@ -1,11 +1,12 @@
 //! Carries a `Plan` out, the only place publishing writes. Order, across all targets: blobs
-//! (uploads, then mounts that may need them), child manifests, then tags: release, floating,
-//! rolling, each phase done on every target before the next starts (work within a phase runs
+//! (uploads, then mounts that may need them), child manifests, then tags: release and floating,
+//! then rolling, each phase done on every target before the next starts (work within a phase runs
 //! concurrently). A failure before the tags stops the run with no tag moved, so `latest` never
 //! points at a half-published image; running again completes the job (present content is skipped).
 
 use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TagDecision, TargetPlan};
 use crate::meta::TagKind;
+use crate::registry::manifests::is_index;
 use crate::registry::{BlobSource, Client, Digest, Mount, Reference, Repository};
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
@@ -94,21 +95,37 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
         // Each target's child manifests in order (a nested index after what it lists), the
         // targets side by side.
         let per_target = plan.targets.iter().map(|target| async move {
-            let children = target
+            let children: Vec<&Digest> = target
                 .manifests
                 .iter()
                 .filter(|(_, step)| *step == ManifestStep::Put)
-                .map(|(m, _)| &m.digest);
-            let root = target.root_by_digest.then_some(&plan.root.digest);
-            let (mut put_count, mut errors) = (0, Vec::new());
-            for digest in children.chain(root) {
+                .map(|(m, _)| &m.digest)
+                .collect();
+            // Image manifests list only blobs, all in by now: they go at once. Indexes follow
+            // one by one in the graph's order, each after what it lists; the root last.
+            let (images, indexes): (Vec<&Digest>, Vec<&Digest>) = children
+                .into_iter()
+                .partition(|d| !source.manifests.get(*d).is_some_and(|(_, t)| is_index(t)));
+            let put_one = |digest: &Digest| {
                 let reference = Reference::Digest(digest.clone());
-                match put(client, &target.repo, reference, digest, source).await {
+                let digest = digest.clone();
+                async move {
+                    put(client, &target.repo, reference, &digest, source)
+                        .await
+                        .map_err(|e| format!("{}: manifest {digest}: {e}", display(&target.repo)))
+                }
+            };
+            let results = futures_util::future::join_all(images.into_iter().map(put_one)).await;
+            let mut put_count = results.iter().filter(|r| r.is_ok()).count();
+            let mut errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+            let root = target.root_by_digest.then_some(&plan.root.digest);
+            for digest in indexes.into_iter().chain(root) {
+                if !errors.is_empty() {
+                    break;
+                }
+                match put_one(digest).await {
                     Ok(()) => put_count += 1,
-                    Err(e) => {
-                        errors.push(format!("{}: manifest {digest}: {e}", display(&target.repo)));
-                        break;
-                    }
+                    Err(e) => errors.push(e),
                 }
             }
             (put_count, errors)
@@ -120,9 +137,13 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
         }
     }
 
-    // Tags by kind, every target and tag of a kind at once; a kind starts once the one before
-    // it is done, and after any failure no further tag moves.
-    for kind in [TagKind::Release, TagKind::Floating, TagKind::Rolling] {
+    // Tags in two phases: release and floating tags (`v1.2.3`, `main-<sha>`), then rolling tags
+    // (`latest`, `v1`), every target and tag of a phase at once; rolling tags start once the
+    // others are done, and after any failure no further tag moves.
+    for phase in [
+        &[TagKind::Release, TagKind::Floating][..],
+        &[TagKind::Rolling][..],
+    ] {
         let failed_before = !failures.is_empty();
         let tags: Vec<(usize, &super::plan::TagPlan)> = plan
             .targets
@@ -131,7 +152,7 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
             .flat_map(|(i, t)| {
                 t.tags
                     .iter()
-                    .filter(|t| t.kind == kind)
+                    .filter(|t| phase.contains(&t.kind))
                     .map(move |t| (i, t))
             })
             .collect();

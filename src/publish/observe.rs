@@ -11,14 +11,20 @@ use std::collections::BTreeSet;
 /// Requests in flight per target while observing.
 const CONCURRENCY: usize = 8;
 
-/// Gets one token per registry covering every target there (push) and the mount source (pull).
+/// Gets one token per registry covering every target there (push) and the mount source (pull),
+/// the registries side by side; `registries` picks which of the targets' registries.
 pub async fn authorize(
     client: &Client,
     source_repo: Option<&Repository>,
     targets: &[Repository],
+    registries: impl Fn(&str) -> bool,
 ) -> Result<()> {
-    let registries: BTreeSet<&str> = targets.iter().map(|t| t.registry.as_str()).collect();
-    for registry in registries {
+    let chosen: BTreeSet<&str> = targets
+        .iter()
+        .map(|t| t.registry.as_str())
+        .filter(|r| registries(r))
+        .collect();
+    futures_util::future::try_join_all(chosen.into_iter().map(|registry| {
         let mut scopes = Scopes::new();
         for target in targets.iter().filter(|t| t.registry == registry) {
             scopes.add(&target.repository, &[Action::Pull, Action::Push]);
@@ -26,8 +32,9 @@ pub async fn authorize(
         if let Some(source) = source_repo.filter(|s| s.registry == registry) {
             scopes.add(&source.repository, &[Action::Pull]);
         }
-        client.authorize(registry, &scopes).await?;
-    }
+        async move { client.authorize(registry, &scopes).await }
+    }))
+    .await?;
     Ok(())
 }
 

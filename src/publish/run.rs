@@ -69,12 +69,23 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
         })
         .collect::<Result<Vec<_>, _>>()?;
     let spec = SourceSpec::parse(request.source)?;
-    let source = Source::open(&spec, client).await?;
-    let source_repo = match &source {
-        Source::Registry(remote) => Some(remote.image().repo()),
+    let source_repo = match &spec {
+        SourceSpec::Registry(image) => Some(image.repo()),
         _ => None,
     };
-    authorize(client, source_repo.as_ref(), &targets).await?;
+    // The source opens while the targets' other registries authorize; the source's own registry
+    // authorizes after it, so that it is asked for one token, not two at once.
+    let on_source_registry =
+        |registry: &str| source_repo.as_ref().is_some_and(|s| s.registry == registry);
+    let (source, ()) = futures_util::future::try_join(
+        async { Ok::<_, PublishError>(Source::open(&spec, client).await?) },
+        async {
+            let others = |registry: &str| !on_source_registry(registry);
+            Ok(authorize(client, source_repo.as_ref(), &targets, others).await?)
+        },
+    )
+    .await?;
+    authorize(client, source_repo.as_ref(), &targets, on_source_registry).await?;
     let root = source.root().clone();
     let present = try_join_all(targets.iter().map(|t| has_root(client, &root.digest, t))).await?;
     // Every target already holds the image: its children and blobs need not even be read.

@@ -17,6 +17,13 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
+/// Whether `media_type` (parameters allowed) is an index or manifest list: a manifest that lists
+/// other manifests.
+pub fn is_index(media_type: &str) -> bool {
+    let base = media_type.split(';').next().unwrap_or("").trim();
+    base == OCI_INDEX || base == DOCKER_MANIFEST_LIST
+}
+
 /// Every manifest type the client accepts, OCI and Docker, image and index.
 pub const MANIFEST_TYPES: [&str; 4] = [
     OCI_INDEX,

@@ -5,7 +5,7 @@
 use super::TagState;
 use super::tags::{self, Selection, VerifyTag};
 use crate::publish::graph::{Kind, parse_manifest};
-use crate::registry::manifests::{DOCKER_MANIFEST_LIST, OCI_INDEX};
+use crate::registry::manifests::is_index;
 use crate::registry::{Client, Digest, Reference, Repository};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,11 +135,6 @@ pub async fn gather(
         }
     }
     Ok(Observation { tags, states })
-}
-
-fn is_index(media_type: &str) -> bool {
-    let base = media_type.split(';').next().unwrap_or("").trim();
-    base == OCI_INDEX || base == DOCKER_MANIFEST_LIST
 }
 
 /// Every manifest below each index in `roots` (nested indexes followed), reading each index

@@ -209,7 +209,13 @@ async fn try_complete(
         Source::Registry(remote) => Some(remote.image().repo()),
         _ => None,
     };
-    authorize(client, source_repo.as_ref(), std::slice::from_ref(target)).await?;
+    authorize(
+        client,
+        source_repo.as_ref(),
+        std::slice::from_ref(target),
+        |_| true,
+    )
+    .await?;
     let graph = read_graph(&opened).await?;
     let content = content_of(&graph, source_repo);
     let observed = observe(client, &content, target, &[], false).await?;
