@@ -95,16 +95,13 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
         // Each target's child manifests in order (a nested index after what it lists), the
         // targets side by side.
         let per_target = plan.targets.iter().map(|target| async move {
-            let children: Vec<&Digest> = target
+            // Image manifests list only blobs, all in by now: they go at once. Indexes follow
+            // one by one in the graph's order, each after what it lists; the root last.
+            let (images, indexes): (Vec<&Digest>, Vec<&Digest>) = target
                 .manifests
                 .iter()
                 .filter(|(_, step)| *step == ManifestStep::Put)
                 .map(|(m, _)| &m.digest)
-                .collect();
-            // Image manifests list only blobs, all in by now: they go at once. Indexes follow
-            // one by one in the graph's order, each after what it lists; the root last.
-            let (images, indexes): (Vec<&Digest>, Vec<&Digest>) = children
-                .into_iter()
                 .partition(|d| !source.manifests.get(*d).is_some_and(|(_, t)| is_index(t)));
             let put_one = |digest: &Digest| {
                 let reference = Reference::Digest(digest.clone());

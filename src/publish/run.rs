@@ -77,11 +77,17 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     // authorizes after it, so that it is asked for one token, not two at once.
     let on_source_registry =
         |registry: &str| source_repo.as_ref().is_some_and(|s| s.registry == registry);
+    let others = |registry: &str| !on_source_registry(registry);
     let (source, ()) = futures_util::future::try_join(
-        async { Ok::<_, PublishError>(Source::open(&spec, client).await?) },
         async {
-            let others = |registry: &str| !on_source_registry(registry);
-            Ok(authorize(client, source_repo.as_ref(), &targets, others).await?)
+            Source::open(&spec, client)
+                .await
+                .map_err(PublishError::from)
+        },
+        async {
+            authorize(client, source_repo.as_ref(), &targets, others)
+                .await
+                .map_err(PublishError::from)
         },
     )
     .await?;

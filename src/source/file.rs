@@ -31,12 +31,17 @@ impl FileRange {
         }
     }
 
-    async fn reader(&self) -> std::io::Result<tokio::io::Take<tokio::fs::File>> {
+    /// The file, positioned at the range's start.
+    async fn open_at_offset(&self) -> std::io::Result<tokio::fs::File> {
         let mut file = tokio::fs::File::open(self.path.as_ref()).await?;
         if self.offset > 0 {
             file.seek(SeekFrom::Start(self.offset)).await?;
         }
-        Ok(file.take(self.len))
+        Ok(file)
+    }
+
+    async fn reader(&self) -> std::io::Result<tokio::io::Take<tokio::fs::File>> {
+        Ok(self.open_at_offset().await?.take(self.len))
     }
 
     /// Reads the range into memory (manifests and index.json only, which are small).
@@ -56,8 +61,7 @@ impl FileRange {
 impl BlobSource for FileRange {
     fn open(&self) -> BoxFuture<'_, registry::Result<BlobStream>> {
         Box::pin(async move {
-            let reader = self.reader().await?;
-            let file = reader.into_inner().into_std().await;
+            let file = self.open_at_offset().await?.into_std().await;
             let stream =
                 futures_util::stream::try_unfold((file, self.len), |(file, left)| async move {
                     if left == 0 {
