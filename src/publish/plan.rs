@@ -117,6 +117,19 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// How many targets read blob `digest` from the source: each that uploads it, and each that
+    /// mounts it (a refused mount falls back to an upload).
+    pub fn readers_of(&self, digest: &Digest) -> usize {
+        self.targets
+            .iter()
+            .filter(|t| {
+                t.blobs
+                    .iter()
+                    .any(|(d, step)| d.digest == *digest && *step != BlobStep::Present)
+            })
+            .count()
+    }
+
     /// The refused tags, as `image:tag: reason`.
     pub fn refusals(&self) -> Vec<String> {
         self.targets

@@ -198,6 +198,14 @@ fn present_content_is_skipped_and_a_present_blob_serves_later_mounts() {
         == BlobStep::Mount {
             from: repo("ghcr.io/o/app")
         }));
+    // Who reads each blob from the source: uploads and mounts (a refused mount uploads).
+    assert_eq!(
+        p.readers_of(&c.blobs[0].digest),
+        1,
+        "present on one, mounted on the other"
+    );
+    assert_eq!(p.readers_of(&c.blobs[1].digest), 2);
+    assert_eq!(p.readers_of(&Digest::sha256(b"not in the image")), 0);
 }
 
 #[test]

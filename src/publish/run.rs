@@ -139,7 +139,9 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
         for blob in &graph.blobs {
             blobs.insert(
                 blob.digest.clone(),
-                source.blob(&blob.digest, blob.size).await?,
+                source
+                    .blob(&blob.digest, blob.size, plan.readers_of(&blob.digest))
+                    .await?,
             );
         }
     }

@@ -193,6 +193,10 @@ impl Client {
             let mut url = upload.url.clone();
             url.query_pairs_mut()
                 .append_pair("digest", &digest.to_string());
+            let auth = self.auth_header(&state, &scopes, false).await?;
+            // The host's slot first, then the source: an opened source may be one the download
+            // waits on (a registry source's tee), so it is read from the moment it is open.
+            let permit = self.transport().permit(&state.host).await;
             let failure = Arc::new(Mutex::new(None));
             let body = if source.verifies() {
                 reporting(source.open().await?, failure.clone())
@@ -204,7 +208,6 @@ impl Client {
                     Some(failure.clone()),
                 )
             };
-            let auth = self.auth_header(&state, &scopes, false).await?;
             let mut request = self
                 .transport()
                 .http()
@@ -216,7 +219,7 @@ impl Client {
                 request = request.header(reqwest::header::AUTHORIZATION, auth);
             }
             state.count();
-            let outcome = self.transport().send_once(&state.host, request).await;
+            let outcome = self.transport().send_holding(permit, request).await;
             if let Some(err) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 return Err(err);
             }

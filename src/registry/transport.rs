@@ -93,6 +93,15 @@ impl Transport {
     /// Sends once, within the host's concurrency limit.
     pub async fn send_once(&self, host: &str, request: RequestBuilder) -> Result<Sent> {
         let permit = self.permit(host).await;
+        self.send_holding(permit, request).await
+    }
+
+    /// Sends once in a slot of the host's limit taken beforehand (see [`Transport::permit`]).
+    pub async fn send_holding(
+        &self,
+        permit: OwnedSemaphorePermit,
+        request: RequestBuilder,
+    ) -> Result<Sent> {
         let request = request
             .build()
             .map_err(|e| Error::Config(format!("building a request: {e}")))?;

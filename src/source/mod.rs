@@ -8,6 +8,7 @@ mod file;
 mod local;
 mod remote;
 mod spec;
+mod tee;
 
 use std::sync::Arc;
 
@@ -75,12 +76,18 @@ impl Source {
         }
     }
 
-    /// A blob of `size` bytes as a re-openable stream, never held in memory. Local blobs are
-    /// checked for their size now; a registry blob is read on its first open.
-    pub async fn blob(&self, digest: &Digest, size: u64) -> Result<Arc<dyn BlobSource>> {
+    /// A blob of `size` bytes as a re-openable stream, never held in memory whole, for `readers`
+    /// uploads. Local blobs are checked for their size now; a registry blob is read on its first
+    /// open, once for all `readers` (an open beyond them reads it again).
+    pub async fn blob(
+        &self,
+        digest: &Digest,
+        size: u64,
+        readers: usize,
+    ) -> Result<Arc<dyn BlobSource>> {
         match self {
             Source::Layout(l) | Source::Archive(l) => l.blob(digest, size).await,
-            Source::Registry(r) => Ok(r.blob(digest, size)),
+            Source::Registry(r) => Ok(r.blob(digest, size, readers)),
         }
     }
 }

@@ -1,22 +1,20 @@
 //! A registry as the image source: manifests by `GET` (digest verified by the client), blobs read
-//! from the registry once whatever the number of destinations: the first open starts streaming the
-//! blob into a temporary file (verified on the way), and every open reads that file as it grows,
-//! so uploads to the destinations run while the download is still going.
+//! from the registry once whatever the number of destinations: the first open starts the download
+//! into a [`Tee`] that every upload of the blob follows at its own pace, in bounded memory, so
+//! uploads to the destinations run while the download is still going.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use std::io::Write;
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::OnceCell;
 
 use crate::registry::{
     self, BlobSource, BlobStream, Client, Digest, ImageRef, Reference, Repository,
 };
 
 use super::error::{Result, io};
-use super::file::read_chunk;
+use super::tee::Tee;
 use super::{RawManifest, sniff_media_type};
 
 /// An image in a registry.
@@ -35,34 +33,18 @@ impl std::fmt::Debug for Remote {
     }
 }
 
-/// Downloaded blobs: one cell per digest, in a directory removed when the last user drops it.
+/// Blobs being read: one tee per digest, spilling into a directory removed when the last user
+/// drops it.
 struct Cache {
     client: Client,
     repo: Repository,
     dir: tempfile::TempDir,
-    cells: Mutex<HashMap<Digest, Arc<OnceCell<Arc<Download>>>>>,
+    tees: Mutex<HashMap<Digest, Arc<OnceCell<Arc<Tee>>>>>,
 }
 
-/// How far a download has got: bytes in the file, and whether it ended (and how).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Progress {
-    Running(u64),
-    Done,
-    Failed(String),
-}
-
-/// A blob being (or done being) written to the cache file.
-struct Download {
-    path: std::path::PathBuf,
-    size: u64,
-    progress: watch::Receiver<Progress>,
-}
-
-/// Readers are told the file grew after at least this many new bytes.
-const STEP: usize = 256 * 1024;
-
-/// The most a reader takes from the cache file at once (one chunk of the upload body).
-const READ: usize = 1024 * 1024;
+/// The most of one blob held in memory while its readers are apart (or not started yet); what
+/// a reader further behind needs is spilled to a file.
+const WINDOW: u64 = 8 * 1024 * 1024;
 
 impl Remote {
     /// Reads the root manifest of `image` (one GET).
@@ -79,7 +61,7 @@ impl Remote {
                 client: client.clone(),
                 repo: image.repo(),
                 dir,
-                cells: Mutex::new(HashMap::new()),
+                tees: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -89,7 +71,7 @@ impl Remote {
         &self.root
     }
 
-    /// The directory blobs are cached in (removed when the source and its blobs are dropped).
+    /// The directory blobs spill into (removed when the source and its blobs are dropped).
     pub fn cache_dir(&self) -> &std::path::Path {
         self.cache.dir.path()
     }
@@ -108,21 +90,23 @@ impl Remote {
         Ok(raw(self.cache.client.get_manifest_raw(&image).await?))
     }
 
-    /// A blob as a re-openable stream; nothing is read before the first open.
-    pub fn blob(&self, digest: &Digest, size: u64) -> Arc<dyn BlobSource> {
-        let cell = self
+    /// A blob as a re-openable stream for `readers` uploads; nothing is read before the first
+    /// open, and the blob is read once for all of them.
+    pub fn blob(&self, digest: &Digest, size: u64, readers: usize) -> Arc<dyn BlobSource> {
+        let tee = self
             .cache
-            .cells
+            .tees
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(digest.clone())
             .or_default()
             .clone();
-        Arc::new(CachedBlob {
+        Arc::new(RemoteBlob {
             cache: self.cache.clone(),
             digest: digest.clone(),
             size,
-            cell,
+            readers,
+            tee,
         })
     }
 }
@@ -141,135 +125,82 @@ fn raw(manifest: registry::Manifest) -> RawManifest {
 }
 
 /// One blob of the source registry, downloaded on its first open.
-struct CachedBlob {
+struct RemoteBlob {
     cache: Arc<Cache>,
     digest: Digest,
     size: u64,
-    cell: Arc<OnceCell<Arc<Download>>>,
+    readers: usize,
+    tee: Arc<OnceCell<Arc<Tee>>>,
 }
 
-impl BlobSource for CachedBlob {
+impl BlobSource for RemoteBlob {
     fn open(&self) -> BoxFuture<'_, registry::Result<BlobStream>> {
         Box::pin(async move {
-            let download = self
-                .cell
-                .get_or_try_init(|| {
-                    Cache::start(self.cache.clone(), self.digest.clone(), self.size)
-                })
-                .await?
-                .clone();
-            let file = std::fs::File::open(&download.path)?;
-            let state = (file, 0u64, download.progress.clone(), download.size);
-            let stream = futures_util::stream::try_unfold(
-                state,
-                |(file, pos, mut progress, size)| async move {
-                    loop {
-                        let now = progress.borrow_and_update().clone();
-                        let available = match &now {
-                            Progress::Running(written) => *written,
-                            Progress::Done => size,
-                            Progress::Failed(why) => {
-                                return Err(std::io::Error::other(why.clone()));
-                            }
-                        };
-                        if pos < available {
-                            let want = (available - pos).min(READ as u64);
-                            let (file, chunk) = read_chunk(file, want).await?;
-                            return Ok(Some((chunk, (file, pos + want, progress, size))));
-                        }
-                        if now == Progress::Done {
-                            return Ok(None);
-                        }
-                        if progress.changed().await.is_err() {
-                            return Err(std::io::Error::other("the source download stopped"));
-                        }
-                    }
-                },
-            );
-            let stream: BlobStream = Box::pin(stream);
-            Ok(stream)
+            if self.readers > 0 {
+                let tee = self
+                    .tee
+                    .get_or_try_init(|| self.cache.start(&self.digest, self.size, self.readers))
+                    .await?;
+                if let Some(reader) = tee.claim() {
+                    let stream = futures_util::stream::try_unfold(reader, |mut reader| async {
+                        Ok(reader.next().await?.map(|bytes| (bytes, reader)))
+                    });
+                    let stream: BlobStream = Box::pin(stream);
+                    return Ok(stream);
+                }
+            }
+            // Every expected upload has had its turn: this one retries after a failure.
+            tracing::debug!(digest = %self.digest, "reading a source blob again for a retry");
+            self.cache.fetch(&self.digest, self.size).await
         })
     }
 
-    /// The download is verified as it arrives (its last bytes are written only once the digest
-    /// matched), and a reader never gets past what was written: what it reads is verified.
+    /// The client verifies the download (holding its last bytes back until the digest matched),
+    /// and a reader never gets past what was downloaded: what it reads is verified.
     fn verifies(&self) -> bool {
         true
     }
 }
 
 impl Cache {
-    /// Starts streaming the blob into `<dir>/<alg>-<hex>` in the background; the client verifies
-    /// the digest, this the size. Readers follow the file through the returned progress.
-    async fn start(
-        cache: Arc<Cache>,
-        digest: Digest,
-        size: u64,
-    ) -> registry::Result<Arc<Download>> {
-        let blob = cache.client.get_blob(&cache.repo, &digest).await?;
-        if let Some(told) = blob.size
-            && told != size
-        {
-            return Err(registry::Error::SizeMismatch {
-                digest,
+    /// The blob's bytes from the registry (verified by the client), `size` of them.
+    async fn fetch(&self, digest: &Digest, size: u64) -> registry::Result<BlobStream> {
+        let blob = self.client.get_blob(&self.repo, digest).await?;
+        match blob.size {
+            Some(told) if told != size => Err(registry::Error::SizeMismatch {
+                digest: digest.clone(),
                 expected: size,
                 actual: told,
-            });
+            }),
+            _ => Ok(blob.stream),
         }
-        let path = cache
+    }
+
+    /// Starts the download of a blob for `readers` readers, spilling into
+    /// `<dir>/<alg>-<hex>` what a lagging reader needs.
+    async fn start(
+        &self,
+        digest: &Digest,
+        size: u64,
+        readers: usize,
+    ) -> registry::Result<Arc<Tee>> {
+        let stream = self.fetch(digest, size).await?;
+        let spill = self
             .dir
             .path()
             .join(format!("{}-{}", digest.algorithm().name(), digest.hex()));
-        let file = std::fs::File::create(&path)?;
-        let (tx, rx) = watch::channel(Progress::Running(0));
-        let task_cache = cache.clone();
-        tokio::spawn(async move {
-            let end = match write_blob(file, blob.stream, size, &tx).await {
-                Ok(()) => {
-                    tracing::debug!(%digest, size, "source blob cached");
-                    Progress::Done
-                }
-                Err(e) => Progress::Failed(format!("reading blob {digest} from the source: {e}")),
-            };
-            let _ = tx.send(end);
-            drop(task_cache); // the cache directory outlives the download
-        });
-        Ok(Arc::new(Download {
-            path,
+        let spill = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(spill)?;
+        Ok(Tee::start(
+            digest.clone(),
+            stream,
             size,
-            progress: rx,
-        }))
+            readers,
+            WINDOW,
+            spill,
+        ))
     }
-}
-
-/// Writes the verified stream to `file` as it arrives, publishing how much is readable at least
-/// every [`STEP`] bytes. The file is a fresh temporary file: writes land in the page cache, so
-/// they are made directly rather than through the blocking pool.
-async fn write_blob(
-    mut file: std::fs::File,
-    mut stream: BlobStream,
-    size: u64,
-    progress: &watch::Sender<Progress>,
-) -> std::io::Result<()> {
-    let (mut written, mut published) = (0u64, 0u64);
-    while let Some(chunk) = stream.next().await.transpose()? {
-        if written + chunk.len() as u64 > size {
-            return Err(std::io::Error::other(format!(
-                "the source sent {} bytes, more than the {size} its descriptor says",
-                written + chunk.len() as u64
-            )));
-        }
-        file.write_all(&chunk)?;
-        written += chunk.len() as u64;
-        if written - published >= STEP as u64 {
-            published = written;
-            let _ = progress.send(Progress::Running(written));
-        }
-    }
-    if written != size {
-        return Err(std::io::Error::other(format!(
-            "the source sent {written} bytes, the descriptor says {size}"
-        )));
-    }
-    Ok(())
 }

@@ -234,7 +234,9 @@ async fn try_complete(
     for blob in &graph.blobs {
         blobs.insert(
             blob.digest.clone(),
-            opened.blob(&blob.digest, blob.size).await?,
+            opened
+                .blob(&blob.digest, blob.size, planned.readers_of(&blob.digest))
+                .await?,
         );
     }
     let blob = |d: &Descriptor| -> Arc<dyn BlobSource> {

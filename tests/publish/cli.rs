@@ -3,6 +3,7 @@
 //! a changed release tag is refused with nothing written.
 
 use crate::registry::harness::{PASSWORD, Registry, USER};
+use crate::registry::proxy::{Fault, Proxy, Rule};
 use crate::support::run;
 use registry_action::sample::{SampleSpec, write_archive, write_layout};
 
@@ -154,6 +155,73 @@ fn archive_and_registry_sources_publish_the_same_digest() {
         "same registry: blobs are mounted, not uploaded: {}",
         from_registry.summary_file
     );
+}
+
+/// A registry source read for two destinations, one of them cutting two blob uploads off: the
+/// source gives each blob once for both uploads, and once more for each retried upload.
+#[test]
+fn a_registry_source_is_read_once_for_all_destinations_and_again_only_for_retries() {
+    let (Some(source), Some(b), Some(c)) =
+        (Registry::plain(), Registry::plain(), Registry::plain())
+    else {
+        return;
+    };
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 11,
+        // Layers of several download steps, odd-sized.
+        layer_sizes: vec![3 * 1024 * 1024 + 17, 1024 * 1024 + 3],
+        ..SampleSpec::default()
+    });
+    let pushed = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/src/app", source.name()),
+            "--tags",
+            "type=raw,value=build",
+        ],
+        &[],
+    );
+    assert!(pushed.success(), "{}", pushed.stdout());
+    let proxy = Proxy::start(
+        b.name().parse().expect("registry address"),
+        vec![Rule {
+            matching: "PUT /v2/dst/app/blobs/uploads/",
+            times: 2,
+            fault: Fault::Reset,
+        }],
+    );
+    let since = source.access_log().len();
+    let published = run(
+        &[
+            "publish",
+            "--source",
+            &format!("docker://{}/src/app:build", source.name()),
+            "--images",
+            &format!("{}/dst/app\n{}/dst/app", proxy.addr, c.name()),
+            "--tags",
+            "type=raw,value=v1",
+        ],
+        &[],
+    );
+    assert!(published.success(), "{}", published.stdout());
+    assert_eq!(published.get("digest"), image.root.digest.to_string());
+    let root = std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex()))
+        .expect("root manifest");
+    assert_eq!(b.skopeo_raw("dst/app:v1"), root);
+    assert_eq!(c.skopeo_raw("dst/app:v1"), root);
+    let resets = proxy.seen().iter().filter(|(_, o)| o == "reset").count();
+    assert_eq!(resets, 2, "{:#?}", proxy.seen());
+    let blob_gets: Vec<String> = source.access_log()[since..]
+        .iter()
+        .map(|(line, _)| line.clone())
+        .filter(|line| line.starts_with("GET ") && line.contains("/blobs/"))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = blob_gets.iter().collect();
+    assert!(distinct.len() >= 4, "{blob_gets:#?}");
+    assert_eq!(blob_gets.len(), distinct.len() + resets, "{blob_gets:#?}");
 }
 
 #[test]

@@ -44,7 +44,7 @@ async fn blob_streams_are_the_blob_files_and_reopen() {
         let g = read_graph(&source).await.expect("graph");
         assert_eq!(g.blobs.len(), sample.image.blobs.len());
         for blob in &g.blobs {
-            let stream = source.blob(&blob.digest, blob.size).await.expect("blob");
+            let stream = source.blob(&blob.digest, blob.size, 1).await.expect("blob");
             for _ in 0..2 {
                 let mut verifier = blob.digest.verifier();
                 let mut body = stream.open().await.expect("open");
@@ -54,13 +54,13 @@ async fn blob_streams_are_the_blob_files_and_reopen() {
                 assert_eq!(verifier.len(), blob.size, "{spec} {}", blob.digest);
                 verifier.finish().expect("blob bytes match their digest");
             }
-            let wrong = source.blob(&blob.digest, blob.size + 1).await.err();
+            let wrong = source.blob(&blob.digest, blob.size + 1, 1).await.err();
             assert!(
                 matches!(wrong, Some(src::Error::SizeMismatch { .. })),
                 "{wrong:?}"
             );
         }
-        let absent = source.blob(&Digest::sha256(b"absent"), 6).await.err();
+        let absent = source.blob(&Digest::sha256(b"absent"), 6, 1).await.err();
         assert!(
             matches!(absent, Some(src::Error::Missing { .. })),
             "{absent:?}"

@@ -1,5 +1,6 @@
 //! A registry as the source: a sample image pushed (driven by its graph) to a real registry reads
-//! back as the same graph, and each blob is read from the registry once however often it is opened.
+//! back as the same graph, and each blob is read from the registry once for all the uploads it
+//! was opened for (an open beyond them, a retry, reads it again).
 
 use futures_util::StreamExt;
 use registry_action::publish::graph::{ImageGraph, read_graph};
@@ -13,7 +14,7 @@ use crate::registry::harness::Registry;
 /// Pushes every blob and manifest of `graph` from `source` to `repo`, the root under `tag`.
 async fn push(client: &Client, source: &Source, graph: &ImageGraph, repo: &Repository, tag: &str) {
     for blob in &graph.blobs {
-        let from = source.blob(&blob.digest, blob.size).await.expect("blob");
+        let from = source.blob(&blob.digest, blob.size, 1).await.expect("blob");
         client
             .push_blob(repo, &blob.digest, blob.size, from.as_ref(), None)
             .await
@@ -41,9 +42,15 @@ async fn push(client: &Client, source: &Source, graph: &ImageGraph, repo: &Repos
     assert_eq!(pushed, root.manifest.digest);
 }
 
-/// Reads the blob whole and checks its bytes against its digest; gives its length.
-async fn drain(source: &Source, digest: &registry_action::registry::Digest, size: u64) -> u64 {
-    let blob = source.blob(digest, size).await.expect("blob");
+/// Reads the blob (opened for `readers` uploads) whole and checks its bytes against its digest;
+/// gives its length.
+async fn drain(
+    source: &Source,
+    digest: &registry_action::registry::Digest,
+    size: u64,
+    readers: usize,
+) -> u64 {
+    let blob = source.blob(digest, size, readers).await.expect("blob");
     let mut stream = blob.open().await.expect("open");
     let (mut n, mut check) = (0, digest.verifier());
     while let Some(chunk) = stream.next().await {
@@ -77,12 +84,13 @@ async fn same_graph_and_blobs_read_once(spec: SampleSpec) {
     let opened = reader.requests(&registry.name());
     let got = read_graph(&remote).await.expect("graph from registry");
     assert_eq!(got, expected);
-    // Each blob opened by two "destinations" (two handles, both streamed, concurrently), twice.
+    // Each blob opened for four uploads: by two "destinations" (two handles, both streamed,
+    // concurrently), twice, the second pair after the first finished (it reads what memory kept).
     for _ in 0..2 {
         let reads = expected.blobs.iter().flat_map(|b| {
             [
-                drain(&remote, &b.digest, b.size),
-                drain(&remote, &b.digest, b.size),
+                drain(&remote, &b.digest, b.size, 4),
+                drain(&remote, &b.digest, b.size, 4),
             ]
         });
         let sizes = futures_util::future::join_all(reads).await;
@@ -93,35 +101,43 @@ async fn same_graph_and_blobs_read_once(spec: SampleSpec) {
             .collect();
         assert_eq!(sizes, want);
     }
+    // A fifth open, as a retry makes: the blob is read again.
+    let retries = expected
+        .blobs
+        .iter()
+        .map(|b| drain(&remote, &b.digest, b.size, 4));
+    let sizes = futures_util::future::join_all(retries).await;
+    let want: Vec<u64> = expected.blobs.iter().map(|b| b.size).collect();
+    assert_eq!(sizes, want);
     let log: Vec<(String, u16)> = registry.access_log().split_off(before);
     let blob_gets: Vec<&String> = log
         .iter()
         .map(|(r, _)| r)
         .filter(|r| r.starts_with("GET ") && r.contains("/blobs/"))
         .collect();
-    assert_eq!(blob_gets.len(), expected.blobs.len(), "{blob_gets:#?}");
+    assert_eq!(blob_gets.len(), 2 * expected.blobs.len(), "{blob_gets:#?}");
     for blob in &expected.blobs {
         let path = format!("GET /v2/src/app/blobs/{}", blob.digest);
         assert_eq!(
             blob_gets.iter().filter(|r| ***r == path).count(),
-            1,
-            "{path}"
+            2,
+            "{path}: once for the four uploads, once for the retry"
         );
     }
-    // After the ping and the root: child manifests + blobs, the floor for reading an image.
+    // After the ping and the root: child manifests + blobs (and the retries).
     let children = expected.manifests.len() as u64 - 1;
     assert_eq!(
         reader.requests(&registry.name()) - opened,
-        children + expected.blobs.len() as u64
+        children + 2 * expected.blobs.len() as u64
     );
     let manifest_gets = log
         .iter()
         .filter(|(r, _)| r.starts_with("GET ") && r.contains("/manifests/"));
     assert_eq!(manifest_gets.count() as u64, 1 + children, "{log:#?}");
-    // What the registry saw in all: one ping, the manifests, the blobs.
+    // What the registry saw in all: one ping, the manifests, the blobs (and the retries).
     assert_eq!(
         log.len() as u64,
-        1 + 1 + children + expected.blobs.len() as u64,
+        1 + 1 + children + 2 * expected.blobs.len() as u64,
         "{log:#?}"
     );
     let Source::Registry(inner) = &remote else {
@@ -138,8 +154,8 @@ async fn registry_source_reads_the_same_graph_and_each_blob_once() {
     same_graph_and_blobs_read_once(SampleSpec {
         attestation: true,
         empty_layer: true,
-        // A layer of several read chunks (1 MiB) and progress steps (256 KiB), odd-sized, so
-        // readers follow the cache file while it grows and stop at its exact end.
+        // A layer of several progress steps (256 KiB), odd-sized, so readers follow the download
+        // while it runs and stop at its exact end.
         layer_sizes: vec![3 * 1024 * 1024 + 17, 20_001],
         ..SampleSpec::default()
     })

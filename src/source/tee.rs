@@ -1,0 +1,337 @@
+//! One download read by several uploads at their own pace, in bounded memory.
+//!
+//! The download appends its chunks to a window in memory and readers follow it, each taking the
+//! chunks as they are (no copy). A chunk leaves memory once every reader has passed it. When the
+//! window is full, the download waits while every reader still has bytes to read (the readers
+//! are slower than the source: nothing is gained by running ahead); once a reader has caught up,
+//! the download goes on and the oldest chunks leave memory, written first to a spill file when a
+//! reader still needs them (one behind, or one expected but not opened yet), which that reader
+//! then reads from there. So the bytes are fetched once, the fastest reader is never held back
+//! by the slowest, and memory stays under the window (plus one chunk) however large the blob.
+//!
+//! The number of readers is fixed up front: [`Tee::claim`] gives each its reader, and refuses
+//! once all are claimed (the caller then fetches the blob again: a retry after a failure). A
+//! claimed reader must be read without waiting on anything else (its upload already holds its
+//! connection slot), as the download may wait for it.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::{Notify, watch};
+
+use crate::registry::{BlobStream, Digest};
+
+/// Readers waiting for data are woken after at least this many new bytes (and at the end).
+const STEP: u64 = 256 * 1024;
+
+/// The most a reader takes from the spill file at once.
+const READ: u64 = 1024 * 1024;
+
+/// A blob being downloaded (or done) and the readers following it.
+pub(super) struct Tee {
+    size: u64,
+    /// The most bytes held in memory (one chunk more while it is appended).
+    window: u64,
+    spill: File,
+    state: Mutex<State>,
+    /// Bumped when readers may find something new: more bytes, or the end.
+    progress: watch::Sender<u64>,
+    /// Told when a reader moved on while the download waits for one to.
+    advanced: Notify,
+}
+
+struct State {
+    /// The chunks in memory by offset, contiguous, ending at `received`.
+    chunks: VecDeque<(u64, Bytes)>,
+    /// Where memory starts: bytes before it were spilled for whoever still needs them, or dropped.
+    start: u64,
+    received: u64,
+    /// How the download ended: `Err` says why it failed.
+    end: Option<Result<(), String>>,
+    /// Readers expected but not claimed yet: each still needs everything from 0.
+    unclaimed: usize,
+    /// Each claimed reader's position; `None` once it was dropped.
+    positions: Vec<Option<u64>>,
+    /// Bytes written to the spill file.
+    spilled: u64,
+    /// The most bytes memory held at once.
+    peak: u64,
+    /// The download waits for a reader to move on.
+    filler_waiting: bool,
+}
+
+impl State {
+    /// The lowest offset a reader still needs; `None` when no reader needs anything more.
+    fn needed_from(&self) -> Option<u64> {
+        if self.unclaimed > 0 {
+            return Some(0);
+        }
+        self.positions.iter().flatten().min().copied()
+    }
+
+    /// Whether the download should wait: memory is full and every claimed reader still has
+    /// bytes to read (none is waiting for more).
+    fn full_and_all_busy(&self, window: u64) -> bool {
+        let mut claimed = self.positions.iter().flatten().peekable();
+        self.received - self.start >= window
+            && claimed.peek().is_some()
+            && claimed.all(|p| *p < self.received)
+    }
+
+    /// Drops the chunks every reader has passed.
+    fn drop_passed(&mut self) {
+        let from = self.needed_from().unwrap_or(u64::MAX);
+        while let Some((offset, chunk)) = self.chunks.front() {
+            if offset + chunk.len() as u64 > from {
+                break;
+            }
+            self.chunks.pop_front();
+        }
+        self.start = self.chunks.front().map_or(self.received, |(o, _)| *o);
+    }
+}
+
+impl Tee {
+    /// Starts moving `stream` (blob `digest`, `size` bytes, for `readers` readers) into a new
+    /// tee, in the background; `spill` is an empty file for the bytes a lagging reader needs.
+    pub(super) fn start(
+        digest: Digest,
+        stream: BlobStream,
+        size: u64,
+        readers: usize,
+        window: u64,
+        spill: File,
+    ) -> Arc<Tee> {
+        let tee = Arc::new(Tee {
+            size,
+            window,
+            spill,
+            state: Mutex::new(State {
+                chunks: VecDeque::new(),
+                start: 0,
+                received: 0,
+                end: None,
+                unclaimed: readers,
+                positions: Vec::with_capacity(readers),
+                spilled: 0,
+                peak: 0,
+                filler_waiting: false,
+            }),
+            progress: watch::channel(0).0,
+            advanced: Notify::new(),
+        });
+        let filling = tee.clone();
+        tokio::spawn(async move {
+            let end = filling.fill(stream).await.map_err(|e| e.to_string());
+            let mut state = filling.lock();
+            tracing::debug!(%digest, size, spilled = state.spilled, peak = state.peak, ?end, "source blob read");
+            state.end = Some(end);
+            drop(state);
+            filling.progress.send_modify(|n| *n += 1);
+        });
+        tee
+    }
+
+    /// The next reader, starting at byte 0; `None` when every expected reader was claimed.
+    pub(super) fn claim(self: &Arc<Self>) -> Option<TeeReader> {
+        let mut state = self.lock();
+        state.unclaimed = state.unclaimed.checked_sub(1)?;
+        state.positions.push(Some(0));
+        Some(TeeReader {
+            tee: self.clone(),
+            slot: state.positions.len() - 1,
+            position: 0,
+            progress: self.progress.subscribe(),
+        })
+    }
+
+    /// Records a reader's new position (`None`: it stopped), frees what everyone passed, and
+    /// wakes the download if it waits.
+    fn moved(&self, slot: usize, position: Option<u64>) {
+        let mut state = self.lock();
+        state.positions[slot] = position;
+        state.drop_passed();
+        if std::mem::take(&mut state.filler_waiting) {
+            drop(state);
+            self.advanced.notify_one();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits while memory is full and every reader is busy reading it.
+    async fn wait_for_a_reader(&self) {
+        loop {
+            {
+                let mut state = self.lock();
+                state.filler_waiting = state.full_and_all_busy(self.window);
+                if !state.filler_waiting {
+                    return;
+                }
+            }
+            // A reader that moved on since the check left a permit: this returns at once.
+            self.advanced.notified().await;
+        }
+    }
+
+    /// Appends the stream's chunks, keeping memory under the window; stops early when no reader
+    /// is left to read.
+    async fn fill(&self, mut stream: BlobStream) -> std::io::Result<()> {
+        let mut announced = 0;
+        loop {
+            self.wait_for_a_reader().await;
+            let Some(chunk) = stream.next().await.transpose()? else {
+                break;
+            };
+            if chunk.is_empty() {
+                continue;
+            }
+            let (received, leaving, needed_from) = {
+                let mut state = self.lock();
+                let Some(needed_from) = state.needed_from() else {
+                    return Err(std::io::Error::other("every reader stopped"));
+                };
+                let end = state.received + chunk.len() as u64;
+                if end > self.size {
+                    return Err(std::io::Error::other(format!(
+                        "the source sent {end} bytes, more than the {} its descriptor says",
+                        self.size
+                    )));
+                }
+                let offset = state.received;
+                state.chunks.push_back((offset, chunk));
+                state.received = end;
+                state.drop_passed();
+                state.peak = state.peak.max(end - state.start);
+                (end, over_window(&state, self.window), needed_from)
+            };
+            // Out of the lock: the oldest chunks beyond the window go to the file when a reader
+            // still needs them, before they leave memory (a reader behind reads them there).
+            let mut spilled = 0;
+            for (offset, chunk) in &leaving {
+                if needed_from < offset + chunk.len() as u64 {
+                    self.spill.write_all_at(chunk, *offset)?;
+                    spilled += chunk.len() as u64;
+                }
+            }
+            if let Some((last, _)) = leaving.last() {
+                let mut state = self.lock();
+                while state.chunks.front().is_some_and(|(o, _)| o <= last) {
+                    state.chunks.pop_front();
+                }
+                state.start = state.chunks.front().map_or(state.received, |(o, _)| *o);
+                state.spilled += spilled;
+            }
+            if received - announced >= STEP {
+                announced = received;
+                self.progress.send_modify(|n| *n += 1);
+            }
+        }
+        let received = self.lock().received;
+        if received != self.size {
+            return Err(std::io::Error::other(format!(
+                "the source sent {received} bytes, the descriptor says {}",
+                self.size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The oldest chunks that must leave memory for the rest to fit the window.
+fn over_window(state: &State, window: u64) -> Vec<(u64, Bytes)> {
+    let mut held = state.received - state.start;
+    let mut leaving = Vec::new();
+    for (offset, chunk) in &state.chunks {
+        if held <= window {
+            break;
+        }
+        held -= chunk.len() as u64;
+        leaving.push((*offset, chunk.clone()));
+    }
+    leaving
+}
+
+/// One reader of a [`Tee`]: reads the blob from its start, from memory or the spill file.
+pub(super) struct TeeReader {
+    tee: Arc<Tee>,
+    slot: usize,
+    position: u64,
+    progress: watch::Receiver<u64>,
+}
+
+/// Where a reader's next bytes are.
+enum Next {
+    Memory(Bytes),
+    File(u64),
+    End,
+    Wait,
+}
+
+impl TeeReader {
+    /// The next bytes, `None` at the end; an error when the download failed.
+    pub(super) async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
+        loop {
+            self.progress.borrow_and_update();
+            let next = {
+                let state = self.tee.lock();
+                if self.position < state.start {
+                    Next::File((state.start - self.position).min(READ))
+                } else if self.position < state.received {
+                    let i = state.chunks.partition_point(|(o, _)| *o <= self.position) - 1;
+                    let (offset, chunk) = &state.chunks[i];
+                    Next::Memory(chunk.slice((self.position - offset) as usize..))
+                } else {
+                    match &state.end {
+                        Some(Ok(())) => Next::End,
+                        Some(Err(why)) => return Err(std::io::Error::other(why.clone())),
+                        None => Next::Wait,
+                    }
+                }
+            };
+            let bytes = match next {
+                Next::Memory(bytes) => bytes,
+                Next::File(len) => self.read_spilled(len).await?,
+                Next::End => return Ok(None),
+                Next::Wait => {
+                    self.progress
+                        .changed()
+                        .await
+                        .map_err(|_| std::io::Error::other("the source download stopped"))?;
+                    continue;
+                }
+            };
+            self.position += bytes.len() as u64;
+            self.tee.moved(self.slot, Some(self.position));
+            return Ok(Some(bytes));
+        }
+    }
+
+    /// `len` bytes of the spill file from the reader's position, read on the blocking pool.
+    async fn read_spilled(&self, len: u64) -> std::io::Result<Bytes> {
+        let (tee, at) = (self.tee.clone(), self.position);
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0; usize::try_from(len).map_err(std::io::Error::other)?];
+            tee.spill.read_exact_at(&mut buf, at)?;
+            Ok(Bytes::from(buf))
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
+}
+
+impl Drop for TeeReader {
+    fn drop(&mut self) {
+        self.tee.moved(self.slot, None);
+    }
+}
+
+#[cfg(test)]
+#[path = "tee_tests.rs"]
+mod tests;

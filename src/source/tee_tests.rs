@@ -1,0 +1,326 @@
+use super::*;
+
+use futures_util::future::join_all;
+use proptest::prelude::*;
+use tokio::sync::mpsc;
+
+/// `len` bytes that differ from offset to offset (a misplaced chunk shows).
+fn content(len: usize) -> Bytes {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+fn spill_file() -> (tempfile::TempDir, File) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(dir.path().join("spill"))
+        .expect("spill file");
+    (dir, file)
+}
+
+/// A stream the test feeds chunk by chunk.
+fn fed() -> (mpsc::UnboundedSender<std::io::Result<Bytes>>, BlobStream) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (tx, Box::pin(stream))
+}
+
+/// `content` cut into pieces of the given lengths (the last one takes the rest).
+fn chunks(content: &Bytes, lengths: &[usize]) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for len in lengths {
+        let end = (at + len).min(content.len());
+        out.push(content.slice(at..end));
+        at = end;
+    }
+    if at < content.len() {
+        out.push(content.slice(at..));
+    }
+    out
+}
+
+async fn read_all(mut reader: TeeReader) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(bytes) = reader.next().await? {
+        out.extend_from_slice(&bytes);
+    }
+    Ok(out)
+}
+
+fn held(tee: &Tee) -> (u64, u64) {
+    let state = tee.lock();
+    (state.received - state.start, state.peak)
+}
+
+#[tokio::test]
+async fn readers_in_step_share_the_chunks_and_nothing_is_spilled() {
+    let data = content(8 * STEP as usize);
+    let (tx, stream) = fed();
+    let (_dir, spill) = spill_file();
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        data.len() as u64,
+        2,
+        2 * STEP,
+        spill,
+    );
+    let (mut a, mut b) = (tee.claim().unwrap(), tee.claim().unwrap());
+    for chunk in chunks(&data, &[STEP as usize; 8]) {
+        tx.send(Ok(chunk.clone())).unwrap();
+        let (from_a, from_b) = (a.next().await.unwrap(), b.next().await.unwrap());
+        assert_eq!(from_a.as_ref(), Some(&chunk));
+        assert_eq!(from_b.as_ref(), Some(&chunk));
+        // Both passed the chunk: it left memory.
+        assert_eq!(held(&tee).0, 0);
+    }
+    drop(tx);
+    assert_eq!(a.next().await.unwrap(), None);
+    assert_eq!(b.next().await.unwrap(), None);
+    assert_eq!(tee.lock().spilled, 0);
+    assert_eq!(held(&tee).1, STEP, "at most one chunk was ever held");
+}
+
+#[tokio::test]
+async fn readers_slower_than_the_source_hold_the_download_back_instead_of_spilling() {
+    let data = content(20 * STEP as usize);
+    let (_dir, spill) = spill_file();
+    let pieces = chunks(&data, &[STEP as usize; 20]);
+    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
+    let window = 2 * STEP;
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        data.len() as u64,
+        2,
+        window,
+        spill,
+    );
+    let (mut a, mut b) = (tee.claim().unwrap(), tee.claim().unwrap());
+    let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
+    loop {
+        // Both readers lag: the source could deliver everything at once.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let (x, y) = (a.next().await.unwrap(), b.next().await.unwrap());
+        match (x, y) {
+            (Some(x), Some(y)) => {
+                got_a.extend_from_slice(&x);
+                got_b.extend_from_slice(&y);
+            }
+            (None, None) => break,
+            other => panic!("readers in step end together: {other:?}"),
+        }
+    }
+    assert_eq!(got_a, data);
+    assert_eq!(got_b, data);
+    let state = tee.lock();
+    assert_eq!(state.spilled, 0);
+    assert!(state.peak <= window + STEP, "{}", state.peak);
+}
+
+#[tokio::test]
+async fn a_fast_reader_is_not_held_back_by_an_idle_one() {
+    let data = content(12 * STEP as usize);
+    let (_dir, spill) = spill_file();
+    let pieces = chunks(&data, &[STEP as usize; 12]);
+    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
+    let window = 4 * STEP;
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        data.len() as u64,
+        2,
+        window,
+        spill,
+    );
+    let (fast, idle) = (tee.claim().unwrap(), tee.claim().unwrap());
+    assert_eq!(read_all(fast).await.unwrap(), data);
+    // What did not fit the window went to the file for the idle reader.
+    assert_eq!(tee.lock().spilled, 8 * STEP);
+    assert_eq!(read_all(idle).await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn a_reader_claimed_after_the_download_reads_what_was_spilled_for_it() {
+    let data = content(10 * STEP as usize + 123);
+    let (_dir, spill) = spill_file();
+    let pieces = chunks(&data, &[STEP as usize; 10]);
+    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
+    let window = 3 * STEP;
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        data.len() as u64,
+        2,
+        window,
+        spill,
+    );
+    let first = read_all(tee.claim().unwrap()).await.unwrap();
+    assert_eq!(first, data);
+    // The second reader is not claimed yet: memory kept the last three chunks, the rest is in
+    // the file, and memory never held more than the window.
+    let (now, peak) = held(&tee);
+    assert!(now <= window, "{now}");
+    assert!(peak <= window + STEP, "{peak}");
+    assert_eq!(tee.lock().spilled, 8 * STEP);
+    let second = read_all(tee.claim().unwrap()).await.unwrap();
+    assert_eq!(second, data);
+    assert!(tee.claim().is_none(), "two readers were expected");
+    assert_eq!(held(&tee).0, 0, "everyone passed everything");
+}
+
+#[tokio::test]
+async fn claims_stop_at_the_expected_number() {
+    let (_dir, spill) = spill_file();
+    let data = content(10);
+    let stream = Box::pin(futures_util::stream::iter([Ok(data.clone())]));
+    let tee = Tee::start(Digest::sha256(b"test"), stream, 10, 1, STEP, spill);
+    let reader = tee.claim().expect("one reader");
+    assert!(tee.claim().is_none());
+    assert_eq!(read_all(reader).await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn a_failed_download_fails_every_reader_after_the_bytes_it_had() {
+    let data = content(2 * STEP as usize);
+    let (tx, stream) = fed();
+    let (_dir, spill) = spill_file();
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        4 * STEP,
+        2,
+        4 * STEP,
+        spill,
+    );
+    let (a, b) = (tee.claim().unwrap(), tee.claim().unwrap());
+    for chunk in chunks(&data, &[STEP as usize; 2]) {
+        tx.send(Ok(chunk)).unwrap();
+    }
+    tx.send(Err(std::io::Error::other("connection reset")))
+        .unwrap();
+    for result in join_all([read_all(a), read_all(b)]).await {
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains("connection reset"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn more_or_fewer_bytes_than_the_descriptor_says_is_an_error() {
+    for (sent, told, says) in [
+        (3 * STEP, 2 * STEP, "more than the"),
+        (STEP, 2 * STEP, "the descriptor says"),
+    ] {
+        let (_dir, spill) = spill_file();
+        let data = content(sent as usize);
+        let stream = Box::pin(futures_util::stream::iter(
+            chunks(&data, &[STEP as usize; 3]).into_iter().map(Ok),
+        ));
+        let tee = Tee::start(Digest::sha256(b"test"), stream, told, 1, STEP, spill);
+        let err = read_all(tee.claim().unwrap()).await.unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn dropped_readers_release_memory_and_the_last_one_stops_the_download() {
+    let data = content(6 * STEP as usize);
+    let pieces = chunks(&data, &[STEP as usize; 6]);
+    let (tx, stream) = fed();
+    let (_dir, spill) = spill_file();
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        data.len() as u64,
+        2,
+        16 * STEP,
+        spill,
+    );
+    let (mut a, mut b) = (tee.claim().unwrap(), tee.claim().unwrap());
+    tx.send(Ok(pieces[0].clone())).unwrap();
+    assert_eq!(a.next().await.unwrap().as_ref(), Some(&pieces[0]));
+    // `b` has read nothing: the chunk stays for it. Dropped, it no longer holds it.
+    assert_eq!(held(&tee).0, STEP);
+    drop(b.next().await.unwrap());
+    drop(b);
+    assert_eq!(held(&tee).0, 0);
+    tx.send(Ok(pieces[1].clone())).unwrap();
+    assert_eq!(a.next().await.unwrap().as_ref(), Some(&pieces[1]));
+    assert_eq!(held(&tee).0, 0);
+    drop(a);
+    // Nobody reads any more: the next chunk ends the download.
+    tx.send(Ok(pieces[2].clone())).unwrap();
+    let mut progress = tee.progress.subscribe();
+    while tee.lock().end.is_none() {
+        progress.changed().await.unwrap();
+    }
+    let end = tee.lock().end.clone().unwrap();
+    assert_eq!(end, Err("every reader stopped".to_owned()));
+    assert_eq!(tee.lock().spilled, 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever the chunking, window and pace of each reader, every reader gets the exact bytes,
+    /// memory stays under the window plus one chunk, and nothing is spilled that is not needed
+    /// (at most the whole blob, once).
+    #[test]
+    fn every_reader_gets_the_exact_bytes(
+        len in 0usize..600_000,
+        lengths in proptest::collection::vec(1usize..90_000, 1..40),
+        window in 1u64..300_000,
+        paces in proptest::collection::vec((0usize..3, 0u64..400_000), 1..4),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let data = content(len);
+            let pieces = chunks(&data, &lengths);
+            let biggest = pieces.iter().map(|p| p.len() as u64).max().unwrap_or(0);
+            let (_dir, spill) = spill_file();
+            let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
+            let tee = Tee::start(Digest::sha256(b"test"), stream, len as u64, paces.len(), window, spill);
+            // Each reader yields `yields` times between reads, and starts once `delay` bytes
+            // were received.
+            let readers = paces.iter().map(|&(yields, delay)| {
+                let tee = tee.clone();
+                async move {
+                    let mut progress = tee.progress.subscribe();
+                    while tee.lock().received < delay.min(len as u64) {
+                        progress.changed().await.unwrap();
+                    }
+                    let mut reader = tee.claim().expect("an expected reader");
+                    let mut out = Vec::new();
+                    while let Some(bytes) = reader.next().await.unwrap() {
+                        out.extend_from_slice(&bytes);
+                        for _ in 0..yields {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    out
+                }
+            });
+            for got in join_all(readers).await {
+                prop_assert_eq!(&got, &data.to_vec());
+            }
+            let (_, peak) = held(&tee);
+            prop_assert!(peak <= window + biggest, "peak {} window {} chunk {}", peak, window, biggest);
+            prop_assert!(tee.lock().spilled <= len as u64);
+            Ok(())
+        })?;
+    }
+}
