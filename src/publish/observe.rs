@@ -6,7 +6,7 @@ use super::plan::{Content, Observed};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::{Action, Client, Digest, Reference, Repository, Result, Scopes};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Requests in flight per target while observing.
 const CONCURRENCY: usize = 8;
@@ -47,7 +47,8 @@ pub async fn has_root(client: &Client, root: &Digest, target: &Repository) -> Re
 }
 
 /// What `target` holds that matters for publishing `content` under `tags`, given whether it
-/// holds the root (from [`has_root`]): when it does, its children and blobs are there too.
+/// holds the root (from [`has_root`]): when it does, its children and blobs are there too. The
+/// manifest HEADs, the blob HEADs and the tag look-ups run side by side.
 pub async fn observe(
     client: &Client,
     content: &Content,
@@ -55,60 +56,81 @@ pub async fn observe(
     tags: &[ComputedTag],
     root_present: bool,
 ) -> Result<Observed> {
-    let mut observed = Observed {
+    let ((manifests_present, blobs_present), (tags, tag_digests)) = futures_util::future::try_join(
+        async {
+            if root_present {
+                return Ok((BTreeSet::new(), BTreeSet::new()));
+            }
+            futures_util::future::try_join(
+                present(content.manifests.iter().map(|m| &m.digest), |digest| {
+                    let image = target.with(Reference::Digest(digest.clone()));
+                    async move { Ok(client.head_manifest(&image).await?.is_some()) }
+                }),
+                present(
+                    content.blobs.iter().map(|b| &b.digest),
+                    |digest| async move { Ok(client.head_blob(target, digest).await?.is_some()) },
+                ),
+            )
+            .await
+        },
+        observe_tags(client, target, tags),
+    )
+    .await?;
+    Ok(Observed {
         root_present,
-        ..Observed::default()
-    };
-    if !root_present {
-        observed.manifests_present = stream::iter(&content.manifests)
-            .map(|m| async move {
-                let image = target.with(Reference::Digest(m.digest.clone()));
-                Ok::<_, crate::registry::Error>(
-                    client
-                        .head_manifest(&image)
-                        .await?
-                        .map(|_| m.digest.clone()),
-                )
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_filter_map(|d| async move { Ok(d) })
-            .try_collect::<BTreeSet<Digest>>()
-            .await?;
-        observed.blobs_present = stream::iter(&content.blobs)
-            .map(|b| async move {
-                Ok::<_, crate::registry::Error>(
-                    client
-                        .head_blob(target, &b.digest)
-                        .await?
-                        .map(|_| b.digest.clone()),
-                )
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_filter_map(|d| async move { Ok(d) })
-            .try_collect::<BTreeSet<Digest>>()
-            .await?;
-    }
+        manifests_present,
+        blobs_present,
+        tags,
+        tag_digests,
+    })
+}
+
+/// The digests `is_there` answers yes for, asked [`CONCURRENCY`] at a time.
+async fn present<'a, F, Fut>(
+    digests: impl Iterator<Item = &'a Digest>,
+    is_there: F,
+) -> Result<BTreeSet<Digest>>
+where
+    F: Fn(&'a Digest) -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    stream::iter(digests)
+        .map(|digest| {
+            let asked = is_there(digest);
+            async move { Ok::<_, crate::registry::Error>(asked.await?.then(|| digest.clone())) }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_filter_map(|d| async move { Ok(d) })
+        .try_collect()
+        .await
+}
+
+/// The target's tags when a rolling tag needs them, and the digest of each release tag there
+/// (not asked when the listing shows the tag is absent).
+async fn observe_tags(
+    client: &Client,
+    target: &Repository,
+    tags: &[ComputedTag],
+) -> Result<(Option<BTreeSet<String>>, BTreeMap<String, Digest>)> {
     let needs_listing = tags
         .iter()
         .any(|t| t.kind == TagKind::Rolling && t.version.is_some());
-    if needs_listing {
-        observed.tags = Some(client.list_tags(target, None).await?.into_iter().collect());
-    }
+    let listed: Option<BTreeSet<String>> = match needs_listing {
+        true => Some(client.list_tags(target, None).await?.into_iter().collect()),
+        false => None,
+    };
+    let mut digests = BTreeMap::new();
     for tag in tags.iter().filter(|t| t.kind == TagKind::Release) {
         let name = tag.name.to_string();
-        let listed_absent = observed
-            .tags
-            .as_ref()
-            .is_some_and(|all| !all.contains(&name));
-        if listed_absent {
+        if listed.as_ref().is_some_and(|all| !all.contains(&name)) {
             continue;
         }
         if let Some(info) = client
             .head_manifest(&target.with(Reference::Tag(name.clone())))
             .await?
         {
-            observed.tag_digests.insert(name, info.digest);
+            digests.insert(name, info.digest);
         }
     }
-    Ok(observed)
+    Ok((listed, digests))
 }
