@@ -80,7 +80,10 @@ pub(crate) async fn fetch(
             display_url(&url)
         )));
     }
-    let host = url.host_str().unwrap_or_default().to_owned();
+    // Token requests have slots of their own, apart from the registry's: one may be made while
+    // a request holds a registry slot (a token renewed mid-upload), and a shared limit would let
+    // uploads that hold every slot wait on themselves.
+    let host = format!("token server {}", url.host_str().unwrap_or_default());
     let scope_values = scopes.to_query_values();
     let make = || match credential {
         Some(Credential::IdentityToken(refresh)) => {
