@@ -1,5 +1,5 @@
-//! A byte range of a file as a re-openable blob stream: a blob file of an OCI layout, an entry of
-//! an OCI archive (read in place, never extracted), or a blob cached from the source registry.
+//! A byte range of a file as a re-openable blob stream: a blob file of an OCI layout, or an entry
+//! of an OCI archive (read in place, never extracted).
 
 use std::io::SeekFrom;
 use std::path::PathBuf;
@@ -80,7 +80,7 @@ impl BlobSource for FileRange {
 /// Reads the next `len` bytes of `file` into a fresh buffer (filled by the read, never zeroed
 /// first), on the blocking pool: a file not in the page cache waits for the disk there, not on a
 /// runtime worker. Fewer bytes than `len` is an error. Gives the file back for the next read.
-pub(super) async fn read_chunk(
+async fn read_chunk(
     mut file: std::fs::File,
     len: u64,
 ) -> std::io::Result<(std::fs::File, bytes::Bytes)> {

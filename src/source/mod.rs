@@ -39,7 +39,7 @@ pub enum Source {
     Layout(Local),
     /// A tar of an OCI image layout (`oci-archive:`), read in place.
     Archive(Local),
-    /// A registry (`docker://`); blobs are downloaded once and cached for the run.
+    /// A registry (`docker://`); each blob is downloaded once for all the uploads that read it.
     Registry(Remote),
 }
 
