@@ -23,13 +23,25 @@ fn spill_file() -> (tempfile::TempDir, File) {
     (dir, file)
 }
 
-/// A stream the test feeds chunk by chunk.
-fn fed() -> (mpsc::UnboundedSender<std::io::Result<Bytes>>, BlobStream) {
+/// Sends the chunks of a test-fed stream.
+type Feed = mpsc::UnboundedSender<std::io::Result<Bytes>>;
+
+/// A tee of a stream the test feeds chunk by chunk (said to be `told` bytes), for `readers`.
+fn fed_tee(told: u64, readers: usize, window: u64) -> (Feed, tempfile::TempDir, Arc<Tee>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    (tx, Box::pin(stream))
+    let (dir, spill) = spill_file();
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        Box::pin(stream),
+        told,
+        readers,
+        window,
+        spill,
+    );
+    (tx, dir, tee)
 }
 
 /// `content` cut into pieces of the given lengths (the last one takes the rest).
@@ -45,6 +57,23 @@ fn chunks(content: &Bytes, lengths: &[usize]) -> Vec<Bytes> {
         out.push(content.slice(at..));
     }
     out
+}
+
+/// A tee of `data` (said to be `told` bytes) fed in [`STEP`]-sized chunks as fast as it takes
+/// them, for `readers` readers.
+fn tee_of(data: &Bytes, told: u64, readers: usize, window: u64) -> (tempfile::TempDir, Arc<Tee>) {
+    let (dir, spill) = spill_file();
+    let pieces = chunks(data, &vec![STEP as usize; data.len() / STEP as usize]);
+    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        told,
+        readers,
+        window,
+        spill,
+    );
+    (dir, tee)
 }
 
 async fn read_all(mut reader: TeeReader) -> std::io::Result<Vec<u8>> {
@@ -63,16 +92,7 @@ fn held(tee: &Tee) -> (u64, u64) {
 #[tokio::test]
 async fn readers_in_step_share_the_chunks_and_nothing_is_spilled() {
     let data = content(8 * STEP as usize);
-    let (tx, stream) = fed();
-    let (_dir, spill) = spill_file();
-    let tee = Tee::start(
-        Digest::sha256(b"test"),
-        stream,
-        data.len() as u64,
-        2,
-        2 * STEP,
-        spill,
-    );
+    let (tx, _dir, tee) = fed_tee(data.len() as u64, 2, 2 * STEP);
     let (mut a, mut b) = (tee.claim().unwrap(), tee.claim().unwrap());
     for chunk in chunks(&data, &[STEP as usize; 8]) {
         tx.send(Ok(chunk.clone())).unwrap();
@@ -92,18 +112,8 @@ async fn readers_in_step_share_the_chunks_and_nothing_is_spilled() {
 #[tokio::test]
 async fn readers_slower_than_the_source_hold_the_download_back_instead_of_spilling() {
     let data = content(20 * STEP as usize);
-    let (_dir, spill) = spill_file();
-    let pieces = chunks(&data, &[STEP as usize; 20]);
-    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
     let window = 2 * STEP;
-    let tee = Tee::start(
-        Digest::sha256(b"test"),
-        stream,
-        data.len() as u64,
-        2,
-        window,
-        spill,
-    );
+    let (_dir, tee) = tee_of(&data, data.len() as u64, 2, window);
     let (mut a, mut b) = (tee.claim().unwrap(), tee.claim().unwrap());
     let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
     loop {
@@ -131,18 +141,8 @@ async fn readers_slower_than_the_source_hold_the_download_back_instead_of_spilli
 #[tokio::test]
 async fn a_fast_reader_is_not_held_back_by_an_idle_one() {
     let data = content(12 * STEP as usize);
-    let (_dir, spill) = spill_file();
-    let pieces = chunks(&data, &[STEP as usize; 12]);
-    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
     let window = 4 * STEP;
-    let tee = Tee::start(
-        Digest::sha256(b"test"),
-        stream,
-        data.len() as u64,
-        2,
-        window,
-        spill,
-    );
+    let (_dir, tee) = tee_of(&data, data.len() as u64, 2, window);
     let (fast, idle) = (tee.claim().unwrap(), tee.claim().unwrap());
     assert_eq!(read_all(fast).await.unwrap(), data);
     // What did not fit the window went to the file for the idle reader.
@@ -153,18 +153,8 @@ async fn a_fast_reader_is_not_held_back_by_an_idle_one() {
 #[tokio::test]
 async fn a_reader_claimed_after_the_download_reads_what_was_spilled_for_it() {
     let data = content(10 * STEP as usize + 123);
-    let (_dir, spill) = spill_file();
-    let pieces = chunks(&data, &[STEP as usize; 10]);
-    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
     let window = 3 * STEP;
-    let tee = Tee::start(
-        Digest::sha256(b"test"),
-        stream,
-        data.len() as u64,
-        2,
-        window,
-        spill,
-    );
+    let (_dir, tee) = tee_of(&data, data.len() as u64, 2, window);
     let first = read_all(tee.claim().unwrap()).await.unwrap();
     assert_eq!(first, data);
     // The second reader is not claimed yet: memory kept the last three chunks, the rest is in
@@ -181,10 +171,8 @@ async fn a_reader_claimed_after_the_download_reads_what_was_spilled_for_it() {
 
 #[tokio::test]
 async fn claims_stop_at_the_expected_number() {
-    let (_dir, spill) = spill_file();
     let data = content(10);
-    let stream = Box::pin(futures_util::stream::iter([Ok(data.clone())]));
-    let tee = Tee::start(Digest::sha256(b"test"), stream, 10, 1, STEP, spill);
+    let (_dir, tee) = tee_of(&data, 10, 1, STEP);
     let reader = tee.claim().expect("one reader");
     assert!(tee.claim().is_none());
     assert_eq!(read_all(reader).await.unwrap(), data);
@@ -193,16 +181,7 @@ async fn claims_stop_at_the_expected_number() {
 #[tokio::test]
 async fn a_failed_download_fails_every_reader_after_the_bytes_it_had() {
     let data = content(2 * STEP as usize);
-    let (tx, stream) = fed();
-    let (_dir, spill) = spill_file();
-    let tee = Tee::start(
-        Digest::sha256(b"test"),
-        stream,
-        4 * STEP,
-        2,
-        4 * STEP,
-        spill,
-    );
+    let (tx, _dir, tee) = fed_tee(4 * STEP, 2, 4 * STEP);
     let (a, b) = (tee.claim().unwrap(), tee.claim().unwrap());
     for chunk in chunks(&data, &[STEP as usize; 2]) {
         tx.send(Ok(chunk)).unwrap();
@@ -221,12 +200,8 @@ async fn more_or_fewer_bytes_than_the_descriptor_says_is_an_error() {
         (3 * STEP, 2 * STEP, "more than the"),
         (STEP, 2 * STEP, "the descriptor says"),
     ] {
-        let (_dir, spill) = spill_file();
         let data = content(sent as usize);
-        let stream = Box::pin(futures_util::stream::iter(
-            chunks(&data, &[STEP as usize; 3]).into_iter().map(Ok),
-        ));
-        let tee = Tee::start(Digest::sha256(b"test"), stream, told, 1, STEP, spill);
+        let (_dir, tee) = tee_of(&data, told, 1, STEP);
         let err = read_all(tee.claim().unwrap()).await.unwrap_err();
         assert!(err.to_string().contains(says), "{err}");
     }
@@ -236,16 +211,7 @@ async fn more_or_fewer_bytes_than_the_descriptor_says_is_an_error() {
 async fn dropped_readers_release_memory_and_the_last_one_stops_the_download() {
     let data = content(6 * STEP as usize);
     let pieces = chunks(&data, &[STEP as usize; 6]);
-    let (tx, stream) = fed();
-    let (_dir, spill) = spill_file();
-    let tee = Tee::start(
-        Digest::sha256(b"test"),
-        stream,
-        data.len() as u64,
-        2,
-        16 * STEP,
-        spill,
-    );
+    let (tx, _dir, tee) = fed_tee(data.len() as u64, 2, 16 * STEP);
     let (mut a, mut b) = (tee.claim().unwrap(), tee.claim().unwrap());
     tx.send(Ok(pieces[0].clone())).unwrap();
     assert_eq!(a.next().await.unwrap().as_ref(), Some(&pieces[0]));
