@@ -9,6 +9,9 @@
 //! then reads from there. So the bytes are fetched once, the fastest reader is never held back
 //! by the slowest, and memory stays under the window (plus one chunk) however large the blob.
 //!
+//! Once the download is over and the readers that came have read it all, what memory still
+//! holds for readers yet to come goes to the spill file too: they may come late or never.
+//!
 //! The number of readers is fixed up front: [`Tee::claim`] gives each its reader, and refuses
 //! once all are claimed (the caller then fetches the blob again: a retry after a failure). A
 //! claimed reader must be read without waiting on anything else (its upload already holds its
@@ -82,6 +85,15 @@ impl State {
             && claimed.all(|p| *p < self.received)
     }
 
+    /// Whether what memory holds is only for readers not opened yet: the download is over and
+    /// every claimed reader has read it all (or stopped).
+    fn only_unclaimed_left(&self, size: u64) -> bool {
+        matches!(self.end, Some(Ok(())))
+            && self.unclaimed > 0
+            && !self.chunks.is_empty()
+            && self.positions.iter().flatten().all(|p| *p >= size)
+    }
+
     /// Drops the chunks every reader has passed.
     fn drop_passed(&mut self) {
         let from = self.needed_from().unwrap_or(u64::MAX);
@@ -130,6 +142,7 @@ impl Tee {
             let mut state = filling.lock();
             tracing::debug!(%digest, size, spilled = state.spilled, peak = state.peak, ?end, "source blob read");
             state.end = Some(end);
+            filling.park(&mut state);
             drop(state);
             filling.progress.send_modify(|n| *n += 1);
         });
@@ -155,9 +168,34 @@ impl Tee {
         let mut state = self.lock();
         state.positions[slot] = position;
         state.drop_passed();
+        self.park(&mut state);
         if std::mem::take(&mut state.filler_waiting) {
             drop(state);
             self.advanced.notify_one();
+        }
+    }
+
+    /// Moves what memory holds to the spill file once only readers not opened yet need it (a
+    /// mount that may fall back to an upload, a target that may never get that far): they may
+    /// come late or never, and memory is not held for them meanwhile. Done under the lock, when
+    /// no reader is reading; a failed write leaves the bytes in memory.
+    fn park(&self, state: &mut State) {
+        if !state.only_unclaimed_left(self.size) {
+            return;
+        }
+        let written = state
+            .chunks
+            .iter()
+            .try_for_each(|(offset, chunk)| self.spill.write_all_at(chunk, *offset));
+        match written {
+            Ok(()) => {
+                state.spilled += state.received - state.start;
+                state.chunks.clear();
+                state.start = state.received;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not spill a source blob; it stays in memory")
+            }
         }
     }
 

@@ -224,6 +224,69 @@ fn a_registry_source_is_read_once_for_all_destinations_and_again_only_for_retrie
     assert_eq!(blob_gets.len(), distinct.len() + resets, "{blob_gets:#?}");
 }
 
+/// Two repositories on one registry from a registry source elsewhere: the second mounts every
+/// blob from the first, and the source gives each blob once.
+#[test]
+fn a_registry_source_for_two_repositories_on_one_registry_is_read_once() {
+    let (Some(source), Some(target)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 12,
+        layer_sizes: vec![2 * 1024 * 1024 + 1, 4097],
+        ..SampleSpec::default()
+    });
+    let pushed = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/src/app", source.name()),
+            "--tags",
+            "type=raw,value=build",
+        ],
+        &[],
+    );
+    assert!(pushed.success(), "{}", pushed.stdout());
+    let since = (source.access_log().len(), target.access_log().len());
+    let published = run(
+        &[
+            "publish",
+            "--source",
+            &format!("docker://{}/src/app:build", source.name()),
+            "--images",
+            &format!("{0}/one/app\n{0}/two/app", target.name()),
+            "--tags",
+            "type=raw,value=v1",
+        ],
+        &[],
+    );
+    assert!(published.success(), "{}", published.stdout());
+    let log = target.access_log();
+    let mounts = log[since.1..]
+        .iter()
+        .filter(|(line, status)| line.contains("mount=") && *status == 201)
+        .count();
+    assert!(mounts >= 3, "the second repository mounts: {log:#?}");
+    for repo in ["one/app", "two/app"] {
+        assert_eq!(
+            target.skopeo_raw(&format!("{repo}:v1")),
+            std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex()))
+                .expect("root manifest"),
+            "{repo}"
+        );
+    }
+    let blob_gets: Vec<String> = source.access_log()[since.0..]
+        .iter()
+        .map(|(line, _)| line.clone())
+        .filter(|line| line.starts_with("GET ") && line.contains("/blobs/"))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = blob_gets.iter().collect();
+    assert_eq!(blob_gets.len(), distinct.len(), "{blob_gets:#?}");
+    assert!(distinct.len() >= 3, "{blob_gets:#?}");
+}
+
 #[test]
 fn credentials_and_a_private_ca_reach_a_tls_registry() {
     let Some(registry) = Registry::tls_basic() else {
