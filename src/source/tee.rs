@@ -36,6 +36,7 @@ const READ: u64 = 1024 * 1024;
 
 /// A blob being downloaded (or done) and the readers following it.
 pub(super) struct Tee {
+    digest: Digest,
     size: u64,
     /// The most bytes held in memory (one chunk more while it is appended).
     window: u64,
@@ -50,8 +51,6 @@ pub(super) struct Tee {
 struct State {
     /// The chunks in memory by offset, contiguous, ending at `received`.
     chunks: VecDeque<(u64, Bytes)>,
-    /// Where memory starts: bytes before it were spilled for whoever still needs them, or dropped.
-    start: u64,
     received: u64,
     /// How the download ended: `Err` says why it failed.
     end: Option<Result<(), String>>,
@@ -68,6 +67,18 @@ struct State {
 }
 
 impl State {
+    /// Where memory starts: bytes before it were spilled for whoever still needs them, or dropped.
+    fn start(&self) -> u64 {
+        self.chunks
+            .front()
+            .map_or(self.received, |(offset, _)| *offset)
+    }
+
+    /// The bytes memory holds.
+    fn held(&self) -> u64 {
+        self.received - self.start()
+    }
+
     /// The lowest offset a reader still needs; `None` when no reader needs anything more.
     fn needed_from(&self) -> Option<u64> {
         if self.unclaimed > 0 {
@@ -80,9 +91,7 @@ impl State {
     /// bytes to read (none is waiting for more).
     fn full_and_all_busy(&self, window: u64) -> bool {
         let mut claimed = self.positions.iter().flatten().peekable();
-        self.received - self.start >= window
-            && claimed.peek().is_some()
-            && claimed.all(|p| *p < self.received)
+        self.held() >= window && claimed.peek().is_some() && claimed.all(|p| *p < self.received)
     }
 
     /// Whether what memory holds is only for readers not opened yet: the download is over and
@@ -103,7 +112,6 @@ impl State {
             }
             self.chunks.pop_front();
         }
-        self.start = self.chunks.front().map_or(self.received, |(o, _)| *o);
     }
 }
 
@@ -119,12 +127,12 @@ impl Tee {
         spill: File,
     ) -> Arc<Tee> {
         let tee = Arc::new(Tee {
+            digest,
             size,
             window,
             spill,
             state: Mutex::new(State {
                 chunks: VecDeque::new(),
-                start: 0,
                 received: 0,
                 end: None,
                 unclaimed: readers,
@@ -140,7 +148,7 @@ impl Tee {
         tokio::spawn(async move {
             let end = filling.fill(stream).await.map_err(|e| e.to_string());
             let mut state = filling.lock();
-            tracing::debug!(%digest, size, spilled = state.spilled, peak = state.peak, ?end, "source blob read");
+            tracing::debug!(digest = %filling.digest, size, spilled = state.spilled, peak = state.peak, ?end, "source blob read");
             state.end = Some(end);
             filling.park(&mut state);
             drop(state);
@@ -189,9 +197,8 @@ impl Tee {
             .try_for_each(|(offset, chunk)| self.spill.write_all_at(chunk, *offset));
         match written {
             Ok(()) => {
-                state.spilled += state.received - state.start;
+                state.spilled += state.held();
                 state.chunks.clear();
-                state.start = state.received;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not spill a source blob; it stays in memory")
@@ -246,7 +253,7 @@ impl Tee {
                 state.chunks.push_back((offset, chunk));
                 state.received = end;
                 state.drop_passed();
-                state.peak = state.peak.max(end - state.start);
+                state.peak = state.peak.max(state.held());
                 (end, over_window(&state, self.window), needed_from)
             };
             // Out of the lock: the oldest chunks beyond the window go to the file when a reader
@@ -263,7 +270,6 @@ impl Tee {
                 while state.chunks.front().is_some_and(|(o, _)| o <= last) {
                     state.chunks.pop_front();
                 }
-                state.start = state.chunks.front().map_or(state.received, |(o, _)| *o);
                 state.spilled += spilled;
             }
             if received - announced >= STEP {
@@ -284,7 +290,7 @@ impl Tee {
 
 /// The oldest chunks that must leave memory for the rest to fit the window.
 fn over_window(state: &State, window: u64) -> Vec<(u64, Bytes)> {
-    let mut held = state.received - state.start;
+    let mut held = state.held();
     let mut leaving = Vec::new();
     for (offset, chunk) in &state.chunks {
         if held <= window {
@@ -319,8 +325,8 @@ impl TeeReader {
             self.progress.borrow_and_update();
             let next = {
                 let state = self.tee.lock();
-                if self.position < state.start {
-                    Next::File((state.start - self.position).min(READ))
+                if self.position < state.start() {
+                    Next::File((state.start() - self.position).min(READ))
                 } else if self.position < state.received {
                     let i = state.chunks.partition_point(|(o, _)| *o <= self.position) - 1;
                     let (offset, chunk) = &state.chunks[i];
@@ -328,7 +334,12 @@ impl TeeReader {
                 } else {
                     match &state.end {
                         Some(Ok(())) => Next::End,
-                        Some(Err(why)) => return Err(std::io::Error::other(why.clone())),
+                        Some(Err(why)) => {
+                            return Err(std::io::Error::other(format!(
+                                "reading blob {} from the source: {why}",
+                                self.tee.digest
+                            )));
+                        }
                         None => Next::Wait,
                     }
                 }

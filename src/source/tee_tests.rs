@@ -86,7 +86,7 @@ async fn read_all(mut reader: TeeReader) -> std::io::Result<Vec<u8>> {
 
 fn held(tee: &Tee) -> (u64, u64) {
     let state = tee.lock();
-    (state.received - state.start, state.peak)
+    (state.held(), state.peak)
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use crate::registry::harness::{PASSWORD, Registry, USER};
 use crate::registry::proxy::{Fault, Proxy, Rule};
-use crate::support::run;
+use crate::support::{Run, run};
 use registry_action::sample::{SampleSpec, write_archive, write_layout};
 
 fn layout(spec: &SampleSpec) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
@@ -157,6 +157,65 @@ fn archive_and_registry_sources_publish_the_same_digest() {
     );
 }
 
+/// A sample image published (from its layout) to `source` as `src/app:build`; with its layout's
+/// directory and its root manifest's bytes.
+fn in_registry(
+    source: &Registry,
+    spec: &SampleSpec,
+) -> (
+    tempfile::TempDir,
+    registry_action::sample::SampleImage,
+    Vec<u8>,
+) {
+    let (dir, image) = layout(spec);
+    let pushed = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/src/app", source.name()),
+            "--tags",
+            "type=raw,value=build",
+        ],
+        &[],
+    );
+    assert!(pushed.success(), "{}", pushed.stdout());
+    let root = std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex()))
+        .expect("root manifest");
+    (dir, image, root)
+}
+
+/// `registry-action publish` of `src/app:build` in `source` to `images` (one per line) as `v1`.
+fn publish_from(source: &Registry, images: &str) -> Run {
+    let published = run(
+        &[
+            "publish",
+            "--source",
+            &format!("docker://{}/src/app:build", source.name()),
+            "--images",
+            images,
+            "--tags",
+            "type=raw,value=v1",
+        ],
+        &[],
+    );
+    assert!(published.success(), "{}", published.stdout());
+    published
+}
+
+/// The blob GETs `registry` answered after the first `since` lines of its access log, and how
+/// many distinct blobs they asked for.
+fn blob_gets(registry: &Registry, since: usize) -> (Vec<String>, usize) {
+    let gets: Vec<String> = registry.access_log()[since..]
+        .iter()
+        .map(|(line, _)| line.clone())
+        .filter(|line| line.starts_with("GET ") && line.contains("/blobs/"))
+        .collect();
+    let distinct = gets.iter().collect::<std::collections::BTreeSet<_>>().len();
+    (gets, distinct)
+}
+
 /// A registry source read for two destinations, one of them cutting two blob uploads off: the
 /// source gives each blob once for both uploads, and once more for each retried upload.
 #[test]
@@ -166,25 +225,15 @@ fn a_registry_source_is_read_once_for_all_destinations_and_again_only_for_retrie
     else {
         return;
     };
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 11,
-        // Layers of several download steps, odd-sized.
-        layer_sizes: vec![3 * 1024 * 1024 + 17, 1024 * 1024 + 3],
-        ..SampleSpec::default()
-    });
-    let pushed = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci:{}", image.dir.display()),
-            "--images",
-            &format!("{}/src/app", source.name()),
-            "--tags",
-            "type=raw,value=build",
-        ],
-        &[],
+    let (_dir, image, root) = in_registry(
+        &source,
+        &SampleSpec {
+            seed: 11,
+            // Layers of several download steps, odd-sized.
+            layer_sizes: vec![3 * 1024 * 1024 + 17, 1024 * 1024 + 3],
+            ..SampleSpec::default()
+        },
     );
-    assert!(pushed.success(), "{}", pushed.stdout());
     let proxy = Proxy::start(
         b.name().parse().expect("registry address"),
         vec![Rule {
@@ -194,34 +243,18 @@ fn a_registry_source_is_read_once_for_all_destinations_and_again_only_for_retrie
         }],
     );
     let since = source.access_log().len();
-    let published = run(
-        &[
-            "publish",
-            "--source",
-            &format!("docker://{}/src/app:build", source.name()),
-            "--images",
-            &format!("{}/dst/app\n{}/dst/app", proxy.addr, c.name()),
-            "--tags",
-            "type=raw,value=v1",
-        ],
-        &[],
+    let published = publish_from(
+        &source,
+        &format!("{}/dst/app\n{}/dst/app", proxy.addr, c.name()),
     );
-    assert!(published.success(), "{}", published.stdout());
     assert_eq!(published.get("digest"), image.root.digest.to_string());
-    let root = std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex()))
-        .expect("root manifest");
     assert_eq!(b.skopeo_raw("dst/app:v1"), root);
     assert_eq!(c.skopeo_raw("dst/app:v1"), root);
     let resets = proxy.seen().iter().filter(|(_, o)| o == "reset").count();
     assert_eq!(resets, 2, "{:#?}", proxy.seen());
-    let blob_gets: Vec<String> = source.access_log()[since..]
-        .iter()
-        .map(|(line, _)| line.clone())
-        .filter(|line| line.starts_with("GET ") && line.contains("/blobs/"))
-        .collect();
-    let distinct: std::collections::BTreeSet<&String> = blob_gets.iter().collect();
-    assert!(distinct.len() >= 4, "{blob_gets:#?}");
-    assert_eq!(blob_gets.len(), distinct.len() + resets, "{blob_gets:#?}");
+    let (gets, distinct) = blob_gets(&source, since);
+    assert!(distinct >= 4, "{gets:#?}");
+    assert_eq!(gets.len(), distinct + resets, "{gets:#?}");
 }
 
 /// Two repositories on one registry from a registry source elsewhere: the second mounts every
@@ -231,38 +264,16 @@ fn a_registry_source_for_two_repositories_on_one_registry_is_read_once() {
     let (Some(source), Some(target)) = (Registry::plain(), Registry::plain()) else {
         return;
     };
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 12,
-        layer_sizes: vec![2 * 1024 * 1024 + 1, 4097],
-        ..SampleSpec::default()
-    });
-    let pushed = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci:{}", image.dir.display()),
-            "--images",
-            &format!("{}/src/app", source.name()),
-            "--tags",
-            "type=raw,value=build",
-        ],
-        &[],
+    let (_dir, _image, root) = in_registry(
+        &source,
+        &SampleSpec {
+            seed: 12,
+            layer_sizes: vec![2 * 1024 * 1024 + 1, 4097],
+            ..SampleSpec::default()
+        },
     );
-    assert!(pushed.success(), "{}", pushed.stdout());
     let since = (source.access_log().len(), target.access_log().len());
-    let published = run(
-        &[
-            "publish",
-            "--source",
-            &format!("docker://{}/src/app:build", source.name()),
-            "--images",
-            &format!("{0}/one/app\n{0}/two/app", target.name()),
-            "--tags",
-            "type=raw,value=v1",
-        ],
-        &[],
-    );
-    assert!(published.success(), "{}", published.stdout());
+    publish_from(&source, &format!("{0}/one/app\n{0}/two/app", target.name()));
     let log = target.access_log();
     let mounts = log[since.1..]
         .iter()
@@ -270,21 +281,11 @@ fn a_registry_source_for_two_repositories_on_one_registry_is_read_once() {
         .count();
     assert!(mounts >= 3, "the second repository mounts: {log:#?}");
     for repo in ["one/app", "two/app"] {
-        assert_eq!(
-            target.skopeo_raw(&format!("{repo}:v1")),
-            std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex()))
-                .expect("root manifest"),
-            "{repo}"
-        );
+        assert_eq!(target.skopeo_raw(&format!("{repo}:v1")), root, "{repo}");
     }
-    let blob_gets: Vec<String> = source.access_log()[since.0..]
-        .iter()
-        .map(|(line, _)| line.clone())
-        .filter(|line| line.starts_with("GET ") && line.contains("/blobs/"))
-        .collect();
-    let distinct: std::collections::BTreeSet<&String> = blob_gets.iter().collect();
-    assert_eq!(blob_gets.len(), distinct.len(), "{blob_gets:#?}");
-    assert!(distinct.len() >= 3, "{blob_gets:#?}");
+    let (gets, distinct) = blob_gets(&source, since.0);
+    assert_eq!(gets.len(), distinct, "{gets:#?}");
+    assert!(distinct >= 3, "{gets:#?}");
 }
 
 #[test]
