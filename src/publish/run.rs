@@ -92,7 +92,7 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     )
     .await?;
     authorize(client, source_repo.as_ref(), &targets, on_source_registry).await?;
-    let root = source.root().clone();
+    let root = source.root();
     let present = try_join_all(targets.iter().map(|t| has_root(client, &root.digest, t))).await?;
     // Every target already holds the image: its children and blobs need not even be read.
     let graph = if present.iter().all(|p| *p) {
@@ -102,7 +102,7 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     };
     let content = match &graph {
         Some(graph) => content_of(graph, source_repo),
-        None => root_only(&root, source_repo)?,
+        None => root_only(root, source_repo)?,
     };
     let observed = try_join_all(
         targets
@@ -120,29 +120,37 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     if !refusals.is_empty() {
         return Err(PublishError::Refused(refusals));
     }
+    let report = execute_from(client, &plan, &source, &content, graph.as_ref()).await?;
+    Ok(Outcome::Published(report))
+}
+
+/// Executes `plan` with the image's own bytes: its manifests as read (the root alone when
+/// `graph` is `None`, every target holding the image already) and its blobs from `source`, each
+/// opened for as many readers as the plan has for it.
+pub(crate) async fn execute_from(
+    client: &Client,
+    plan: &Plan,
+    source: &Source,
+    content: &Content,
+    graph: Option<&ImageGraph>,
+) -> Result<Report, PublishError> {
+    let root = source.root();
     let mut manifests: BTreeMap<Digest, (Bytes, String)> = BTreeMap::new();
     manifests.insert(
         root.digest.clone(),
         (root.bytes.clone(), content.root.media_type.clone()),
     );
     let mut blobs: BTreeMap<Digest, Arc<dyn BlobSource>> = BTreeMap::new();
-    if let Some(graph) = &graph {
+    if let Some(graph) = graph {
         for node in &graph.manifests {
-            manifests.insert(
-                node.manifest.digest.clone(),
-                (
-                    node.manifest.bytes.clone(),
-                    node.manifest.media_type.clone(),
-                ),
-            );
+            let manifest = &node.manifest;
+            let entry = (manifest.bytes.clone(), manifest.media_type.clone());
+            manifests.insert(manifest.digest.clone(), entry);
         }
         for blob in &graph.blobs {
-            blobs.insert(
-                blob.digest.clone(),
-                source
-                    .blob(&blob.digest, blob.size, plan.readers_of(&blob.digest))
-                    .await?,
-            );
+            let readers = plan.readers_of(&blob.digest);
+            let opened = source.blob(&blob.digest, blob.size, readers).await?;
+            blobs.insert(blob.digest.clone(), opened);
         }
     }
     let blob = |d: &Descriptor| -> Arc<dyn BlobSource> {
@@ -151,16 +159,11 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
             None => Arc::new(Bytes::new()), // unreachable: every planned blob comes from the graph; the digest check would refuse it
         }
     };
-    let report = execute(
-        client,
-        &plan,
-        &SourceContent {
-            manifests: &manifests,
-            blob: &blob,
-        },
-    )
-    .await;
-    Ok(Outcome::Published(report))
+    let content = SourceContent {
+        manifests: &manifests,
+        blob: &blob,
+    };
+    Ok(execute(client, plan, &content).await)
 }
 
 /// The planner's view of an image every target already holds: the root alone (its platforms

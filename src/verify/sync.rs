@@ -10,16 +10,14 @@
 
 use super::{Status, TagReport};
 use crate::meta::ImageName;
-use crate::publish::execute::{SourceContent, TagOutcome, execute};
+use crate::publish::execute::TagOutcome;
 use crate::publish::graph::read_graph;
 use crate::publish::observe::{authorize, observe};
-use crate::publish::plan::{Descriptor, Options, TagDecision, plan};
-use crate::publish::run::{self, Outcome, PublishError, Request, content_of};
-use crate::registry::{BlobSource, Client, Digest, Repository};
+use crate::publish::plan::{Options, TagDecision, plan};
+use crate::publish::run::{self, Outcome, PublishError, Request, content_of, execute_from};
+use crate::registry::{Client, Digest, Repository};
 use crate::source::{Source, SourceSpec};
-use bytes::Bytes;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// What sync did (or, in a dry run, would do) for one tag in one registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,39 +218,6 @@ async fn try_complete(
     let content = content_of(&graph, source_repo);
     let observed = observe(client, &content, target, &[], false).await?;
     let planned = plan(&content, &[(target.clone(), observed)], &[], options);
-    let mut manifests: BTreeMap<Digest, (Bytes, String)> = BTreeMap::new();
-    for node in std::iter::once(&graph.root).chain(&graph.manifests) {
-        manifests.insert(
-            node.manifest.digest.clone(),
-            (
-                node.manifest.bytes.clone(),
-                node.manifest.media_type.clone(),
-            ),
-        );
-    }
-    let mut blobs: BTreeMap<Digest, Arc<dyn BlobSource>> = BTreeMap::new();
-    for blob in &graph.blobs {
-        blobs.insert(
-            blob.digest.clone(),
-            opened
-                .blob(&blob.digest, blob.size, planned.readers_of(&blob.digest))
-                .await?,
-        );
-    }
-    let blob = |d: &Descriptor| -> Arc<dyn BlobSource> {
-        match blobs.get(&d.digest) {
-            Some(b) => b.clone(),
-            None => Arc::new(Bytes::new()), // unreachable: planned blobs come from the graph; the digest check refuses it
-        }
-    };
-    let report = execute(
-        client,
-        &planned,
-        &SourceContent {
-            manifests: &manifests,
-            blob: &blob,
-        },
-    )
-    .await;
+    let report = execute_from(client, &planned, &opened, &content, Some(&graph)).await?;
     Ok(report.failures)
 }
