@@ -84,6 +84,11 @@ http:
             return sum(1 for line in f if '"GET /v2' in line or '"HEAD /v2' in line or '"PUT /v2' in line
                        or '"POST /v2' in line or '"PATCH /v2' in line or '"DELETE /v2' in line)
 
+    def cpu_seconds(self):
+        """User plus system CPU the registry process has used so far."""
+        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def blob_bytes(self):
         total = 0
         blobs = os.path.join(self.dir, "data/docker/registry/v2/blobs")
@@ -176,21 +181,30 @@ def main():
                 continue
             # The tools take turns run by run, so a machine that speeds up or slows down during
             # the benchmark weighs on both alike.
-            runs = {tool: dict(times=[], reqs=[], committed=[]) for tool in ("skopeo", "ours")}
+            runs = {tool: dict(times=[], reqs=[], committed=[], cpu=[]) for tool in ("skopeo", "ours")}
             for _ in range(args.runs):
                 for tool, got in runs.items():
                     fresh()
                     sc["seed"]()
                     before = {n: (r.requests(), r.blob_bytes()) for n, r in regs.items()}
+                    cpu_before = {n: r.cpu_seconds() for n, r in regs.items()}
+                    tool_before = os.times()
                     start = time.monotonic()
                     sc[tool]()
                     got["times"].append(time.monotonic() - start)
+                    tool_after = os.times()
+                    cpu = {n: r.cpu_seconds() - cpu_before[n] for n, r in regs.items()}
+                    cpu["tool"] = (tool_after.children_user - tool_before.children_user
+                                   + tool_after.children_system - tool_before.children_system)
+                    cpu["total"] = sum(cpu.values())
+                    got["cpu"].append(cpu)
                     got["reqs"].append({n: r.requests() - before[n][0] for n, r in regs.items()})
                     got["committed"].append({n: r.blob_bytes() - before[n][1] for n, r in regs.items()})
             for tool, got in runs.items():
                 results.append(dict(scenario=name, tool=tool, median_s=statistics.median(got["times"]),
                                     times=got["times"], requests=got["reqs"][-1],
-                                    blob_bytes=got["committed"][-1]))
+                                    blob_bytes=got["committed"][-1],
+                                    cpu_s={k: statistics.median(c[k] for c in got["cpu"]) for k in got["cpu"][0]}))
     finally:
         for r in regs.values():
             r.stop()
@@ -206,6 +220,18 @@ def main():
         b = r["blob_bytes"]
         print(f"| ({r['scenario']}) | {'registry-action' if r['tool'] == 'ours' else 'skopeo'} | {r['median_s']:.3f} | "
               f"{ratio:.2f}x | {q['A']} / {q['B']} / {q['C']} | {b['B']} / {b['C']} |")
+    # Every process here shares this machine's cores, so the CPU all of them used bounds the wall
+    # time from below: no client can finish before the registries have done their own work.
+    cores = os.cpu_count()
+    print(f"\nCPU seconds used during the timed part (medians; {cores} cores, so wall time is at least "
+          f"the total / {cores}):\n")
+    print("| scenario | tool | tool CPU | registry A / B / C CPU | total CPU | total / cores |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        c = r["cpu_s"]
+        total = c["total"]
+        print(f"| ({r['scenario']}) | {'registry-action' if r['tool'] == 'ours' else 'skopeo'} | {c['tool']:.2f} | "
+              f"{c['A']:.2f} / {c['B']:.2f} / {c['C']:.2f} | {total:.2f} | {total / cores:.3f} |")
     with open(os.path.join(ROOT, "target/bench-publish.json"), "w") as f:
         json.dump(results, f, indent=2)
 
