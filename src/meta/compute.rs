@@ -68,6 +68,7 @@ pub fn compute(
     if run.latest == Some(true) {
         run.push_latest();
     }
+    run.attach_version_to_rolling_tags();
     let mut warnings = run.warnings;
     if version.is_none() {
         warnings.push("No image version was generated: no tag rule matched this event. Check the `tags` input.".into());
@@ -190,6 +191,17 @@ impl Run<'_> {
         });
     }
 
+    /// A rolling tag asked for by name (`type=raw,value=latest`) follows the version this run
+    /// publishes, if it publishes one; without one it is simply set.
+    fn attach_version_to_rolling_tags(&mut self) {
+        let version = self.tags.iter().find_map(|t| t.version.clone());
+        for tag in &mut self.tags {
+            if tag.kind == TagKind::Rolling && tag.version.is_none() {
+                tag.version = version.clone();
+            }
+        }
+    }
+
     /// What one enabled rule yields for this event, before prefix/suffix.
     fn produce(&mut self, rule: &TagRule) -> Result<Option<Produced>, MetaError> {
         let ctx = self.scope.ctx;
@@ -281,7 +293,21 @@ impl Run<'_> {
                     }
                 }
             }
-            RuleKind::Raw { value } => Some(classify(self.render(value, rule)?, false)),
+            RuleKind::Raw { value } => {
+                let value = self.render(value, rule)?;
+                if value == "latest" {
+                    // `latest` is the newest release's tag however it is asked for: it moves
+                    // only forward, as flavor `latest=auto`'s does.
+                    Some(Produced {
+                        value,
+                        kind: TagKind::Rolling,
+                        version: None,
+                        latest: false,
+                    })
+                } else {
+                    Some(classify(value, false))
+                }
+            }
             RuleKind::Sha { format } => {
                 if ctx.sha.is_empty() {
                     return Ok(None);

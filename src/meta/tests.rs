@@ -559,6 +559,39 @@ fn images_multiply_tags_in_order() {
 }
 
 #[test]
+fn a_raw_latest_is_rolling_and_follows_the_runs_version() {
+    let kinds = |m: &Meta| -> Vec<(String, TagKind, Option<String>)> {
+        m.tags
+            .iter()
+            .map(|t| (t.name.to_string(), t.kind, t.version.clone()))
+            .collect()
+    };
+    let m = meta(
+        &push_tag("v0.2.0"),
+        "type=semver,pattern={{version}},prefix=v\ntype=raw,value=latest",
+        "",
+    );
+    assert_eq!(
+        kinds(&m),
+        [
+            ("v0.2.0".into(), TagKind::Release, Some("0.2.0".into())),
+            ("latest".into(), TagKind::Rolling, Some("0.2.0".into())),
+        ]
+    );
+    assert_eq!(m.tags[1].rule, "type=raw,value=latest");
+    // A branch build publishes no version: its raw `latest` is simply set.
+    let m = meta(&ctx("push", "refs/heads/main"), "type=raw,value=latest", "");
+    assert_eq!(kinds(&m), [("latest".into(), TagKind::Rolling, None)]);
+    // Only `latest` itself: other raw values stay floating.
+    let m = meta(
+        &ctx("push", "refs/heads/main"),
+        "type=raw,value=latest-dev",
+        "",
+    );
+    assert_eq!(m.tags[0].kind, TagKind::Floating);
+}
+
+#[test]
 fn tag_kinds_for_publishing() {
     let m = meta(
         &push_tag("v0.2.0"),

@@ -7,4 +7,5 @@ pub mod execute;
 pub mod graph;
 pub mod observe;
 pub mod plan;
+pub mod rolling;
 pub mod run;

@@ -10,10 +10,10 @@
 //! | release tag, absent          | push                                                          |
 //! | release tag, same digest     | unchanged                                                     |
 //! | release tag, other digest    | refused (immutable) unless overwriting is allowed             |
-//! | rolling tag (`v1.2` `v1` `latest`) | push unless a newer release in its scope is in the repository |
+//! | rolling tag (`v1.2` `v1` `latest`, any prefix/suffix form, a raw `latest`) | push unless a newer release in its scope is in the repository (see `rolling`) |
 //! | floating tag (`main-abc1234`) | push                                                         |
 
-use crate::meta::version::parse_semver;
+use super::rolling::{self, ReleaseForms};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::{Digest, Repository};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -164,6 +164,7 @@ pub fn plan(
             );
         }
     }
+    let forms = ReleaseForms::of(tags);
     let mut plans = Vec::with_capacity(targets.len());
     for (repo, observed) in targets {
         let mut blobs = Vec::with_capacity(content.blobs.len());
@@ -198,7 +199,7 @@ pub fn plan(
             .collect();
         let mut tag_plans: Vec<TagPlan> = tags
             .iter()
-            .map(|t| decide_tag(t, &content.root.digest, observed, options))
+            .map(|t| decide_tag(t, &content.root.digest, observed, options, &forms))
             .collect();
         tag_plans.sort_by_key(|t| match t.kind {
             TagKind::Release => 0,
@@ -220,7 +221,13 @@ pub fn plan(
     }
 }
 
-fn decide_tag(tag: &ComputedTag, root: &Digest, observed: &Observed, options: &Options) -> TagPlan {
+fn decide_tag(
+    tag: &ComputedTag,
+    root: &Digest,
+    observed: &Observed,
+    options: &Options,
+    forms: &ReleaseForms,
+) -> TagPlan {
     let name = tag.name.to_string();
     let decision = match tag.kind {
         TagKind::Floating => TagDecision::Push,
@@ -235,73 +242,14 @@ fn decide_tag(tag: &ComputedTag, root: &Digest, observed: &Observed, options: &O
                 "release tags are immutable and `{name}` already points at {existing}; publish a new version, or set `overwrite-releases: true`"
             )),
         },
-        TagKind::Rolling => decide_rolling(&name, tag.version.as_deref(), observed),
+        TagKind::Rolling => {
+            rolling::decide(&name, tag.version.as_deref(), observed.tags.as_ref(), forms)
+        }
     };
     TagPlan {
         name,
         kind: tag.kind,
         decision,
-    }
-}
-
-/// What part of the version line a rolling tag follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    All,
-    Major(u64),
-    Minor(u64, u64),
-}
-
-fn decide_rolling(name: &str, version: Option<&str>, observed: &Observed) -> TagDecision {
-    let Some(version) = version.and_then(parse_semver) else {
-        return TagDecision::Push; // a run that publishes no version simply sets its tags
-    };
-    if version.is_prerelease {
-        return TagDecision::Held("pre-releases never move rolling tags".into());
-    }
-    let Some(existing) = &observed.tags else {
-        return TagDecision::Held(
-            "the repository's tags could not be listed, so a newer release cannot be ruled out"
-                .into(),
-        );
-    };
-    let scope = scope_of(name, version.major, version.minor);
-    let ours = (version.major, version.minor, version.patch);
-    let newer = existing
-        .iter()
-        .filter_map(|tag| {
-            parse_semver(tag)
-                .filter(|v| !v.is_prerelease)
-                .map(|v| (tag, (v.major, v.minor, v.patch)))
-        })
-        .filter(|(_, v)| match scope {
-            Scope::All => true,
-            Scope::Major(m) => v.0 == m,
-            Scope::Minor(m, n) => v.0 == m && v.1 == n,
-        })
-        .filter(|(_, v)| *v > ours)
-        .max_by_key(|(_, v)| *v);
-    match newer {
-        Some((tag, _)) => TagDecision::Held(format!(
-            "`{tag}` is a newer release, so `{name}` stays where it is"
-        )),
-        None => TagDecision::Push,
-    }
-}
-
-/// `v1.2` follows 1.2.x, `v1` follows 1.x, `latest` (or anything without the version's numbers) follows all.
-fn scope_of(name: &str, major: u64, minor: u64) -> Scope {
-    let numbers: Vec<u64> = name
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    if numbers.windows(2).any(|w| w == [major, minor]) {
-        Scope::Minor(major, minor)
-    } else if numbers.contains(&major) {
-        Scope::Major(major)
-    } else {
-        Scope::All
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::meta::TagName;
+use crate::publish::rolling::{Scope, scope_of};
 
 fn d(name: &str, size: u64, media_type: &str) -> Descriptor {
     Descriptor {

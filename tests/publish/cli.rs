@@ -489,3 +489,103 @@ fn new_tags_on_an_image_already_there_cost_one_put_each() {
     assert_eq!(log.len(), 9, "{log:#?}");
     assert!(!log.iter().any(|l| l.contains("/blobs/")), "{log:#?}");
 }
+
+/// The digest `repo_and_ref` points at in `registry`, read by skopeo.
+fn digest_at(registry: &Registry, repo_and_ref: &str) -> String {
+    registry_action::registry::Digest::sha256(&registry.skopeo_raw(repo_and_ref)).to_string()
+}
+
+/// Publishes a v0.2.0 release, then a v0.1.1 hotfix of another build, with `tags` and `flavor`.
+/// Returns the two root digests.
+fn release_then_hotfix(target: &str, tags: &str, flavor: &str) -> (String, String) {
+    let mut digests = Vec::new();
+    for (seed, version) in [(11, "v0.2.0"), (12, "v0.1.1")] {
+        let (_dir, image) = layout(&SampleSpec {
+            seed,
+            ..SampleSpec::default()
+        });
+        let rules = tags.replace("VERSION", version);
+        let r = run(
+            &[
+                "publish",
+                "--source",
+                &format!("oci:{}", image.dir.display()),
+                "--images",
+                target,
+                "--tags",
+                &rules,
+                "--flavor",
+                flavor,
+            ],
+            &[],
+        );
+        assert!(r.success(), "{}", r.stdout());
+        digests.push(image.root.digest.to_string());
+    }
+    (digests.remove(0), digests.remove(0))
+}
+
+#[test]
+fn a_hotfix_leaves_suffixed_and_prefixed_rolling_tags_on_the_newer_release() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let semver = |pattern: &str| format!("type=semver,pattern={pattern},value=VERSION,prefix=v");
+    let rules = [
+        semver("{{version}}"),
+        semver("{{major}}.{{minor}}"),
+        semver("{{major}}"),
+    ]
+    .join("\n");
+    let suffixed = format!("{}/variants/alpine", registry.name());
+    let (newer, hotfix) = release_then_hotfix(&suffixed, &rules, "suffix=-alpine");
+    let at = |tag: &str| digest_at(&registry, &format!("variants/alpine:{tag}"));
+    assert_eq!(at("latest"), newer, "latest moved back to the hotfix");
+    assert_eq!(at("v0-alpine"), newer, "v0-alpine moved back to the hotfix");
+    assert_eq!(at("v0.2-alpine"), newer);
+    assert_eq!(at("v0.1-alpine"), hotfix);
+    assert_eq!(at("v0.1.1-alpine"), hotfix);
+
+    let bare = |pattern: &str| format!("type=semver,pattern={pattern},value=VERSION");
+    let rules = [bare("{{version}}"), bare("{{major}}")].join("\n");
+    let prefixed = format!("{}/variants/api", registry.name());
+    let (newer, hotfix) = release_then_hotfix(&prefixed, &rules, "prefix=api-");
+    let at = |tag: &str| digest_at(&registry, &format!("variants/api:{tag}"));
+    assert_eq!(at("latest"), newer, "latest moved back to the hotfix");
+    assert_eq!(at("api-0"), newer, "api-0 moved back to the hotfix");
+    assert_eq!(at("api-0.1.1"), hotfix);
+}
+
+#[test]
+fn a_raw_latest_rule_moves_only_forward_like_the_flavor_latest() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let rules = "type=semver,pattern={{version}},value=VERSION,prefix=v\ntype=raw,value=latest";
+    let target = format!("{}/raw/latest", registry.name());
+    let (newer, hotfix) = release_then_hotfix(&target, rules, "latest=auto");
+    assert_eq!(digest_at(&registry, "raw/latest:latest"), newer);
+    assert_eq!(digest_at(&registry, "raw/latest:v0.1.1"), hotfix);
+    // Without a version (a branch build), a raw `latest` is simply set.
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 13,
+        ..SampleSpec::default()
+    });
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &target,
+            "--tags",
+            "type=raw,value=latest",
+        ],
+        &[],
+    );
+    assert!(r.success(), "{}", r.stdout());
+    assert_eq!(
+        digest_at(&registry, "raw/latest:latest"),
+        image.root.digest.to_string()
+    );
+}
