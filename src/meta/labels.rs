@@ -58,6 +58,9 @@ pub fn oci_pairs(
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut unique: Vec<(String, String)> = Vec::with_capacity(pairs.len());
     for (key, value) in pairs {
+        // One label per line in the `labels` and `annotations` outputs: a line break in a value
+        // (a repository description can hold one) would start a label of its own.
+        let value = one_line(value);
         match index.get(&key) {
             Some(&at) => unique[at].1 = value,
             None => {
@@ -68,6 +71,14 @@ pub fn oci_pairs(
     }
     unique.sort_by(|a, b| locale_compare(&a.0, &b.0));
     Ok(unique)
+}
+
+/// `value` with each line break (CR, LF, CRLF) turned into a space.
+fn one_line(value: String) -> String {
+    if !value.contains(['\r', '\n']) {
+        return value;
+    }
+    value.replace("\r\n", " ").replace(['\r', '\n'], " ")
 }
 
 /// `Date.prototype.toISOString()`: UTC with milliseconds (`2020-01-10T00:30:00.000Z`).

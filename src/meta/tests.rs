@@ -695,6 +695,25 @@ fn labels_and_annotations() {
 }
 
 #[test]
+fn a_line_break_in_an_event_field_does_not_start_a_label_of_its_own() {
+    let mut c = push_tag("v1.2.3");
+    c.repo.description = "nice app\ncom.example.approved=true\r\nmore".into();
+    let m = meta(&c, "type=semver,pattern={{version}}", "");
+    let description = m
+        .labels
+        .iter()
+        .find(|(k, _)| k == "org.opencontainers.image.description")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(description, Some("nice app com.example.approved=true more"));
+    assert!(!m.labels.iter().any(|(k, _)| k == "com.example.approved"));
+    assert!(
+        m.leveled_annotations()
+            .iter()
+            .all(|a| !a.contains('\n') && !a.contains('\r'))
+    );
+}
+
+#[test]
 fn no_version_warns() {
     let m = meta(&ctx("push", "refs/heads/master"), "type=ref,event=pr", "");
     assert_eq!(m.version, None);
