@@ -67,10 +67,18 @@ fn hostile_description_and_ref_cannot_inject() {
             "{hostile:?}"
         );
         let labels = r.get("labels");
+        // Kept intact, but on one line: a line break would start a label of its own.
+        let one_line = hostile.replace("\r\n", " ").replace(['\r', '\n'], " ");
         assert!(
-            labels.contains(&format!("org.opencontainers.image.description={hostile}")),
-            "value kept intact: {labels:?}"
+            labels.contains(&format!("org.opencontainers.image.description={one_line}")),
+            "value kept on one line: {labels:?}"
         );
+        for label in labels.lines() {
+            assert!(
+                label.starts_with("org.opencontainers.image.") || label.starts_with("custom="),
+                "{hostile:?} added a label: {label:?}"
+            );
+        }
         for tag in r.get("tag-names").lines() {
             assert!(
                 tag.chars()
