@@ -1,6 +1,7 @@
 //! Read-only look at each target before planning: what it holds of the image, and the tags the
 //! tag decisions need. Requests are kept at the floor: one HEAD of the root; if it is missing,
-//! one HEAD per child manifest and per blob; one tag listing only when a rolling tag needs it.
+//! one HEAD per child manifest and per blob; one tag listing only when a rolling tag needs it;
+//! one HEAD per tag whose digest decides something (a HEAD instead of a PUT on a re-run).
 
 use super::plan::{Content, Observed};
 use crate::meta::{ComputedTag, TagKind};
@@ -73,7 +74,7 @@ pub async fn observe(
             )
             .await
         },
-        observe_tags(client, target, tags),
+        observe_tags(client, target, tags, root_present),
     )
     .await?;
     Ok(Observed {
@@ -105,12 +106,15 @@ where
         .await
 }
 
-/// The target's tags when a rolling tag needs them, and the digest of each release tag there
-/// (not asked when the listing shows the tag is absent).
+/// The target's tags when a rolling tag needs them, and where this run's tags point there: each
+/// release tag, and, when the target holds the image already (a re-run, or new tags on it), each
+/// other tag the listing shows, so that a tag already on the image is reported unchanged rather
+/// than put again. A tag the listing shows absent is not asked about.
 async fn observe_tags(
     client: &Client,
     target: &Repository,
     tags: &[ComputedTag],
+    root_present: bool,
 ) -> Result<(Option<BTreeSet<String>>, BTreeMap<String, Digest>)> {
     let needs_listing = tags
         .iter()
@@ -119,18 +123,21 @@ async fn observe_tags(
         true => Some(client.list_tags(target, None).await?.into_iter().collect()),
         false => None,
     };
-    let mut digests = BTreeMap::new();
-    for tag in tags.iter().filter(|t| t.kind == TagKind::Release) {
-        let name = tag.name.to_string();
-        if listed.as_ref().is_some_and(|all| !all.contains(&name)) {
-            continue;
-        }
-        if let Some(info) = client
-            .head_manifest(&target.with(Reference::Tag(name.clone())))
-            .await?
-        {
-            digests.insert(name, info.digest);
-        }
-    }
+    let asked: Vec<String> = tags
+        .iter()
+        .filter(|t| t.kind == TagKind::Release || (root_present && listed.is_some()))
+        .map(|t| t.name.to_string())
+        .filter(|name| listed.as_ref().is_none_or(|all| all.contains(name)))
+        .collect();
+    let digests = stream::iter(asked)
+        .map(|name| async move {
+            let image = target.with(Reference::Tag(name.clone()));
+            let info = client.head_manifest(&image).await?;
+            Ok::<_, crate::registry::Error>(info.map(|info| (name, info.digest)))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_filter_map(|found| async move { Ok(found) })
+        .try_collect()
+        .await?;
     Ok((listed, digests))
 }

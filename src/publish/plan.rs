@@ -48,7 +48,8 @@ pub struct Observed {
     pub blobs_present: BTreeSet<Digest>,
     /// The repository's tags; `None` when they could not be listed.
     pub tags: Option<BTreeSet<String>>,
-    /// Where existing tags that matter (release tags of this run) point.
+    /// Where existing tags that matter point: release tags of this run, and on a target that
+    /// holds the image already, its other tags that exist there.
     pub tag_digests: BTreeMap<String, Digest>,
 }
 
@@ -229,7 +230,9 @@ fn decide_tag(
     forms: &ReleaseForms,
 ) -> TagPlan {
     let name = tag.name.to_string();
+    let already_there = observed.tag_digests.get(&name) == Some(root);
     let decision = match tag.kind {
+        TagKind::Floating if already_there => TagDecision::Unchanged,
         TagKind::Floating => TagDecision::Push,
         TagKind::Release => match observed.tag_digests.get(&name) {
             None => TagDecision::Push,
@@ -243,7 +246,10 @@ fn decide_tag(
             )),
         },
         TagKind::Rolling => {
-            rolling::decide(&name, tag.version.as_deref(), observed.tags.as_ref(), forms)
+            match rolling::decide(&name, tag.version.as_deref(), observed.tags.as_ref(), forms) {
+                TagDecision::Push if already_there => TagDecision::Unchanged,
+                decision => decision,
+            }
         }
     };
     TagPlan {
