@@ -13,8 +13,69 @@ use super::lines::{InputLine, split_attr, split_fields};
 
 const INPUT: &str = "images";
 
-/// The enabled images, in input order.
+/// An image listed again after normalisation (lower-casing): dropped, the first one kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateImage {
+    /// The name as written on the repeating line.
+    pub written: String,
+    pub line: usize,
+    /// The line of the first occurrence (the same line in the one-line comma format).
+    pub first_line: usize,
+    pub image: ImageName,
+}
+
+impl std::fmt::Display for DuplicateImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first = if self.first_line == self.line {
+            "earlier on the same line".to_owned()
+        } else {
+            format!("on line {}", self.first_line)
+        };
+        write!(
+            f,
+            "input `images`, line {}: `{}` is `{}`, already listed {first}; the repeat is ignored",
+            self.line, self.written, self.image
+        )
+    }
+}
+
+/// The enabled images, in input order, each once; every repeat is logged as a warning.
 pub fn parse_images(lines: &[InputLine]) -> Result<Vec<ImageName>, MetaError> {
+    let (images, duplicates) = parse_images_once(lines)?;
+    for duplicate in &duplicates {
+        tracing::warn!("{duplicate}");
+    }
+    Ok(images)
+}
+
+/// The enabled images, in input order, each once (the first occurrence is kept), and the repeats
+/// dropped: `ghcr.io/Octo/app` and `ghcr.io/octo/app` are one image.
+pub fn parse_images_once(
+    lines: &[InputLine],
+) -> Result<(Vec<ImageName>, Vec<DuplicateImage>), MetaError> {
+    let mut images = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut first_line: std::collections::HashMap<ImageName, usize> =
+        std::collections::HashMap::new();
+    for (written, line, image) in listed_images(lines)? {
+        match first_line.get(&image) {
+            Some(&first) => duplicates.push(DuplicateImage {
+                written,
+                line,
+                first_line: first,
+                image,
+            }),
+            None => {
+                first_line.insert(image.clone(), line);
+                images.push(image);
+            }
+        }
+    }
+    Ok((images, duplicates))
+}
+
+/// Every enabled image as (written name, line number, normalised name), repeats included.
+fn listed_images(lines: &[InputLine]) -> Result<Vec<(String, usize, ImageName)>, MetaError> {
     let mut images = Vec::new();
     // metadata-action's old format: one line of comma-separated names.
     if let [line] = lines {
@@ -22,7 +83,7 @@ pub fn parse_images(lines: &[InputLine]) -> Result<Vec<ImageName>, MetaError> {
             split_fields(&line.text).map_err(|e| MetaError::line(INPUT, line, e.to_string()))?;
         if fields.iter().all(|f| split_attr(f).0.is_none()) {
             for field in fields.iter().filter(|f| !f.is_empty()) {
-                images.push(validate(field, line)?);
+                images.push((field.clone(), line.number, validate(field, line)?));
             }
             return Ok(images);
         }
@@ -59,7 +120,8 @@ pub fn parse_images(lines: &[InputLine]) -> Result<Vec<ImageName>, MetaError> {
             ));
         }
         if enable {
-            images.push(validate(&name, line)?);
+            let image = validate(&name, line)?;
+            images.push((name, line.number, image));
         }
     }
     Ok(images)
@@ -192,6 +254,45 @@ mod tests {
             images("name=ghcr.io/a/b,enable=true").unwrap(),
             ["ghcr.io/a/b"]
         );
+    }
+
+    /// Review finding: the same image twice (differing in case) was published twice and listed
+    /// twice in `tags` and `refs`.
+    #[test]
+    fn repeated_images_are_listed_once_in_first_order() {
+        let lines = input_lines(
+            "127.0.0.1:5502/octo/dup\nghcr.io/octo/app\n127.0.0.1:5502/Octo/dup\nname=ghcr.io/octo/app,enable=true",
+        );
+        let (images, duplicates) = parse_images_once(&lines).unwrap();
+        let names: Vec<String> = images.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["127.0.0.1:5502/octo/dup", "ghcr.io/octo/app"]);
+        let shown: Vec<String> = duplicates.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "input `images`, line 3: `127.0.0.1:5502/Octo/dup` is `127.0.0.1:5502/octo/dup`, already listed on line 1; the repeat is ignored",
+                "input `images`, line 4: `ghcr.io/octo/app` is `ghcr.io/octo/app`, already listed on line 2; the repeat is ignored",
+            ]
+        );
+        assert_eq!(
+            images_of("127.0.0.1:5502/octo/dup\n127.0.0.1:5502/Octo/dup"),
+            ["127.0.0.1:5502/octo/dup"]
+        );
+        // The one-line comma format, and a disabled repeat (not listed, so not a repeat).
+        let (images, duplicates) = parse_images_once(&input_lines("a/b,A/B,c/d")).unwrap();
+        assert_eq!(images.len(), 2);
+        assert!(
+            duplicates[0]
+                .to_string()
+                .contains("already listed earlier on the same line")
+        );
+        let (images, duplicates) =
+            parse_images_once(&input_lines("a/b\nname=a/b,enable=false")).unwrap();
+        assert_eq!((images.len(), duplicates.len()), (1, 0));
+    }
+
+    fn images_of(input: &str) -> Vec<String> {
+        images(input).unwrap()
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! registry=quay.io,username=octo+ci,password=${{ secrets.QUAY_TOKEN }}
 //! ```
 //! `password-env=` keeps the secret out of the input text altogether (commas and quotes in it are
-//! then harmless). Errors name the line, never its secret.
+//! then harmless). One line per registry; fields are comma-separated; `password=` and
+//! `password-env=` exclude each other. Errors name the line, never its secret. Each login keeps
+//! its line, so a registry that refuses it can say which line to fix.
 
 use crate::inputs::Secret;
 use crate::meta::lines::{InputLine, split_attr, split_fields};
-use crate::registry::{Credential, Repository};
+use crate::registry::{Credential, CredentialOrigin, Repository};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,62 +21,145 @@ pub struct CredentialsError {
     pub message: String,
 }
 
+/// The keys of a line, for messages.
+const KEYS: &str = "registry=, username=, password= or password-env=";
+
+/// The `credentials` input, parsed: one login per registry, where each came from, and the
+/// secrets to mask in the log.
+#[derive(Debug, Default)]
+pub struct Logins {
+    /// Registry name (`docker.io`, `127.0.0.1:5000`) -> credential.
+    pub credentials: BTreeMap<String, Credential>,
+    /// Registry name -> the line it was given on.
+    pub origins: BTreeMap<String, CredentialOrigin>,
+    pub secrets: Vec<Secret>,
+}
+
 /// Registry name -> credential, plus the secrets to mask in the log.
 pub fn parse_credentials(
     lines: &[InputLine],
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<(BTreeMap<String, Credential>, Vec<Secret>), CredentialsError> {
-    let mut credentials = BTreeMap::new();
-    let mut secrets = Vec::new();
+    let logins = parse_logins(lines, var)?;
+    Ok((logins.credentials, logins.secrets))
+}
+
+/// Every line of the `credentials` input; a registry given on two lines is an error naming both.
+pub fn parse_logins(
+    lines: &[InputLine],
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Logins, CredentialsError> {
+    let mut logins = Logins::default();
+    let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
     for line in lines {
-        let err = |message: String| CredentialsError {
-            line: line.number,
-            message,
-        };
-        let fields = split_fields(&line.text).map_err(|e| err(e.to_string()))?;
-        let (mut registry, mut username, mut password) = (None, None, None);
-        for field in &fields {
-            match split_attr(field) {
-                (Some(key), value) if key == "registry" => registry = Some(value.to_string()),
-                (Some(key), value) if key == "username" => username = Some(value.to_string()),
-                (Some(key), value) if key == "password" => password = Some(value.to_string()),
-                (Some(key), value) if key == "password-env" => {
-                    let secret = var(value).filter(|v| !v.is_empty()).ok_or_else(|| {
-                        err(format!("`password-env={value}` names an environment variable that is not set; add it to the step's `env:`"))
-                    })?;
-                    password = Some(secret);
-                }
-                (Some(key), _) => {
-                    return Err(err(format!(
-                        "unknown key `{key}`; expected registry=, username=, password= or password-env="
-                    )));
-                }
-                (None, _) => return Err(err(
-                    "expected `key=value` fields: registry=, username=, password= or password-env="
-                        .into(),
-                )),
-            }
+        let (registry, credential) = parse_line(line, &var)?;
+        if let Some(first) = first_line.get(&registry) {
+            return Err(CredentialsError {
+                line: line.number,
+                message: format!(
+                    "`{registry}` already has a login on line {first}; give one line per registry"
+                ),
+            });
         }
-        let registry = registry
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| err("`registry=` is missing, e.g. registry=docker.io".into()))?;
-        let username = username
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| err("`username=` is missing".into()))?;
-        let password = password
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| err("`password=` or `password-env=` is missing".into()))?;
-        let name = Repository::parse(&format!("{registry}/x"))
-            .map_err(|_| {
-                err(format!(
-                    "`{registry}` is not a registry host, e.g. docker.io or ghcr.io"
-                ))
-            })?
-            .registry;
-        secrets.push(Secret::new(password.clone()));
-        credentials.insert(name, Credential::Basic { username, password });
+        first_line.insert(registry.clone(), line.number);
+        if let Credential::Basic { password, .. } = &credential {
+            logins.secrets.push(Secret::new(password.clone()));
+        }
+        logins
+            .origins
+            .insert(registry.clone(), CredentialOrigin::InputLine(line.number));
+        logins.credentials.insert(registry, credential);
     }
-    Ok((credentials, secrets))
+    Ok(logins)
+}
+
+/// One line: `registry=<host>,username=<user>,password-env=<VAR>` (or `password=<secret>`) ->
+/// the registry's name and its credential. Messages never quote a value that may be a secret.
+fn parse_line(
+    line: &InputLine,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<(String, Credential), CredentialsError> {
+    let err = |message: String| CredentialsError {
+        line: line.number,
+        message,
+    };
+    let fields = split_fields(&line.text).map_err(|e| err(e.to_string()))?;
+    let mut values: BTreeMap<&'static str, String> = BTreeMap::new();
+    let mut previous_key: Option<&'static str> = None;
+    for (index, field) in fields.iter().enumerate() {
+        let (key, value) = split_attr(field);
+        let known = key.as_deref().and_then(|k| {
+            ["registry", "username", "password", "password-env"]
+                .into_iter()
+                .find(|known| *known == k)
+        });
+        let Some(key) = known else {
+            // After `password=`, this field is most likely the rest of a password cut at a comma:
+            // not shown, since it may be part of the secret.
+            if previous_key == Some("password") {
+                return Err(err(format!(
+                    "field {} after `password=` is not one of {KEYS}: a password containing a comma \
+                     is cut there; put it in an environment variable and use `password-env=<VAR>`",
+                    index + 1
+                )));
+            }
+            return Err(err(match key {
+                Some(key) => format!("unknown key `{key}`; expected {KEYS}"),
+                None => format!("expected `key=value` fields, separated by commas: {KEYS}"),
+            }));
+        };
+        if key != "password" && looks_space_separated(value) {
+            return Err(err(format!(
+                "`{key}=` runs into another `key=`: fields are separated by commas, not spaces, \
+                 e.g. `registry=docker.io,username=octo,password-env=DOCKERHUB_TOKEN`"
+            )));
+        }
+        if values.insert(key, value.to_owned()).is_some() {
+            return Err(err(format!("`{key}=` is given twice")));
+        }
+        previous_key = Some(key);
+    }
+    let given = |key: &str| values.get(key).filter(|v| !v.is_empty());
+    let registry = given("registry")
+        .ok_or_else(|| err("`registry=` is missing, e.g. registry=docker.io".into()))?;
+    let username = given("username")
+        .ok_or_else(|| err("`username=` is missing".into()))?
+        .clone();
+    let password = match (values.get("password"), given("password-env")) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "both `password=` and `password-env=` are given; keep one (`password-env=` keeps \
+                 the secret out of the input)"
+                    .into(),
+            ));
+        }
+        (_, Some(name)) => var(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+            err(format!(
+                "`password-env={name}` names an environment variable that is not set; add it to the step's `env:`"
+            ))
+        })?,
+        (Some(password), None) if !password.is_empty() => password.clone(),
+        _ => return Err(err("`password=` or `password-env=` is missing".into())),
+    };
+    let name = Repository::parse(&format!("{registry}/x"))
+        .map_err(|_| {
+            err(format!(
+                "`{registry}` is not a registry host, e.g. docker.io or ghcr.io"
+            ))
+        })?
+        .registry;
+    Ok((name, Credential::Basic { username, password }))
+}
+
+/// Whether a value holds a space followed by another known `key=`: fields written
+/// `registry=x username=y` instead of `registry=x,username=y`.
+fn looks_space_separated(value: &str) -> bool {
+    value.split_whitespace().skip(1).any(|word| {
+        let word = word.to_ascii_lowercase();
+        ["registry=", "username=", "password=", "password-env="]
+            .iter()
+            .any(|key| word.starts_with(key))
+    })
 }
 
 /// The registry client's settings from the inputs: `credentials`, `github-token` (for ghcr.io,
@@ -84,14 +169,24 @@ pub fn client_config(
     inputs: &crate::inputs::Inputs,
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<(crate::registry::ClientConfig, Vec<Secret>), CredentialsError> {
-    let (mut credentials, secrets) = parse_credentials(&inputs.credentials, &var)?;
+    let Logins {
+        mut credentials,
+        mut origins,
+        secrets,
+    } = parse_logins(&inputs.credentials, &var)?;
     add_github_token(
         &mut credentials,
         inputs.github_token.as_ref(),
         var("GITHUB_ACTOR").as_deref(),
     );
+    if credentials.contains_key("ghcr.io") {
+        origins
+            .entry("ghcr.io".into())
+            .or_insert(CredentialOrigin::GithubToken);
+    }
     let mut config = crate::registry::ClientConfig::from_env();
     config.credentials = credentials;
+    config.credential_origins = origins;
     config.insecure_registries = inputs.insecure_registries.clone();
     Ok((config, secrets))
 }
@@ -150,7 +245,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_but_never_the_secret() {
-        let e = parse("registry=quay.io,username=u,password=topsecret,colour=red").unwrap_err();
+        let e = parse("registry=quay.io,colour=red,username=u,password=topsecret").unwrap_err();
         assert_eq!(
             e,
             "input `credentials`, line 1: unknown key `colour`; expected registry=, username=, password= or password-env="
@@ -176,6 +271,96 @@ mod tests {
                 .unwrap_err()
                 .contains("not set")
         );
+    }
+
+    /// Review finding: a second line for the same registry silently replaced the first.
+    #[test]
+    fn a_registry_on_two_lines_is_an_error_naming_both() {
+        let e = parse(
+            "registry=127.0.0.1:5504,username=alice,password=pw-alice-1\n\
+             # bob too\n\
+             registry=127.0.0.1:5504,username=bob,password=pw-bob-2",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "input `credentials`, line 3: `127.0.0.1:5504` already has a login on line 1; give one line per registry"
+        );
+        // The same registry however it is spelled.
+        let e = parse("registry=docker.io,username=a,password=x\nregistry=index.docker.io,username=b,password=y")
+            .unwrap_err();
+        assert!(
+            e.contains("line 2: `docker.io` already has a login on line 1"),
+            "{e}"
+        );
+    }
+
+    /// Review finding: `registry=x username=y` said "`username=` is missing".
+    #[test]
+    fn space_separated_fields_are_named_as_such() {
+        let e = parse("registry=127.0.0.1:5504 username=alice password-env=HUB_TOKEN").unwrap_err();
+        assert!(
+            e.contains("fields are separated by commas, not spaces"),
+            "{e}"
+        );
+        assert!(!e.contains("is missing"), "{e}");
+        let e = parse("registry=quay.io,username=alice password=hunter2").unwrap_err();
+        assert!(e.contains("not spaces") && !e.contains("hunter2"), "{e}");
+    }
+
+    /// Review finding: `password=ab,cd` gave a generic "expected `key=value` fields".
+    #[test]
+    fn a_password_cut_at_a_comma_points_to_password_env() {
+        for line in [
+            "registry=quay.io,username=u,password=s3c,r3t",
+            "registry=quay.io,username=u,password=s3c,r3=t",
+        ] {
+            let e = parse(line).unwrap_err();
+            assert!(e.contains("password-env=<VAR>"), "{e}");
+            assert!(e.contains("comma"), "{e}");
+            assert!(!e.contains("s3c") && !e.contains("r3"), "{e}");
+        }
+        // Quoted, the comma is part of the password.
+        let creds = parse("registry=quay.io,username=u,password=\"sec,ret\"").unwrap();
+        assert_eq!(
+            creds["quay.io"],
+            Credential::Basic {
+                username: "u".into(),
+                password: "sec,ret".into()
+            }
+        );
+    }
+
+    #[test]
+    fn password_and_password_env_together_conflict() {
+        let e = parse("registry=quay.io,username=u,password=hunter2,password-env=HUB_TOKEN")
+            .unwrap_err();
+        assert!(
+            e.contains("both `password=` and `password-env=` are given"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2") && !e.contains("dckr_pat"), "{e}");
+        let e = parse("registry=quay.io,username=u,username=v,password=hunter2").unwrap_err();
+        assert!(e.contains("`username=` is given twice"), "{e}");
+    }
+
+    #[test]
+    fn each_login_remembers_its_line() {
+        let logins = parse_logins(
+            &input_lines(
+                "\nregistry=quay.io,username=u,password=a\nregistry=ghcr.io,username=v,password=b",
+            ),
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(
+            logins.origins,
+            BTreeMap::from([
+                ("quay.io".to_string(), CredentialOrigin::InputLine(2)),
+                ("ghcr.io".to_string(), CredentialOrigin::InputLine(3)),
+            ])
+        );
+        assert_eq!(logins.secrets.len(), 2);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::error::Error;
 use super::reference::DOCKER_HUB;
@@ -29,6 +29,40 @@ impl fmt::Debug for Credential {
             Credential::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
         }
     }
+}
+
+/// Where a registry's credential came from: named when the registry refuses it, so the user
+/// knows which line or file to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialOrigin {
+    /// A line of the `credentials` input (1-based).
+    InputLine(usize),
+    /// The `github-token` input (ghcr.io).
+    GithubToken,
+    /// Docker's `config.json` in this directory, or a credential helper it names.
+    DockerConfig(PathBuf),
+    /// Given to the client directly, with no origin recorded.
+    Configured,
+}
+
+impl fmt::Display for CredentialOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialOrigin::InputLine(line) => write!(f, "the `credentials` input, line {line}"),
+            CredentialOrigin::GithubToken => f.write_str("the `github-token` input"),
+            CredentialOrigin::DockerConfig(dir) => {
+                write!(f, "Docker's {}", dir.join("config.json").display())
+            }
+            CredentialOrigin::Configured => f.write_str("the client's configuration"),
+        }
+    }
+}
+
+/// A credential and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub credential: Credential,
+    pub origin: CredentialOrigin,
 }
 
 /// The key Docker stores a registry's credential under: Docker Hub's legacy URL, else the host.

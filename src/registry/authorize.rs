@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use reqwest::header::{HeaderValue, WWW_AUTHENTICATE};
 
-use super::auth::{self, Challenge, Credential, Scopes};
+use super::auth::{self, Challenge, Credential, CredentialOrigin, Login, Scopes};
 use super::client::{Client, RegistryState};
 use super::error::{Error, Result};
 use super::reference::api_host;
@@ -14,31 +14,52 @@ use super::token::{self, Realm, Token};
 use super::transport::Sent;
 
 impl Client {
-    /// The credential for a registry: configured, else Docker's config, else none.
-    pub(crate) async fn credential(&self, state: &RegistryState) -> Result<Option<Credential>> {
+    /// The credential for a registry and where it came from: configured, else Docker's config,
+    /// else none.
+    pub(crate) async fn login(&self, state: &RegistryState) -> Result<Option<Login>> {
         state
-            .credential
+            .login
             .get_or_try_init(|| async {
-                let configured =
-                    self.config().credentials.iter().find(|(name, _)| {
-                        name.as_str() == state.name || api_host(name) == state.host
-                    });
-                if let Some((_, credential)) = configured {
-                    return Ok(Some(credential.clone()));
+                let config = self.config();
+                let configured = config
+                    .credentials
+                    .iter()
+                    .find(|(name, _)| name.as_str() == state.name || api_host(name) == state.host);
+                if let Some((name, credential)) = configured {
+                    let origin = config
+                        .credential_origins
+                        .get(name)
+                        .cloned()
+                        .unwrap_or(CredentialOrigin::Configured);
+                    return Ok(Some(Login {
+                        credential: credential.clone(),
+                        origin,
+                    }));
                 }
-                let Some(dir) = self.config().docker_config_dir.clone() else {
+                let Some(dir) = config.docker_config_dir.clone() else {
                     return Ok(None);
                 };
                 let name = state.name.clone();
-                tokio::task::spawn_blocking(move || auth::from_docker_config(&dir, &name))
-                    .await
-                    .map_err(|e| Error::Auth {
-                        registry: state.name.clone(),
-                        message: format!("reading Docker's config failed: {e}"),
-                    })?
+                let from = dir.clone();
+                let found =
+                    tokio::task::spawn_blocking(move || auth::from_docker_config(&from, &name))
+                        .await
+                        .map_err(|e| Error::Auth {
+                            registry: state.name.clone(),
+                            message: format!("reading Docker's config failed: {e}"),
+                        })??;
+                Ok(found.map(|credential| Login {
+                    credential,
+                    origin: CredentialOrigin::DockerConfig(dir),
+                }))
             })
             .await
             .cloned()
+    }
+
+    /// The credential for a registry, without its origin.
+    pub(crate) async fn credential(&self, state: &RegistryState) -> Result<Option<Credential>> {
+        Ok(self.login(state).await?.map(|login| login.credential))
     }
 
     /// The `Authorization` value for a request needing `scopes`; `force` fetches a new token.
@@ -82,7 +103,7 @@ impl Client {
                     match cached().filter(|_| !force) {
                         Some(secret) => bearer(&secret),
                         None => {
-                            let credential = self.credential(state).await?;
+                            let login = self.login(state).await?;
                             let realm = Realm {
                                 registry: &state.name,
                                 realm: &realm,
@@ -96,7 +117,7 @@ impl Client {
                                 self.transport(),
                                 &realm,
                                 scopes,
-                                credential.as_ref(),
+                                login.as_ref(),
                                 &count,
                             )
                             .await?;

@@ -12,7 +12,7 @@ use reqwest::header::AUTHORIZATION;
 use reqwest::{RequestBuilder, Url};
 use tokio::sync::OnceCell;
 
-use super::auth::{Challenge, Credential, Scopes};
+use super::auth::{Challenge, Login, Scopes};
 use super::authorize::pick_challenge;
 use super::config::ClientConfig;
 use super::error::{Error, Result, display_url, forbidden_hint};
@@ -38,7 +38,7 @@ pub(crate) struct RegistryState {
     pub host: String,
     pub(crate) base: OnceCell<Url>,
     pub(crate) challenge: Mutex<Option<Challenge>>,
-    pub(crate) credential: OnceCell<Option<Credential>>,
+    pub(crate) login: OnceCell<Option<Login>>,
     pub(crate) tokens: Mutex<Vec<Token>>,
     pub(crate) token_fetch: tokio::sync::Mutex<()>,
     pub(crate) requests: AtomicU64,
@@ -114,7 +114,7 @@ impl Client {
                     host: api_host(registry).to_owned(),
                     base: OnceCell::new(),
                     challenge: Mutex::new(None),
-                    credential: OnceCell::new(),
+                    login: OnceCell::new(),
                     tokens: Mutex::new(Vec::new()),
                     token_fetch: tokio::sync::Mutex::new(()),
                     requests: AtomicU64::new(0),
@@ -240,7 +240,8 @@ impl Client {
     }
 
     /// Turns an unexpected response into [`Error::Status`], with the registry's error code and
-    /// message and, for a 403, a hint.
+    /// message and, for a 403, a hint; a 401 into [`Error::Unauthorized`], naming where the
+    /// refused credential came from, if one was sent.
     pub(crate) async fn status_error(
         &self,
         state: &RegistryState,
@@ -249,6 +250,17 @@ impl Client {
     ) -> Error {
         let status = sent.response.status().as_u16();
         let url = display_url(sent.response.url());
+        if status == 401 {
+            // The login was looked up before the request was sent; an unreadable one sent none.
+            let refused = self.login(state).await.ok().flatten().map(|l| l.origin);
+            return Error::Unauthorized {
+                status,
+                method: method.to_owned(),
+                url,
+                registry: state.name.clone(),
+                refused,
+            };
+        }
         let body = read_limited(sent.response, 64 * 1024)
             .await
             .unwrap_or_default();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::auth::Credential;
+use super::auth::{Credential, CredentialOrigin};
 use super::retry::RetryPolicy;
 
 /// How a [`Client`](super::Client) reaches registries. `Default` is anonymous, no Docker config,
@@ -15,6 +15,9 @@ pub struct ClientConfig {
     /// Credentials by registry name (`ghcr.io`, `docker.io`, `127.0.0.1:5000`), tried before
     /// Docker's config.
     pub credentials: BTreeMap<String, Credential>,
+    /// Where each of `credentials` came from, by the same key; named when a registry refuses
+    /// one. A credential without an entry is [`CredentialOrigin::Configured`].
+    pub credential_origins: BTreeMap<String, CredentialOrigin>,
     /// The directory holding Docker's `config.json`; `None` reads none.
     pub docker_config_dir: Option<PathBuf>,
     /// Hosts (`host[:port]`) treated like loopback ones: HTTPS first, plain HTTP if HTTPS fails.
@@ -37,6 +40,7 @@ impl Default for ClientConfig {
     fn default() -> ClientConfig {
         ClientConfig {
             credentials: BTreeMap::new(),
+            credential_origins: BTreeMap::new(),
             docker_config_dir: None,
             insecure_registries: Vec::new(),
             ca_files: Vec::new(),

@@ -1,6 +1,7 @@
 //! The registry layer's one error type: what went wrong talking to a registry, with the URL, the
 //! registry's own error code and message, and a hint where the fix is known.
 
+use super::auth::CredentialOrigin;
 use super::digest::Digest;
 
 /// A `Result` with this layer's [`Error`].
@@ -29,6 +30,19 @@ pub enum Error {
         message: Option<String>,
         /// What to do about it, when known (e.g. GHCR's package permissions).
         hint: Option<String>,
+    },
+
+    /// The registry, or its token server, wanted credentials (HTTP 401; 401 or 403 from a token
+    /// server): none were given for it, or the ones sent were refused.
+    #[error("{}", unauthorized_message(*.status, .method, .url, .registry, .refused.as_ref()))]
+    Unauthorized {
+        status: u16,
+        method: String,
+        /// The URL without its query.
+        url: String,
+        registry: String,
+        /// Where the refused credential came from; `None`: no credential was sent.
+        refused: Option<CredentialOrigin>,
     },
 
     /// Bytes did not hash to the digest they were read or written under.
@@ -73,6 +87,70 @@ impl Error {
     /// Whether this is the registry saying "not found" (404).
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::Status { status: 404, .. })
+    }
+
+    /// Whether the registry wanted credentials it did not get, or refused the ones sent.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Error::Unauthorized { .. })
+    }
+}
+
+fn unauthorized_message(
+    status: u16,
+    method: &str,
+    url: &str,
+    registry: &str,
+    refused: Option<&CredentialOrigin>,
+) -> String {
+    match refused {
+        None => format!(
+            "{method} {url}: HTTP {status}: {registry} requires authentication, and no credentials were given for it\nhint: {}",
+            no_credentials_hint(registry)
+        ),
+        Some(origin) => format!(
+            "{method} {url}: HTTP {status}: {registry} rejected the credentials from {origin}\nhint: {}",
+            rejected_hint(registry, origin)
+        ),
+    }
+}
+
+/// How to give a registry credentials, for a registry that got none.
+fn no_credentials_hint(registry: &str) -> String {
+    let mut hint = format!(
+        "add a line `registry={registry},username=<user>,password-env=<VAR>` to the `credentials` \
+         input, with <VAR> set from a secret in the step's `env:` (see Credentials in the README); \
+         outside a workflow, `docker login {registry}` works too"
+    );
+    if registry == "ghcr.io" {
+        hint.push_str(
+            "; for ghcr.io in a workflow, the `github-token` input (the workflow's token unless \
+             set to something else) logs in, with `permissions: packages: write` in the workflow \
+             or job",
+        );
+    }
+    hint
+}
+
+/// What to check when a registry refused the credentials from `origin`.
+fn rejected_hint(registry: &str, origin: &CredentialOrigin) -> String {
+    match origin {
+        CredentialOrigin::InputLine(line) => format!(
+            "check the username and the secret on line {line} of `credentials`: a wrong or expired \
+             password or token, or a `password-env=` variable that holds another secret"
+        ),
+        CredentialOrigin::GithubToken => format!(
+            "the workflow's token needs `permissions: packages: write` in the workflow or job, and, \
+             for a package that already exists, Actions access for this repository in the package's \
+             settings; or give a personal access token with `write:packages` in a `credentials` \
+             line for {registry}"
+        ),
+        CredentialOrigin::DockerConfig(_) => format!(
+            "the stored login is wrong or expired: run `docker login {registry}` again, or give a \
+             `credentials` line for {registry} (it takes precedence over Docker's config)"
+        ),
+        CredentialOrigin::Configured => {
+            format!("check the username and password given for {registry}")
+        }
     }
 }
 
@@ -163,5 +241,61 @@ mod tests {
             "{shown}"
         );
         assert_eq!(forbidden_hint("docker.io"), None);
+    }
+
+    fn unauthorized(registry: &str, refused: Option<CredentialOrigin>) -> String {
+        Error::Unauthorized {
+            status: 401,
+            method: "HEAD".into(),
+            url: format!("https://{registry}/v2/o/r/manifests/v1"),
+            registry: registry.into(),
+            refused,
+        }
+        .to_string()
+    }
+
+    /// Review finding: no credentials and refused credentials both said only `HTTP 401`.
+    #[test]
+    fn a_401_tells_missing_from_refused_credentials_and_names_the_fix() {
+        let none = unauthorized("quay.io", None);
+        assert_eq!(
+            none.lines().next(),
+            Some(
+                "HEAD https://quay.io/v2/o/r/manifests/v1: HTTP 401: quay.io requires authentication, and no credentials were given for it"
+            )
+        );
+        assert!(
+            none.contains(
+                "hint: add a line `registry=quay.io,username=<user>,password-env=<VAR>` to the `credentials` input"
+            ) && none.contains("docker login quay.io"),
+            "{none}"
+        );
+        assert!(!none.contains("packages: write"), "{none}");
+        assert!(
+            unauthorized("ghcr.io", None).contains("`github-token` input"),
+            "ghcr.io names the workflow token"
+        );
+
+        let line = unauthorized("quay.io", Some(CredentialOrigin::InputLine(2)));
+        assert!(
+            line.contains("quay.io rejected the credentials from the `credentials` input, line 2")
+                && line.contains("hint: check the username and the secret on line 2"),
+            "{line}"
+        );
+        let token = unauthorized("ghcr.io", Some(CredentialOrigin::GithubToken));
+        assert!(
+            token.contains("rejected the credentials from the `github-token` input")
+                && token.contains("permissions: packages: write"),
+            "{token}"
+        );
+        let docker = unauthorized(
+            "quay.io",
+            Some(CredentialOrigin::DockerConfig("/home/u/.docker".into())),
+        );
+        assert!(
+            docker.contains("from Docker's /home/u/.docker/config.json")
+                && docker.contains("run `docker login quay.io` again"),
+            "{docker}"
+        );
     }
 }

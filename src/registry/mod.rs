@@ -19,7 +19,7 @@ mod tags;
 mod token;
 mod transport;
 
-pub use auth::{Action, Credential, Scopes};
+pub use auth::{Action, Credential, CredentialOrigin, Login, Scopes};
 pub use blobs::{Blob, BlobSource, BlobStream, Mount, ReaderSource, UploadSession};
 pub use client::Client;
 pub use config::ClientConfig;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::auth::{Credential, Scopes};
+use super::auth::{Credential, Login, Scopes};
 use super::error::{Error, Result, display_url};
 use super::transport::{Transport, read_limited};
 
@@ -60,14 +60,16 @@ pub(crate) struct Realm<'a> {
     pub plain_http_ok: bool,
 }
 
-/// Asks `realm` for one token covering every scope in `scopes`. `count` is called per request.
+/// Asks `realm` for one token covering every scope in `scopes`, with `login` if any. `count` is
+/// called per request. A refusal (401, 403) is [`Error::Unauthorized`], naming the login's origin.
 pub(crate) async fn fetch(
     transport: &Transport,
     realm: &Realm<'_>,
     scopes: &Scopes,
-    credential: Option<&Credential>,
+    login: Option<&Login>,
     count: &(dyn Fn() + Send + Sync),
 ) -> Result<Token> {
+    let credential = login.map(|l| &l.credential);
     let auth_error = |message: String| Error::Auth {
         registry: realm.registry.to_owned(),
         message,
@@ -118,14 +120,23 @@ pub(crate) async fn fetch(
     let sent = transport.send(&host, &make, count).await?;
     let status = sent.response.status().as_u16();
     let body = read_limited(sent.response, 1024 * 1024).await?;
+    if status == 401 || status == 403 {
+        return Err(Error::Unauthorized {
+            status,
+            method: if matches!(credential, Some(Credential::IdentityToken(_))) {
+                "POST"
+            } else {
+                "GET"
+            }
+            .to_owned(),
+            url: display_url(&url),
+            registry: realm.registry.to_owned(),
+            refused: login.map(|l| l.origin.clone()),
+        });
+    }
     if !(200..300).contains(&status) {
-        let what = if status == 401 || status == 403 {
-            "the token server refused the credentials"
-        } else {
-            "the token server failed"
-        };
         return Err(auth_error(format!(
-            "{what} (HTTP {status} from {}) for {}",
+            "the token server failed (HTTP {status} from {}) for {}",
             display_url(&url),
             if scope_values.is_empty() {
                 "no scope".to_owned()

@@ -64,17 +64,40 @@ pub fn short(digest: &Digest) -> String {
     digest.to_string().chars().take(19).collect()
 }
 
+/// `All 3 tags are in sync.`, `**1 of 3 tags drifts.**`, `**1 of 1 tag is missing from every
+/// registry.**`: a tag no registry has is counted apart from drift.
+fn headline(reports: &[TagReport]) -> String {
+    let total = reports.len();
+    let tags = if total == 1 { "tag" } else { "tags" };
+    let missing = reports.iter().filter(|r| r.missing_everywhere()).count();
+    let drift = reports
+        .iter()
+        .filter(|r| r.drift() && !r.missing_everywhere())
+        .count();
+    let mut parts = Vec::new();
+    if drift > 0 {
+        let verb = if drift == 1 { "drifts" } else { "drift" };
+        parts.push(format!("**{drift} of {total} {tags} {verb}.**"));
+    }
+    if missing > 0 {
+        let verb = if missing == 1 { "is" } else { "are" };
+        parts.push(format!(
+            "**{missing} of {total} {tags} {verb} missing from every registry.**"
+        ));
+    }
+    let line = match (total, parts.is_empty()) {
+        (0, _) => "No tags to verify.".to_owned(),
+        (1, true) => "The tag is in sync.".to_owned(),
+        (_, true) => format!("All {total} tags are in sync."),
+        _ => parts.join(" "),
+    };
+    line + "\n"
+}
+
 /// The step summary: one row per tag, one column per registry (the primary first).
 pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
-    let drift = reports.iter().filter(|r| r.drift()).count();
     let mut out = String::from("\n### Verify\n\n");
-    out.push_str(&if reports.is_empty() {
-        "No tags to verify.\n".to_string()
-    } else if drift == 0 {
-        format!("All {} tags are in sync.\n", reports.len())
-    } else {
-        format!("**{drift} of {} tags drift.**\n", reports.len())
-    });
+    out.push_str(&headline(reports));
     if let Some(first) = reports.first() {
         out.push_str("\n| Tag |");
         for (i, f) in first.findings.iter().enumerate() {
@@ -213,6 +236,42 @@ mod tests {
     #[test]
     fn summary_table_highlights_drift() {
         insta::assert_snapshot!(verify_summary(&reports(), Some(&steps())));
+    }
+
+    #[test]
+    fn headline_counts_in_words() {
+        let all = reports();
+        let in_sync = |r: &TagReport| TagReport {
+            tag: r.tag.clone(),
+            findings: vec![finding("ghcr.io", Some(1), Status::InSync)],
+        };
+        let gone = |r: &TagReport| TagReport {
+            tag: r.tag.clone(),
+            findings: vec![
+                finding("ghcr.io", None, Status::Missing),
+                finding("docker.io", None, Status::Missing),
+            ],
+        };
+        assert_eq!(headline(&[]), "No tags to verify.\n");
+        assert_eq!(headline(&[in_sync(&all[0])]), "The tag is in sync.\n");
+        assert_eq!(
+            headline(&[in_sync(&all[0]), in_sync(&all[1])]),
+            "All 2 tags are in sync.\n"
+        );
+        assert_eq!(headline(&all[..1]), "**1 of 1 tag drifts.**\n");
+        assert_eq!(
+            headline(&[all[0].clone(), in_sync(&all[1])]),
+            "**1 of 2 tags drifts.**\n"
+        );
+        assert_eq!(headline(&all), "**3 of 3 tags drift.**\n");
+        assert_eq!(
+            headline(&[gone(&all[0])]),
+            "**1 of 1 tag is missing from every registry.**\n"
+        );
+        assert_eq!(
+            headline(&[all[0].clone(), gone(&all[1]), gone(&all[2])]),
+            "**1 of 3 tags drifts.** **2 of 3 tags are missing from every registry.**\n"
+        );
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! root manifest from `index.json` and serves manifests and blobs from `blobs/<alg>/<hex>`. An
 //! archive is indexed once (entry name -> offset and size) and read in place.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::BufReader;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,6 +11,7 @@ use serde::Deserialize;
 use crate::registry::manifests::MAX_MANIFEST_BYTES;
 use crate::registry::{BlobSource, Digest};
 
+use super::archive::{ArchiveError, Entries, index_archive};
 use super::error::{Error, Result, io};
 use super::file::{FileRange, VerifiedFile};
 use super::{RawManifest, sniff_media_type};
@@ -33,7 +33,7 @@ enum Store {
     Dir(PathBuf),
     Archive {
         file: Arc<PathBuf>,
-        entries: HashMap<String, (u64, u64)>,
+        entries: Entries,
     },
 }
 
@@ -78,7 +78,14 @@ impl Local {
         let entries = tokio::task::spawn_blocking(move || index_archive(&path))
             .await
             .map_err(|e| io(file)(std::io::Error::other(e)))?
-            .map_err(io(file))?;
+            .map_err(|error| match error {
+                ArchiveError::Io(e) => io(file)(e),
+                ArchiveError::Unusable { message, hint } => Error::Layout {
+                    location: location.clone(),
+                    message,
+                    hint,
+                },
+            })?;
         let store = Store::Archive {
             file: Arc::new(file.to_owned()),
             entries,
@@ -278,21 +285,4 @@ fn select<'a>(
             )),
         },
     }
-}
-
-/// Entry name -> (data offset, size) of the regular files of a tar.
-fn index_archive(path: &Path) -> std::io::Result<HashMap<String, (u64, u64)>> {
-    let file = std::fs::File::open(path)?;
-    let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, file));
-    let mut entries = HashMap::new();
-    for entry in archive.entries_with_seek()? {
-        let entry = entry?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = entry.path()?.to_string_lossy().into_owned();
-        let name = name.trim_start_matches("./").to_owned();
-        entries.insert(name, (entry.raw_file_position(), entry.size()));
-    }
-    Ok(entries)
 }

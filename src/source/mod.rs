@@ -3,6 +3,7 @@
 //! as re-openable streams, from an OCI layout directory, an OCI archive or a registry. The
 //! publisher reads the image graph through it (`publish::graph`) and streams blobs to targets.
 
+mod archive;
 mod error;
 mod file;
 mod local;

@@ -1,9 +1,10 @@
 //! `command: verify` for the app shell: images + tags -> gather -> assess -> (sync -> gather again)
-//! -> outputs (`in-sync`, `report`), step summary, log lines, and the drift failure.
+//! -> outputs (`in-sync`, `report`), step summary, log lines, and the failure (`verdict`).
 
 use super::gather::{GatherError, gather};
 use super::sync::{Step, sync};
 use super::tags::{Selection, select};
+use super::verdict::Verdict;
 use super::{TagReport, assess};
 use crate::inputs::Inputs;
 use crate::meta::Meta;
@@ -38,6 +39,27 @@ pub enum VerifyError {
     Runtime(io::Error),
     #[error("{} drift:\n{}", if *.synced { "after sync, the registries still" } else { "the registries" }, .lines.join("\n"))]
     Drift { lines: Vec<String>, synced: bool },
+    /// Tags no registry has; `drift` holds any drift of the other tags, for the same message.
+    #[error("{}", missing_message(.tags, .drift))]
+    MissingEverywhere {
+        tags: Vec<String>,
+        drift: Vec<String>,
+    },
+}
+
+fn missing_message(tags: &[String], drift: &[String]) -> String {
+    let names: Vec<String> = tags.iter().map(|t| format!("`{t}`")).collect();
+    let mut out = match names.as_slice() {
+        [one] => format!("tag {one} is missing from every registry"),
+        _ => format!("tags {} are missing from every registry", names.join(", ")),
+    };
+    if !drift.is_empty() {
+        out.push_str(&format!(
+            ", and the registries drift:\n{}",
+            drift.join("\n")
+        ));
+    }
+    out
 }
 
 impl VerifyError {
@@ -51,6 +73,9 @@ impl VerifyError {
             }
             VerifyError::Drift { synced: true, .. } => {
                 "sync never overwrites a release tag that differs, and never moves a rolling tag back; fix it by hand, or set `overwrite-releases: true` if the primary is right"
+            }
+            VerifyError::MissingEverywhere { .. } => {
+                "there is nothing to compare: check the tag's spelling (tags are case-sensitive) or publish it first; `verify-tags: *` checks every tag the primary has"
             }
             _ => return None,
         })
@@ -118,17 +143,7 @@ fn checked(
         };
         let done = runtime.block_on(sync(&client, &reports, &options, inputs.dry_run));
         for s in &done {
-            let reason = s.action.reason().unwrap_or("");
-            log(
-                console,
-                &format!(
-                    "sync {} -> {}: {} {}",
-                    Untrusted(&s.tag),
-                    s.repo,
-                    s.action.name(),
-                    Untrusted(reason)
-                ),
-            );
+            log(console, &sync_line(s));
         }
         if !inputs.dry_run {
             reports = runtime.block_on(assess_all(&client, &repos, &selection))?;
@@ -138,23 +153,16 @@ fn checked(
         steps = Some(Vec::new());
     }
     log_reports(console, "verify", &reports);
-    let drift: Vec<String> = reports
-        .iter()
-        .flat_map(|r| {
-            r.findings
-                .iter()
-                .filter(|f| f.status.is_drift())
-                .map(move |f| format!("  {}:{} {}", f.repo, r.tag.name, f.status))
-        })
-        .collect();
+    let verdict = Verdict::of(&reports);
     let mut outputs = Outputs::new();
-    outputs.set("in-sync", if drift.is_empty() { "true" } else { "false" });
+    outputs.set("in-sync", if verdict.in_sync() { "true" } else { "false" });
     outputs.set("report", report_json(&reports, steps.as_deref()));
     let summary = verify_summary(&reports, steps.as_deref());
-    let failure = (!drift.is_empty() && inputs.fail_on_drift).then(|| VerifyError::Drift {
-        lines: drift,
-        synced: steps.is_some() && !inputs.dry_run,
-    });
+    let failure = verdict.failure(
+        matches!(selection, Selection::Listed(_)),
+        inputs.fail_on_drift,
+        steps.is_some() && !inputs.dry_run,
+    );
     Ok(Finished {
         outputs,
         summary,
@@ -221,6 +229,20 @@ fn log_reports(console: &mut dyn Write, stage: &str, reports: &[TagReport]) {
             );
         }
     }
+}
+
+/// `sync <tag> -> <image>: <action>[ <reason>]`.
+pub(crate) fn sync_line(step: &Step) -> String {
+    let mut line = format!(
+        "sync {} -> {}: {}",
+        Untrusted(&step.tag),
+        step.repo,
+        step.action.name()
+    );
+    if let Some(reason) = step.action.reason() {
+        line.push_str(&format!(" {}", Untrusted(reason)));
+    }
+    line
 }
 
 fn log(console: &mut dyn Write, line: &str) {

@@ -8,16 +8,19 @@
 //! | has `D`          | has `D`, a child manifest of `D` gone | `incomplete` |
 //! | has `D`          | has `E`                               | `different`  |
 //! | has `D`          | no such tag                           | `missing`    |
-//! | no such tag      | no such tag                           | `in-sync`    |
+//! | no such tag      | no such tag                           | `missing`    |
 //! | no such tag      | has `E`                               | `different`  |
 //!
 //! The primary itself is `missing` when it lacks the tag and `incomplete` when its own index
-//! lacks a child: both are drift too, and neither can be repaired from the primary.
+//! lacks a child: both are drift too, and neither can be repaired from the primary. A tag that
+//! every registry lacks is [`TagReport::missing_everywhere`]: not a copy gone astray but a tag
+//! that does not exist (a typo in `verify-tags`, or not published yet), reported as such.
 
 pub mod command;
 pub mod gather;
 pub mod sync;
 pub mod tags;
+pub mod verdict;
 
 use crate::registry::{Digest, Repository};
 use std::collections::BTreeMap;
@@ -103,7 +106,7 @@ pub fn compare(primary: &TagState, others: &[(Repository, TagState)]) -> Vec<Fin
         .iter()
         .map(|(repo, state)| {
             let status = match (&primary.digest, &state.digest) {
-                (None, None) => Status::InSync,
+                (None, None) => Status::Missing,
                 (None, Some(_)) => Status::Different,
                 (Some(_), None) => Status::Missing,
                 (Some(p), Some(o)) if p != o => Status::Different,
@@ -140,6 +143,11 @@ pub struct TagReport {
 impl TagReport {
     pub fn drift(&self) -> bool {
         self.findings.iter().any(|f| f.status.is_drift())
+    }
+
+    /// Whether no registry has the tag at all (every finding `missing`).
+    pub fn missing_everywhere(&self) -> bool {
+        !self.findings.is_empty() && self.findings.iter().all(|f| f.status == Status::Missing)
     }
 }
 

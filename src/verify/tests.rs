@@ -2,6 +2,7 @@
 //! own status, and which tags are checked as what.
 
 use super::tags::{ALL, Selection, VerifyTag, classify, select};
+use super::verdict::Verdict;
 use super::*;
 use crate::meta::{ComputedTag, TagKind, TagName};
 
@@ -47,7 +48,7 @@ fn the_module_table_row_by_row() {
     let absent = state(None, &[]);
     assert_eq!(
         compare(&absent, &[(repo("b"), state(None, &[]))])[0].status,
-        Status::InSync
+        Status::Missing
     );
     assert_eq!(
         compare(&absent, &[(repo("b"), state(Some(2), &[]))])[0].status,
@@ -80,7 +81,7 @@ fn compare_is_exhaustively_the_rule() {
                     let other = build(o, oc);
                     let got = compare(&primary, &[(repo("b"), other.clone())]);
                     let expected = match (p, o) {
-                        (None, None) => Status::InSync,
+                        (None, None) => Status::Missing,
                         (None, Some(_)) | (Some(_), Some(_)) if p != o => Status::Different,
                         (Some(_), None) => Status::Missing,
                         _ => {
@@ -241,5 +242,119 @@ fn named_tags_are_classified_by_name_and_digest() {
             want("v1.3.0-rc.1", TagKind::Release, Some("1.3.0-rc.1")),
             want("v2", TagKind::Floating, None),
         ]
+    );
+}
+
+fn tag(name: &str) -> VerifyTag {
+    VerifyTag {
+        name: name.into(),
+        kind: TagKind::Floating,
+        version: None,
+    }
+}
+
+/// Review finding: a tag no registry has was `missing` in the primary but `in-sync` in the copy,
+/// and the run failed with "the registries drift".
+#[test]
+fn a_tag_no_registry_has_is_missing_everywhere_not_drift() {
+    let absent = state(None, &[]);
+    let report = assess(
+        tag("v9.9.9"),
+        (&repo("a"), &absent),
+        &[(repo("b"), absent.clone()), (repo("c"), absent.clone())],
+    );
+    let statuses: Vec<&str> = report.findings.iter().map(|f| f.status.name()).collect();
+    assert_eq!(statuses, ["missing", "missing", "missing"]);
+    assert!(report.missing_everywhere());
+
+    let copy_only = assess(
+        tag("v9.9.9"),
+        (&repo("a"), &absent),
+        &[(repo("b"), state(Some(1), &[]))],
+    );
+    assert!(!copy_only.missing_everywhere() && copy_only.drift());
+
+    let verdict = Verdict::of(&[report.clone(), copy_only]);
+    assert_eq!(verdict.missing_everywhere, ["v9.9.9"]);
+    assert_eq!(
+        verdict.drift,
+        [
+            "  127.0.0.1:5000/a:v9.9.9 missing",
+            "  127.0.0.1:5000/b:v9.9.9 different"
+        ]
+    );
+    let shown = Verdict::of(std::slice::from_ref(&report))
+        .failure(true, true, false)
+        .expect("fails")
+        .to_string();
+    assert_eq!(shown, "tag `v9.9.9` is missing from every registry");
+    assert!(!shown.contains("drift"), "{shown}");
+}
+
+#[test]
+fn the_verdict_table_row_by_row() {
+    let in_sync = assess(tag("a"), (&repo("a"), &state(Some(1), &[])), &[]);
+    let drifting = assess(
+        tag("b"),
+        (&repo("a"), &state(Some(1), &[])),
+        &[(repo("b"), state(None, &[]))],
+    );
+    let gone = assess(
+        tag("c"),
+        (&repo("a"), &state(None, &[])),
+        &[(repo("b"), state(None, &[]))],
+    );
+    let failure = |reports: &[TagReport], listed, fail_on_drift| {
+        Verdict::of(reports)
+            .failure(listed, fail_on_drift, false)
+            .map(|e| e.to_string())
+    };
+    assert!(Verdict::of(std::slice::from_ref(&in_sync)).in_sync());
+    assert_eq!(failure(std::slice::from_ref(&in_sync), true, true), None);
+    let drift = failure(std::slice::from_ref(&drifting), false, true).expect("drift fails");
+    assert!(drift.starts_with("the registries drift:"), "{drift}");
+    assert_eq!(failure(std::slice::from_ref(&drifting), false, false), None);
+    // Named in `verify-tags` and nowhere: fails even when drift may pass.
+    let listed = failure(std::slice::from_ref(&gone), true, false).expect("fails");
+    assert_eq!(listed, "tag `c` is missing from every registry");
+    assert_eq!(failure(std::slice::from_ref(&gone), false, false), None);
+    assert!(failure(std::slice::from_ref(&gone), false, true).is_some());
+    assert!(!Verdict::of(std::slice::from_ref(&gone)).in_sync());
+    // Both at once: one message with both.
+    let both = failure(
+        &[gone.clone(), tag_report_renamed(&gone, "d"), drifting],
+        true,
+        true,
+    )
+    .expect("fails");
+    assert!(
+        both.starts_with("tags `c`, `d` are missing from every registry, and the registries drift:\n  127.0.0.1:5000/b:b missing"),
+        "{both}"
+    );
+}
+
+fn tag_report_renamed(report: &TagReport, name: &str) -> TagReport {
+    TagReport {
+        tag: tag(name),
+        findings: report.findings.clone(),
+    }
+}
+
+/// Review finding: `sync v0.2 -> ...: repaired ` ended in a space.
+#[test]
+fn sync_lines_have_no_trailing_space() {
+    let step = |action| sync::Step {
+        tag: "v0.2".into(),
+        repo: repo("b"),
+        digest: None,
+        action,
+    };
+    assert_eq!(
+        command::sync_line(&step(sync::Action::Repaired)),
+        "sync v0.2 -> 127.0.0.1:5000/b: repaired"
+    );
+    assert_eq!(
+        command::sync_line(&step(sync::Action::Held("a newer release holds it".into()))),
+        "sync v0.2 -> 127.0.0.1:5000/b: held a newer release holds it"
     );
 }

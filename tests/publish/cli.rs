@@ -333,6 +333,61 @@ fn credentials_and_a_private_ca_reach_a_tls_registry() {
     assert!(!r.summary_file.contains(PASSWORD) && !r.outputs_file.contains(PASSWORD));
 }
 
+/// Review finding: `--images r/octo/dup --images r/Octo/dup` uploaded everything twice and listed
+/// the tags and refs twice.
+#[test]
+fn an_image_listed_twice_is_published_and_listed_once() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 12,
+        ..SampleSpec::default()
+    });
+    let once = format!("{}/octo/dup", registry.name());
+    let again = format!("{}/Octo/dup", registry.name());
+    let since = registry.access_log().len();
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &once,
+            "--images",
+            &again,
+            "--tags",
+            "type=raw,value=v1.0.0",
+        ],
+        &[],
+    );
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("refs"), format!("{once}@{}", image.root.digest));
+    assert_eq!(r.get("tags"), format!("{once}:v1.0.0"));
+    assert!(
+        r.stderr().contains(&format!(
+            "input `images`, line 2: `{again}` is `{once}`, already listed on line 1"
+        )),
+        "{}",
+        r.stderr()
+    );
+    // Each blob and manifest is written once: no PUT repeats.
+    let puts: Vec<String> = writes(&registry, since)
+        .into_iter()
+        .filter(|line| line.starts_with("PUT") && !line.contains("/blobs/uploads/"))
+        .collect();
+    let mut distinct = puts.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(puts.len(), distinct.len(), "{puts:#?}");
+    let uploads = writes(&registry, since)
+        .into_iter()
+        .filter(|line| line.starts_with("POST"))
+        .count();
+    let blobs = image.blobs.len();
+    assert!(uploads <= blobs, "{uploads} uploads for {blobs} blobs");
+}
+
 #[test]
 fn dry_run_reads_and_plans_but_writes_nothing() {
     let Some(registry) = Registry::plain() else {

@@ -1,7 +1,9 @@
 //! Authentication against real registries: Basic over TLS (wrong password refused), and Bearer
 //! tokens from a token server where one token covers the push target and the mount source.
 
-use registry_action::registry::{Action, Client, Credential, Error, Mount, Reference, Scopes};
+use registry_action::registry::{
+    Action, Client, Credential, CredentialOrigin, Error, Mount, Reference, Scopes,
+};
 
 use super::harness::{PASSWORD, Registry, USER};
 use super::image::{image, push_image, repo};
@@ -27,8 +29,19 @@ async fn basic_auth_with_a_wrong_password_is_refused() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Status { status: 401, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Unauthorized {
+                status: 401,
+                refused: Some(CredentialOrigin::Configured),
+                ..
+            }
+        ),
+        "{err}"
+    );
     let shown = err.to_string();
+    assert!(shown.contains("rejected the credentials"), "{shown}");
     assert!(
         !shown.contains("wrong"),
         "errors never show credentials: {shown}"
@@ -116,6 +129,80 @@ async fn token_auth_refused_credentials_are_an_auth_error() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Auth { .. }), "{err}");
-    assert!(err.to_string().contains("refused the credentials"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Unauthorized {
+                refused: Some(CredentialOrigin::Configured),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!(
+            "{} rejected the credentials from the client's configuration",
+            registry.name()
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains(PASSWORD), "{shown}");
+}
+
+#[tokio::test]
+async fn basic_auth_without_credentials_says_none_were_given() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let mut config = registry.client_config();
+    config.credentials.clear();
+    let client = Client::new(config).expect("client");
+    let err = client
+        .head_blob(
+            &repo(&registry.name(), "x"),
+            &image("n", "amd64").config.digest,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Unauthorized { refused: None, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("requires authentication, and no credentials were given for it"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_login_names_the_origin_it_was_given_with() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let mut config = registry.client_config();
+    config.credentials.insert(
+        registry.name(),
+        Credential::Basic {
+            username: USER.into(),
+            password: "wrong".into(),
+        },
+    );
+    config
+        .credential_origins
+        .insert(registry.name(), CredentialOrigin::InputLine(3));
+    let client = Client::new(config).expect("client");
+    let err = client
+        .head_blob(
+            &repo(&registry.name(), "x"),
+            &image("o", "amd64").config.digest,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("rejected the credentials from the `credentials` input, line 3"),
+        "{err}"
+    );
 }

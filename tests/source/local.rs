@@ -159,6 +159,58 @@ async fn not_a_layout_names_the_fix() {
     assert!(err.contains("oci-archive:"), "{err}");
 }
 
+/// Review finding: a text file, a gzipped tar and a directory given as `oci-archive:` gave the tar
+/// reader's message (with binary bytes) or a bare OS error.
+#[tokio::test]
+async fn what_is_not_an_archive_is_named_with_the_fix() {
+    use std::io::Write;
+    let sample = Sample::new(&SampleSpec::default());
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notatar.tar");
+    std::fs::write(&text, "not a tar\n").unwrap();
+    let tar = dir.path().join("image.tar");
+    sample::write_archive(&sample.image.dir, &tar).unwrap();
+    let gzipped = dir.path().join("image.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&std::fs::read(&tar).unwrap()).unwrap();
+    std::fs::write(&gzipped, gz.finish().unwrap()).unwrap();
+    let open_err = |path: &std::path::Path| {
+        let spec = SourceSpec::parse(&format!("oci-archive:{}", path.display())).unwrap();
+        async move {
+            Source::open(&spec, &client())
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+    let cases = [
+        (text.as_path(), "is not an OCI archive", "oci:<dir>"),
+        (gzipped.as_path(), "is gzip-compressed", "gunzip"),
+        (sample.image.dir.as_path(), "is a directory", "write `oci:"),
+    ];
+    for (path, says, fix) in cases {
+        let err = open_err(path).await;
+        assert!(
+            err.starts_with(&format!("oci-archive:{}: {says}", path.display())),
+            "{err}"
+        );
+        assert!(err.contains("\nhint: ") && err.contains(fix), "{err}");
+        assert!(
+            err.chars().all(|c| c == '\n' || !c.is_control()) && !err.contains('\u{fffd}'),
+            "no binary bytes: {err:?}"
+        );
+    }
+    // The uncompressed one is fine.
+    assert_eq!(
+        graph(&format!("oci-archive:{}", tar.display()))
+            .await
+            .root
+            .manifest
+            .digest,
+        sample.image.root.digest
+    );
+}
+
 /// Flips one byte of a blob file, keeping its length.
 fn corrupt(layout: &std::path::Path, digest: &Digest) {
     let path = layout.join("blobs/sha256").join(digest.hex());

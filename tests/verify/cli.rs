@@ -177,6 +177,47 @@ fn missing_and_different_tags_are_drift() {
     assert_eq!(r.get("in-sync"), "false");
 }
 
+/// Review finding: a tag in no registry was `missing` in the primary, `in-sync` in the copy, and
+/// failed as "the registries drift".
+#[test]
+fn a_listed_tag_no_registry_has_is_missing_everywhere() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let r = s.verify(&[("INPUT_VERIFY-TAGS", "v9.9.9")]);
+    assert!(!r.success(), "a tag asked for that exists nowhere fails");
+    let rep = report(&r);
+    assert_eq!(status(&rep, "v9.9.9", 0), "missing");
+    assert_eq!(status(&rep, "v9.9.9", 1), "missing");
+    assert_eq!(r.get("in-sync"), "false");
+    let out = r.stdout();
+    assert!(
+        out.contains("error: tag `v9.9.9` is missing from every registry"),
+        "{out}"
+    );
+    assert!(!out.contains("drift"), "{out}");
+    assert!(
+        r.summary_file
+            .contains("**1 of 1 tag is missing from every registry.**"),
+        "{}",
+        r.summary_file
+    );
+    // Named explicitly, it fails even when drift would only be reported; beside drift, both are said.
+    let r = s.verify(&[
+        ("INPUT_VERIFY-TAGS", "v9.9.9"),
+        ("INPUT_FAIL-ON-DRIFT", "false"),
+    ]);
+    assert!(!r.success(), "{}", r.stdout());
+    publish(&s.image, &[s.a()], &["main"]);
+    let r = s.verify(&[("INPUT_VERIFY-TAGS", "v9.9.9, main")]);
+    assert!(
+        r.stdout()
+            .contains("tag `v9.9.9` is missing from every registry, and the registries drift:"),
+        "{}",
+        r.stdout()
+    );
+}
+
 #[test]
 fn a_deleted_child_manifest_is_incomplete_and_sync_repairs_it() {
     let Some(s) = Setup::new() else {

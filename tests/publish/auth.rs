@@ -1,0 +1,157 @@
+//! Authentication failures through the real binary, against the htpasswd registry over TLS: no
+//! credentials, and credentials refused (from a `credentials` line, from Docker's config.json), each
+//! named as such with its fix; the password is never printed.
+
+use crate::registry::harness::{PASSWORD, Registry, USER};
+use crate::support::{Run, run};
+use registry_action::sample::{SampleSpec, write_layout};
+
+/// Publishes a sample to `private/app` on `registry` with `vars` (plus its CA), as in a workflow:
+/// the error is an `::error` annotation, whole (the local `error:` line is cut at 256 characters).
+fn publish(registry: &Registry, vars: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), &SampleSpec::default()).expect("layout");
+    let ca = registry.ca_file();
+    let mut all = vec![
+        ("SSL_CERT_FILE", ca.to_str().expect("utf-8 path")),
+        ("GITHUB_ACTIONS", "true"),
+    ];
+    all.extend_from_slice(vars);
+    run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/private/app", registry.name()),
+            "--tags",
+            "type=raw,value=v1.0.0",
+        ],
+        &all,
+    )
+}
+
+/// Everything the run showed: log, error, outputs, summary.
+fn shown(r: &Run) -> String {
+    format!(
+        "{}\n{}\n{}\n{}",
+        r.stdout(),
+        r.stderr(),
+        r.outputs_file,
+        r.summary_file
+    )
+}
+
+/// Review finding: a 401 said only `HTTP 401`.
+#[test]
+fn no_credentials_say_so_and_how_to_add_them() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let r = publish(&registry, &[]);
+    assert!(!r.success());
+    let out = shown(&r);
+    let name = registry.name();
+    assert!(
+        out.contains(&format!(
+            "HTTP 401: {name} requires authentication, and no credentials were given for it"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "hint: add a line `registry={name},username=<user>,password-env=<VAR>` to the `credentials` input"
+        )),
+        "{out}"
+    );
+    assert!(out.contains(&format!("docker login {name}")), "{out}");
+}
+
+/// Review finding: a wrong password gave the same bare `HTTP 401` as none.
+#[test]
+fn a_refused_credentials_line_is_named_and_its_secret_never_shown() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let wrong = "WRONG-pass-8271";
+    let credentials = format!(
+        "# logins\nregistry={},username={USER},password-env=PW",
+        registry.name()
+    );
+    let r = publish(
+        &registry,
+        &[("INPUT_CREDENTIALS", &credentials), ("PW", wrong)],
+    );
+    assert!(!r.success());
+    let out = shown(&r);
+    assert!(
+        out.contains(&format!(
+            "HTTP 401: {} rejected the credentials from the `credentials` input, line 2",
+            registry.name()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("check the username and the secret on line 2 of `credentials`"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches(wrong).count(),
+        1,
+        "only in its ::add-mask:: command: {out}"
+    );
+    assert!(r.stdout().contains(&format!("::add-mask::{wrong}")));
+}
+
+#[test]
+fn a_refused_docker_login_points_to_docker_login() {
+    use base64::Engine as _;
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let docker = tempfile::tempdir().expect("temp dir");
+    let wrong = "WRONG-docker-5531";
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{wrong}"));
+    std::fs::write(
+        docker.path().join("config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
+            registry.name()
+        ),
+    )
+    .expect("config.json");
+    let r = publish(
+        &registry,
+        &[("DOCKER_CONFIG", docker.path().to_str().expect("utf-8"))],
+    );
+    assert!(!r.success());
+    let out = shown(&r);
+    let config = docker.path().join("config.json");
+    assert!(
+        out.contains(&format!(
+            "rejected the credentials from Docker's {}",
+            config.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("run `docker login {}` again", registry.name())),
+        "{out}"
+    );
+    assert!(!out.contains(wrong) && !out.contains(&auth), "{out}");
+    // The right password in the same place works.
+    let right = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{right}"}}}}}}"#,
+            registry.name()
+        ),
+    )
+    .expect("config.json");
+    let r = publish(
+        &registry,
+        &[("DOCKER_CONFIG", docker.path().to_str().expect("utf-8"))],
+    );
+    assert!(r.success(), "{}", shown(&r));
+}
