@@ -11,7 +11,7 @@ use crate::publish::credentials::{CredentialsError, client_config};
 use crate::publish::plan::Options;
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
 use crate::registry::Client;
-use crate::report::commands::{self, Annotation, Untrusted};
+use crate::report::commands::{self, Annotation, Untrusted, UntrustedMessage};
 use crate::report::outputs::{self, Separators};
 use crate::report::{self, summary};
 use std::collections::BTreeMap;
@@ -365,7 +365,8 @@ pub fn report_error(error: &AppError, actions: bool, console: &mut dyn Write) {
                 .to_string(),
         );
     } else {
-        log(console, &format!("error: {}", Untrusted(&message)));
+        // Whole and line by line: errors are ours, but may quote a tag or a registry's answer.
+        log(console, &format!("error: {}", UntrustedMessage(&message)));
         if let Some(h) = hint {
             log(console, &format!("hint: {h}"));
         }

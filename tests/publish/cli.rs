@@ -489,3 +489,28 @@ fn new_tags_on_an_image_already_there_cost_one_put_each() {
     assert_eq!(log.len(), 9, "{log:#?}");
     assert!(!log.iter().any(|l| l.contains("/blobs/")), "{log:#?}");
 }
+
+/// Review finding 4: a source without a transport keeps its whole hint.
+#[test]
+fn a_source_error_keeps_its_whole_hint() {
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            "/tmp/registry-action-no-such-layout",
+            "--images",
+            "127.0.0.1:9/octo/app",
+            "--tags",
+            "type=raw,value=v1",
+        ],
+        &[],
+    );
+    assert!(!r.success());
+    let console = format!("{}{}", r.stdout(), r.stderr());
+    let hint = console
+        .lines()
+        .find(|l| l.starts_with("hint: use `oci:"))
+        .unwrap_or_else(|| panic!("no hint line in:\n{console}"));
+    assert!(!hint.contains("…(+"), "{hint}");
+    assert!(hint.contains("docker://"), "{hint}");
+}
