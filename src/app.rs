@@ -8,10 +8,12 @@ use crate::envfile::{self, EnvFileError};
 use crate::inputs::{Command, InputError, Inputs};
 use crate::meta::{self, Meta, MetaError, Switches};
 use crate::publish::credentials::{CredentialsError, client_config};
+use crate::publish::execute::{Failure, Report};
 use crate::publish::plan::Options;
+use crate::publish::plan::Plan;
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
 use crate::registry::Client;
-use crate::report::commands::{self, Annotation, Untrusted};
+use crate::report::commands::{self, Annotation, Untrusted, UntrustedMessage};
 use crate::report::outputs::{self, Separators};
 use crate::report::{self, summary};
 use std::collections::BTreeMap;
@@ -42,8 +44,10 @@ pub enum AppError {
     Credentials(#[from] CredentialsError),
     #[error(transparent)]
     Publish(Box<PublishError>),
-    #[error("publishing did not complete, and no tag was moved past a failed step:\n{}", .0.join("\n"))]
-    Incomplete(Vec<String>),
+    #[error("publishing did not complete, and no tag was moved past a failed step:\n{}", report::publish::failure_lines(.0).join("\n"))]
+    Incomplete(Vec<Failure>),
+    #[error("dry run: a real run would be refused, nothing would be written:\n{}", .0.join("\n"))]
+    DryRunRefused(Vec<String>),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
     #[error(transparent)]
@@ -88,6 +92,9 @@ impl AppError {
                 "one rule per line, e.g. `keep tag=latest,main`, `keep semver=release`, `keep last=10`, `delete tag=main-* older-than=30d`, `delete pr=closed`, `delete untagged older-than=14d`"
             }
             AppError::Cleanup(e) => e.hint(),
+            AppError::Incomplete(failures) if failures.iter().all(|f| f.transient) => {
+                "these errors are temporary: run the step again to finish (what is already written is skipped)"
+            }
             _ => return None,
         })
     }
@@ -254,54 +261,127 @@ fn publish(
         },
         dry_run: inputs.dry_run,
     };
-    let outcome = runtime
-        .block_on(publish_run::publish(&client, request))
-        .map_err(|e| fail(e.into()))?;
-    match outcome {
-        Outcome::Planned(plan) => {
-            log(console, &plan.to_string());
-            let mut out = outputs::Outputs::new();
-            out.set("digest", plan.root.digest.to_string());
-            let refs: Vec<String> = meta
-                .images
-                .iter()
-                .map(|i| format!("{i}@{}", plan.root.digest))
-                .collect();
-            out.set("refs", refs.join("\n"));
-            Ok((out, report::publish::plan_summary(&plan)))
+    let outcome = match runtime.block_on(publish_run::publish(&client, request)) {
+        Ok(outcome) => outcome,
+        Err(PublishError::Refused(refusals)) => {
+            let text = report::publish::refused_summary(&refusals);
+            return Err((PublishError::Refused(refusals).into(), text));
         }
-        Outcome::Published(published) => {
-            let text = report::publish::publish_summary(&published);
-            for target in &published.targets {
-                log(
-                    console,
-                    &format!(
-                        "{}/{}: {} uploaded ({}), {} mounted, {} already there",
-                        target.repo.registry,
-                        target.repo.repository,
-                        target.uploaded_blobs,
-                        crate::publish::plan::human_bytes(target.uploaded_bytes),
-                        target.mounted_blobs,
-                        target.present_blobs
-                    ),
-                );
-                for (tag, _, outcome) in &target.tags {
-                    log(
-                        console,
-                        &format!("  {tag}: {}", Untrusted(&format!("{outcome:?}"))),
-                    );
-                }
-            }
-            if published.failures.is_empty() {
-                Ok((
-                    report::publish::publish_outputs(&published, &meta.images),
-                    text,
-                ))
-            } else {
-                Err((AppError::Incomplete(published.failures.clone()), text))
-            }
+        Err(error) => return Err(fail(error.into())),
+    };
+    match outcome {
+        Outcome::Planned(plan) => log_plan(console, meta, &plan, actions),
+        Outcome::Published(published) => log_published(console, meta, &published, actions),
+    }
+}
+
+/// A dry run's log, outputs and summary: what a real run would do, and its error when a real run
+/// would be refused.
+fn log_plan(
+    console: &mut dyn Write,
+    meta: &Meta,
+    plan: &Plan,
+    actions: bool,
+) -> Result<(outputs::Outputs, String), (AppError, String)> {
+    log(
+        console,
+        "dry run: what a real run would do (nothing is written):",
+    );
+    log(console, &plan.to_string());
+    log(
+        console,
+        "dry run: nothing was written; the plan above is what a real run would do",
+    );
+    let text = report::publish::plan_summary(plan);
+    let refusals = plan.refusals();
+    if !refusals.is_empty() {
+        return Err((AppError::DryRunRefused(refusals), text));
+    }
+    if meta.tags.is_empty() {
+        let message = format!(
+            "no tag was computed for this event: a real run would push the image by digest only ({})",
+            plan.root.digest
+        );
+        warn(console, &message, actions);
+    }
+    let mut out = outputs::Outputs::new();
+    out.set("digest", plan.root.digest.to_string());
+    let refs: Vec<String> = meta
+        .images
+        .iter()
+        .map(|i| format!("{i}@{}", plan.root.digest))
+        .collect();
+    out.set("refs", refs.join("\n"));
+    Ok((out, text))
+}
+
+/// A publish's log, outputs and summary: per target what moved and each tag's outcome, then
+/// `image@digest` per target when every step completed; the failures otherwise.
+fn log_published(
+    console: &mut dyn Write,
+    meta: &Meta,
+    published: &Report,
+    actions: bool,
+) -> Result<(outputs::Outputs, String), (AppError, String)> {
+    let text = report::publish::publish_summary(published);
+    for target in &published.targets {
+        log(
+            console,
+            &format!(
+                "{}/{}: {} blobs uploaded ({}), {} mounted, {} already there",
+                target.repo.registry,
+                target.repo.repository,
+                target.uploaded_blobs,
+                crate::publish::plan::human_bytes(target.uploaded_bytes),
+                target.mounted_blobs,
+                target.present_blobs
+            ),
+        );
+        for (tag, _, outcome) in &target.tags {
+            log(
+                console,
+                &format!("  {}: {}", Untrusted(tag), Untrusted(&outcome.to_string())),
+            );
         }
     }
+    if !published.failure_details.is_empty() {
+        return Err((
+            AppError::Incomplete(published.failure_details.clone()),
+            text,
+        ));
+    }
+    for target in &published.targets {
+        log(
+            console,
+            &format!(
+                "published {}/{}@{}",
+                target.repo.registry, target.repo.repository, published.digest
+            ),
+        );
+    }
+    if meta.tags.is_empty() {
+        let message = format!(
+            "no tag was computed for this event, so the image was pushed by digest only ({})",
+            published.digest
+        );
+        warn(console, &message, actions);
+    }
+    Ok((
+        report::publish::publish_outputs(published, &meta.images),
+        text,
+    ))
+}
+
+/// A warning: an annotation in Actions, a `warning:` line locally.
+fn warn(console: &mut dyn Write, message: &str, actions: bool) {
+    let line = if actions {
+        Annotation::warning(message)
+            .with_title("registry-action")
+            .to_string()
+    } else {
+        format!("warning: {}", Untrusted(message))
+    };
+    log(console, &line);
 }
 
 /// The log: tags with their rule, labels (untrusted values escaped), warnings as annotations.
@@ -338,14 +418,7 @@ fn log_meta(console: &mut dyn Write, meta: &Meta, actions: bool) {
     }
     end(console);
     for warning in &meta.warnings {
-        let line = if actions {
-            Annotation::warning(warning.as_str())
-                .with_title("registry-action")
-                .to_string()
-        } else {
-            format!("warning: {}", Untrusted(warning))
-        };
-        log(console, &line);
+        warn(console, warning, actions);
     }
 }
 
@@ -365,7 +438,8 @@ pub fn report_error(error: &AppError, actions: bool, console: &mut dyn Write) {
                 .to_string(),
         );
     } else {
-        log(console, &format!("error: {}", Untrusted(&message)));
+        // Whole and line by line: errors are ours, but may quote a tag or a registry's answer.
+        log(console, &format!("error: {}", UntrustedMessage(&message)));
         if let Some(h) = hint {
             log(console, &format!("hint: {h}"));
         }

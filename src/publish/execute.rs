@@ -2,15 +2,18 @@
 //! (uploads, then mounts that may need them), child manifests, then tags: release and floating,
 //! then rolling, each phase done on every target before the next starts (work within a phase runs
 //! concurrently). A failure before the tags stops the run with no tag moved, so `latest` never
-//! points at a half-published image; running again completes the job (present content is skipped).
+//! points at a half-published image; running again completes the job (present content is skipped)
+//! when what stopped it was temporary ([`Failure::transient`]).
 
 use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TagDecision, TargetPlan};
 use crate::meta::TagKind;
 use crate::registry::manifests::is_index;
+use crate::registry::retry::is_retryable_status;
 use crate::registry::{BlobSource, Client, Digest, Mount, Reference, Repository};
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 /// Uploads in flight at once, across targets (each registry also limits per host).
@@ -33,6 +36,95 @@ pub enum TagOutcome {
     Skipped,
 }
 
+/// How the log shows an outcome: `pushed`, `held: <why>`, ...
+impl fmt::Display for TagOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TagOutcome::Pushed => f.write_str("pushed"),
+            TagOutcome::Unchanged => f.write_str("unchanged (already there)"),
+            TagOutcome::Held(why) => write!(f, "held: {why}"),
+            TagOutcome::Refused(why) => write!(f, "refused: {why}"),
+            TagOutcome::Skipped => f.write_str("not written: an earlier step failed"),
+        }
+    }
+}
+
+/// The kind of step a [`Failure`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailedStep {
+    Blob,
+    Manifest,
+    Tag,
+}
+
+impl fmt::Display for FailedStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailedStep::Blob => "blob",
+            FailedStep::Manifest => "manifest",
+            FailedStep::Tag => "tag",
+        })
+    }
+}
+
+/// One step that did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What failed, as shown: `image: blob upload: <error>`.
+    pub message: String,
+    pub step: FailedStep,
+    /// Running again can get past it: no answer (connection refused or reset, timeout), or a
+    /// 408, 429 or 5xx that outlasted the retries. Not a 4xx refusal, a digest mismatch, a
+    /// corrupt source or a configuration error: those stay until something else changes.
+    pub transient: bool,
+}
+
+impl Failure {
+    fn new(step: FailedStep, message: String, error: &crate::registry::Error) -> Self {
+        Failure {
+            message,
+            step,
+            transient: is_transient(error),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Whether running again can get past `error` (see [`Failure::transient`]).
+pub fn is_transient(error: &crate::registry::Error) -> bool {
+    use crate::registry::Error;
+    use std::io::ErrorKind;
+    match error {
+        Error::Status { status, .. } => is_retryable_status(*status),
+        Error::Transport { source, .. } => {
+            !(source.is_builder() || source.is_redirect() || source.is_decode())
+        }
+        // A body stream cut short (a registry source's download) is temporary; bytes that do not
+        // match their digest, or a local file that cannot be read, are not.
+        Error::Io(e) => !matches!(
+            e.kind(),
+            ErrorKind::InvalidData
+                | ErrorKind::NotFound
+                | ErrorKind::PermissionDenied
+                | ErrorKind::InvalidInput
+                | ErrorKind::Unsupported
+        ),
+        Error::InvalidReference { .. }
+        | Error::InvalidDigest { .. }
+        | Error::DigestMismatch { .. }
+        | Error::SizeMismatch { .. }
+        | Error::Auth { .. }
+        | Error::Unauthorized { .. }
+        | Error::Protocol { .. }
+        | Error::Config(_) => false,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetReport {
     pub repo: Repository,
@@ -50,8 +142,11 @@ pub struct Report {
     pub media_type: String,
     pub platforms: Vec<String>,
     pub targets: Vec<TargetReport>,
-    /// Failures, `image: what failed`; empty when everything was published.
+    /// Failures, `image: what failed`; empty when everything was published. The messages of
+    /// `failure_details`, for callers that only show them.
     pub failures: Vec<String>,
+    /// The same failures, each with its kind of step and whether a re-run can fix it.
+    pub failure_details: Vec<Failure>,
 }
 
 /// Runs the plan. Returns a report in every case; `failures` says what did not complete.
@@ -82,10 +177,14 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                         r.uploaded_bytes += size;
                     }
                 }
-                Err(e) => failures.push(format!(
-                    "{}: blob {}: {e}",
-                    display(&plan.targets[i].repo),
-                    if is_mount { "mount" } else { "upload" }
+                Err(e) => failures.push(Failure::new(
+                    FailedStep::Blob,
+                    format!(
+                        "{}: blob {}: {e}",
+                        display(&plan.targets[i].repo),
+                        if is_mount { "mount" } else { "upload" }
+                    ),
+                    &e,
                 )),
             }
         }
@@ -109,12 +208,16 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                 async move {
                     put(client, &target.repo, reference, &digest, source)
                         .await
-                        .map_err(|e| format!("{}: manifest {digest}: {e}", display(&target.repo)))
+                        .map_err(|e| {
+                            let message =
+                                format!("{}: manifest {digest}: {e}", display(&target.repo));
+                            Failure::new(FailedStep::Manifest, message, &e)
+                        })
                 }
             };
             let results = futures_util::future::join_all(images.into_iter().map(put_one)).await;
             let mut put_count = results.iter().filter(|r| r.is_ok()).count();
-            let mut errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+            let mut errors: Vec<Failure> = results.into_iter().filter_map(Result::err).collect();
             let root = target.root_by_digest.then_some(&plan.root.digest);
             for digest in indexes.into_iter().chain(root) {
                 if !errors.is_empty() {
@@ -153,7 +256,7 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                     .map(move |t| (i, t))
             })
             .collect();
-        let outcomes: Vec<(TagOutcome, Option<String>)> = stream::iter(&tags)
+        let outcomes: Vec<(TagOutcome, Option<Failure>)> = stream::iter(&tags)
             .map(|&(i, tag)| async move {
                 let target = &plan.targets[i];
                 match &tag.decision {
@@ -166,10 +269,12 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                         match put(client, &target.repo, reference, &plan.root.digest, source).await
                         {
                             Ok(()) => (TagOutcome::Pushed, None),
-                            Err(e) => (
-                                TagOutcome::Skipped,
-                                Some(format!("{}:{}: {e}", display(&target.repo), tag.name)),
-                            ),
+                            Err(e) => {
+                                let message =
+                                    format!("{}:{}: {e}", display(&target.repo), tag.name);
+                                let failure = Failure::new(FailedStep::Tag, message, &e);
+                                (TagOutcome::Skipped, Some(failure))
+                            }
                         }
                     }
                 }
@@ -187,7 +292,8 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
         media_type: plan.root.media_type.clone(),
         platforms: plan.platforms.clone(),
         targets: reports,
-        failures,
+        failures: failures.iter().map(ToString::to_string).collect(),
+        failure_details: failures,
     }
 }
 
@@ -286,6 +392,63 @@ fn display(repo: &Repository) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_outcomes_read_as_words() {
+        let held =
+            TagOutcome::Held("`v0.2.0` is a newer release, so `v0` stays where it is".into());
+        assert_eq!(
+            held.to_string(),
+            "held: `v0.2.0` is a newer release, so `v0` stays where it is"
+        );
+        assert_eq!(TagOutcome::Pushed.to_string(), "pushed");
+        assert_eq!(
+            TagOutcome::Unchanged.to_string(),
+            "unchanged (already there)"
+        );
+        assert_eq!(
+            TagOutcome::Refused("why".into()).to_string(),
+            "refused: why"
+        );
+        assert_eq!(
+            TagOutcome::Skipped.to_string(),
+            "not written: an earlier step failed"
+        );
+    }
+
+    #[test]
+    fn only_failures_a_rerun_can_fix_are_transient() {
+        use crate::registry::Error;
+        use std::io::ErrorKind;
+        let status = |status| Error::Status {
+            status,
+            method: "POST".into(),
+            url: "http://r/v2/a/blobs/uploads/".into(),
+            code: None,
+            message: None,
+            hint: None,
+        };
+        for s in [408, 429, 500, 502, 503] {
+            assert!(is_transient(&status(s)), "{s}");
+        }
+        for s in [400, 401, 403, 404, 405] {
+            assert!(!is_transient(&status(s)), "{s}");
+        }
+        let io = |kind| Error::Io(std::io::Error::new(kind, "x"));
+        assert!(is_transient(&io(ErrorKind::ConnectionReset)));
+        assert!(is_transient(&io(ErrorKind::Other)));
+        assert!(
+            !is_transient(&io(ErrorKind::InvalidData)),
+            "a corrupt source"
+        );
+        assert!(!is_transient(&io(ErrorKind::NotFound)));
+        let digest = Digest::sha256(b"a");
+        assert!(!is_transient(&Error::DigestMismatch {
+            expected: digest.clone(),
+            actual: Digest::sha256(b"b"),
+        }));
+        assert!(!is_transient(&Error::Config("x".into())));
+    }
 
     #[test]
     fn small_blobs_go_first_then_largest_first_each_to_every_target_in_turn() {

@@ -1,6 +1,7 @@
 //! Report stage, workflow commands: annotations, masks and log groups as the stdout lines the
 //! runner parses, escaped as @actions/core escapes them; and [`Untrusted`], for echoing event data
-//! (branch names, PR titles) into the log without it being parsed as a command.
+//! (branch names, PR titles) into the log without it being parsed as a command, and
+//! [`UntrustedMessage`], for whole error messages that may quote such data.
 
 use std::fmt::{self, Write as _};
 
@@ -126,30 +127,61 @@ pub struct Untrusted<'a>(pub &'a str);
 impl fmt::Display for Untrusted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (shown, cut_bytes) = clip(self.0, UNTRUSTED_MAX_CHARS);
-        let mut at_line_start = true;
-        let mut after_hash = false;
-        for c in shown.chars() {
-            match c {
-                '\n' => f.write_str("\\n")?,
-                '\r' => f.write_str("\\r")?,
-                '\t' => f.write_str("\\t")?,
-                '\\' => f.write_str("\\\\")?,
-                ':' if at_line_start => f.write_str("\\u{3a}")?,
-                '[' if after_hash => f.write_str("\\u{5b}")?,
-                c if is_invisible(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
-                c => f.write_char(c)?,
-            }
-            let skippable = !c.is_ascii() && !c.is_alphanumeric() && !is_invisible(c);
-            if !skippable {
-                at_line_start = at_line_start && c == ' ';
-                after_hash = c == '#';
-            }
-        }
+        write_neutralised(f, shown)?;
         if cut_bytes > 0 {
             write!(f, "…(+{cut_bytes} bytes)")?;
         }
         Ok(())
     }
+}
+
+/// A message of several lines that may quote untrusted text (an error naming a tag, a registry's
+/// answer), shown whole: each `\n` (or `\r\n`) is a line break, and each line is neutralised as
+/// [`Untrusted`] neutralises its one line, but nothing is cut.
+///
+/// | input                    | shown                          |
+/// |--------------------------|--------------------------------|
+/// | `refused:\na\r\nb`       | `refused:` / `a` / `b` (three lines) |
+/// | `x\n::error::pwned`      | `x` / `\u{3a}:error::pwned`    |
+/// | `a\rb`, `\u{1b}[31m`     | `a\rb`, `\u{1b}[31m`           |
+/// | 300 chars                | 300 chars                      |
+#[derive(Debug, Clone, Copy)]
+pub struct UntrustedMessage<'a>(pub &'a str);
+
+impl fmt::Display for UntrustedMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, line) in self.0.split('\n').enumerate() {
+            if i > 0 {
+                f.write_char('\n')?;
+            }
+            write_neutralised(f, line.strip_suffix('\r').unwrap_or(line))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `text` as one log line the runner cannot read a command from (see [`Untrusted`]).
+fn write_neutralised(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    let mut at_line_start = true;
+    let mut after_hash = false;
+    for c in text.chars() {
+        match c {
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            '\\' => f.write_str("\\\\")?,
+            ':' if at_line_start => f.write_str("\\u{3a}")?,
+            '[' if after_hash => f.write_str("\\u{5b}")?,
+            c if is_invisible(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+            c => f.write_char(c)?,
+        }
+        let skippable = !c.is_ascii() && !c.is_alphanumeric() && !is_invisible(c);
+        if !skippable {
+            at_line_start = at_line_start && c == ' ';
+            after_hash = c == '#';
+        }
+    }
+    Ok(())
 }
 
 /// Characters a reader cannot see or that move the cursor: controls (C0, DEL, C1), line and
@@ -271,6 +303,41 @@ mod tests {
         }
     }
 
+    fn message(s: &str) -> String {
+        UntrustedMessage(s).to_string()
+    }
+
+    #[test]
+    fn untrusted_messages_keep_their_lines_and_length() {
+        let second = format!("127.0.0.1:5502/octo/app:v0.2.0: {}", "x".repeat(300));
+        let text =
+            format!("refused, nothing was written:\n127.0.0.1:5501/octo/app:v0.2.0: a\n{second}");
+        let shown = message(&text);
+        assert_eq!(shown, text, "nothing cut, real line breaks");
+        insta::assert_snapshot!(message("a\r\nb\rc\td\n"), @r"
+        a
+        b\rc\td
+        ");
+        insta::assert_snapshot!(message("x\n::error::pwned\n  ##[warning]y\n\u{1b}[31m"), @r"
+        x
+        \u{3a}:error::pwned
+          ##\u{5b}warning]y
+        \u{1b}[31m
+        ");
+    }
+
+    #[test]
+    fn hostile_messages_never_start_a_command() {
+        for value in hostile_values() {
+            for line in message(&value).split('\n') {
+                assert!(!line.contains('\r'), "{line:?}");
+                assert!(!line.trim_start().starts_with(':'), "{line:?}");
+                assert!(!line.contains("##["), "{line:?}");
+                assert!(!line.contains("…(+"), "not cut: {line:?}");
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn untrusted_output_is_one_safe_line(s in any::<String>()) {
@@ -280,6 +347,19 @@ mod tests {
             prop_assert!(!shown.trim_start().starts_with(':'));
             prop_assert!(!shown.contains("##["));
             prop_assert!(shown.chars().count() <= 10 * UNTRUSTED_MAX_CHARS + 32);
+        }
+
+        #[test]
+        fn untrusted_message_lines_are_safe_and_whole(s in any::<String>()) {
+            let shown = message(&s);
+            prop_assert_eq!(shown.split('\n').count(), s.split('\n').count());
+            for line in shown.split('\n') {
+                prop_assert!(!line.contains('\r'));
+                prop_assert!(!line.chars().any(is_invisible));
+                prop_assert!(!line.trim_start().starts_with(':'));
+                prop_assert!(!line.contains("##["));
+            }
+            prop_assert!(shown.chars().count() >= s.chars().count() - s.matches("\r\n").count());
         }
 
         #[test]

@@ -11,7 +11,8 @@ pub mod summary;
 pub mod verify;
 
 pub use commands::{
-    Annotation, Level, Untrusted, add_mask, end_group, escape_data, escape_property, group,
+    Annotation, Level, Untrusted, UntrustedMessage, add_mask, end_group, escape_data,
+    escape_property, group,
 };
 pub use outputs::{Outputs, Separators, env_exports, tag_outputs, write_github_output};
 pub use summary::{cell, code_span, md_escape, tag_summary};

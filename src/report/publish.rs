@@ -1,10 +1,11 @@
 //! What publishing tells the workflow: outputs `digest` and `refs`, and a step summary with, per
-//! registry and tag, the action taken, plus the bytes each target received.
+//! registry and tag, the action taken, plus the bytes each target received; or, for a publish
+//! that was refused or did not complete, what stopped it.
 
 use super::outputs::Outputs;
-use super::summary::{cell, code_span};
+use super::summary::{cell, code_span, md_escape};
 use crate::meta::ImageName;
-use crate::publish::execute::{Report, TagOutcome};
+use crate::publish::execute::{Failure, Report, TagOutcome};
 use crate::publish::plan::{Plan, human_bytes};
 
 /// `digest`, and `refs`: one `image@digest` per target image, in `images` order.
@@ -19,7 +20,8 @@ pub fn publish_outputs(report: &Report, images: &[ImageName]) -> Outputs {
     outputs
 }
 
-/// The step summary of a run that published (or tried to).
+/// The step summary of a run that published (or tried to). Its heading says `Published` only
+/// when every step completed; otherwise `Publish incomplete`, with the tags not written.
 pub fn publish_summary(report: &Report) -> String {
     let mut md = String::new();
     let platforms = if report.platforms.is_empty() {
@@ -27,12 +29,27 @@ pub fn publish_summary(report: &Report) -> String {
     } else {
         report.platforms.join(", ")
     };
+    let complete = report.failure_details.is_empty();
     md.push_str(&format!(
-        "### Published {}\n\n{} · {}\n\n",
+        "### {} {}\n\n{} · {}\n\n",
+        if complete {
+            "Published"
+        } else {
+            "Publish incomplete:"
+        },
         code_span(&report.digest.to_string()),
         cell(&report.media_type),
         cell(&platforms)
     ));
+    let untagged = report.targets.iter().all(|t| t.tags.is_empty());
+    if !complete {
+        md.push_str(&not_written(report));
+    } else if untagged {
+        md.push_str(&format!(
+            "**No tag was computed**: the image was pushed by digest only ({}).\n\n",
+            code_span(&report.digest.to_string())
+        ));
+    }
     md.push_str("| Image | Tag | Action |\n| --- | --- | --- |\n");
     for target in &report.targets {
         let image = format!("{}/{}", target.repo.registry, target.repo.repository);
@@ -42,7 +59,7 @@ pub fn publish_summary(report: &Report) -> String {
                 TagOutcome::Unchanged => "unchanged".to_string(),
                 TagOutcome::Held(why) => format!("held: {why}"),
                 TagOutcome::Refused(why) => format!("**refused**: {why}"),
-                TagOutcome::Skipped => "not written (an earlier step failed)".to_string(),
+                TagOutcome::Skipped => "**not written** (an earlier step failed)".to_string(),
             };
             md.push_str(&format!(
                 "| {} | {} | {} |\n",
@@ -64,85 +81,112 @@ pub fn publish_summary(report: &Report) -> String {
             t.manifests_put
         ));
     }
-    if !report.failures.is_empty() {
-        md.push_str(
-            "\n**Not completed** (run again to finish; nothing already written is redone):\n\n",
-        );
-        for failure in &report.failures {
-            md.push_str(&format!("- {}\n", cell(failure)));
+    md.push_str(&failure_sections(&report.failure_details));
+    md.push('\n');
+    md
+}
+
+/// The line under an incomplete publish's heading: which tags were not written (none, or some).
+fn not_written(report: &Report) -> String {
+    let tags = report.targets.iter().map(|t| t.tags.len()).sum::<usize>();
+    let skipped: Vec<String> = report
+        .targets
+        .iter()
+        .flat_map(|t| {
+            t.tags
+                .iter()
+                .filter(|(_, _, outcome)| *outcome == TagOutcome::Skipped)
+                .map(move |(tag, _, _)| {
+                    code_span(&format!("{}/{}:{tag}", t.repo.registry, t.repo.repository))
+                })
+        })
+        .collect();
+    if skipped.len() == tags {
+        "**No tag was written**: publishing stopped before the tags.\n\n".to_string()
+    } else {
+        format!(
+            "**Not written**: {} (no tag moves past a failed step).\n\n",
+            skipped.join(", ")
+        )
+    }
+}
+
+/// The failures, those a re-run cannot fix first, each message once (see [`failure_lines`]).
+fn failure_sections(failures: &[Failure]) -> String {
+    let mut md = String::new();
+    let (transient, lasting): (Vec<&Failure>, Vec<&Failure>) =
+        failures.iter().partition(|f| f.transient);
+    for (failures, heading) in [
+        (lasting, "**Failed**:"),
+        (
+            transient,
+            "**Interrupted** by temporary errors (run again to finish; what is already written is skipped):",
+        ),
+    ] {
+        if failures.is_empty() {
+            continue;
         }
+        md.push_str(&format!("\n{heading}\n\n"));
+        for line in failure_lines(failures) {
+            md.push_str(&format!("- {}\n", md_escape(&line)));
+        }
+    }
+    md
+}
+
+/// Each distinct failure once, in first-seen order, with how many steps it stopped when more
+/// than one: six blob uploads answered `405` are one line, `... HTTP 405 (6 blobs)`.
+pub fn failure_lines<'a>(failures: impl IntoIterator<Item = &'a Failure>) -> Vec<String> {
+    let mut seen: Vec<(&Failure, usize)> = Vec::new();
+    for failure in failures {
+        match seen
+            .iter_mut()
+            .find(|(f, _)| f.message == failure.message && f.step == failure.step)
+        {
+            Some((_, count)) => *count += 1,
+            None => seen.push((failure, 1)),
+        }
+    }
+    seen.into_iter()
+        .map(|(failure, count)| match count {
+            1 => failure.message.clone(),
+            n => format!("{} ({n} {}s)", failure.message, failure.step),
+        })
+        .collect()
+}
+
+/// The step summary of a publish refused before anything was written: each refusal.
+pub fn refused_summary(refusals: &[String]) -> String {
+    let mut md = String::from("### Publish refused: nothing was written\n\n");
+    for refusal in refusals {
+        md.push_str(&format!("- {}\n", md_escape(refusal)));
     }
     md.push('\n');
     md
 }
 
-/// The step summary of a dry run: the plan as text.
+/// The step summary of a dry run: the plan as text, then what a real run would refuse.
 pub fn plan_summary(plan: &Plan) -> String {
     let text = plan.to_string().replace("```", "'''");
-    format!("### Publish plan (dry run: nothing was written)\n\n```text\n{text}```\n\n")
+    let mut md =
+        format!("### Publish plan (dry run: nothing was written)\n\n```text\n{text}```\n\n");
+    let refusals = plan.refusals();
+    if !refusals.is_empty() {
+        md.push_str("**A real run would be refused** (nothing would be written):\n\n");
+        for refusal in &refusals {
+            md.push_str(&format!("- {}\n", md_escape(refusal)));
+        }
+        md.push('\n');
+    }
+    if plan.targets.iter().all(|t| t.tags.is_empty()) {
+        md.push_str(&format!(
+            "**No tag was computed**: a real run would push the image by digest only ({}).\n\n",
+            code_span(&plan.root.digest.to_string())
+        ));
+    }
+    md
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::meta::TagKind;
-    use crate::publish::execute::TargetReport;
-    use crate::registry::{Digest, Repository};
-
-    fn report() -> Report {
-        Report {
-            digest: Digest::sha256(b"index"),
-            media_type: "application/vnd.oci.image.index.v1+json".into(),
-            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
-            targets: vec![TargetReport {
-                repo: Repository::parse("ghcr.io/octo/app").unwrap(),
-                uploaded_blobs: 4,
-                uploaded_bytes: 3 << 20,
-                mounted_blobs: 1,
-                present_blobs: 5,
-                manifests_put: 2,
-                tags: vec![
-                    ("v1.2.3".into(), TagKind::Release, TagOutcome::Pushed),
-                    (
-                        "latest".into(),
-                        TagKind::Rolling,
-                        TagOutcome::Held(
-                            "`v1.3.0` is a newer release, so `latest` stays where it is".into(),
-                        ),
-                    ),
-                ],
-            }],
-            failures: vec![],
-        }
-    }
-
-    #[test]
-    fn outputs_name_every_target() {
-        let images = [
-            ImageName::new_unchecked("ghcr.io/octo/app".into()),
-            ImageName::new_unchecked("docker.io/octo/app".into()),
-        ];
-        let outputs = publish_outputs(&report(), &images);
-        let digest = Digest::sha256(b"index").to_string();
-        assert_eq!(outputs.get("digest"), Some(digest.as_str()));
-        assert_eq!(
-            outputs.get("refs"),
-            Some(format!("ghcr.io/octo/app@{digest}\ndocker.io/octo/app@{digest}").as_str())
-        );
-    }
-
-    #[test]
-    fn summary_shows_actions_and_bytes() {
-        let md = publish_summary(&report());
-        assert!(
-            md.contains("| `ghcr.io/octo/app` | `v1.2.3` | pushed (release) |"),
-            "{md}"
-        );
-        assert!(md.contains("held: `v1.3.0` is a newer release"), "{md}");
-        assert!(
-            md.contains("| `ghcr.io/octo/app` | 4 | 1 | 5 | 3.0 MiB | 2 |"),
-            "{md}"
-        );
-        assert!(!md.contains("Not completed"));
-    }
-}
+#[path = "publish_tests.rs"]
+mod tests;

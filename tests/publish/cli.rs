@@ -644,3 +644,321 @@ fn a_raw_latest_rule_moves_only_forward_like_the_flavor_latest() {
         image.root.digest.to_string()
     );
 }
+
+/// Review finding 4: a local (not Actions) error is printed whole, one line per line: the second
+/// registry's refusal is not cut, and no line holds a literal `\n`.
+/// Review finding 5: the step summary of a refused publish says so, with each refusal.
+#[test]
+fn a_refusal_on_two_registries_is_reported_whole_in_the_log_and_the_summary() {
+    let (Some(a), Some(b)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let images = format!("{}/octo/app\n{}/octo/app", a.name(), b.name());
+    let (_d1, first) = layout(&SampleSpec {
+        seed: 21,
+        ..SampleSpec::default()
+    });
+    let (_d2, second) = layout(&SampleSpec {
+        seed: 22,
+        ..SampleSpec::default()
+    });
+    let publish = |image: &registry_action::sample::SampleImage, vars: &[(&str, &str)]| {
+        let source = format!("oci:{}", image.dir.display());
+        let args = [
+            "publish",
+            "--source",
+            &source,
+            "--images",
+            &images,
+            "--tags",
+            "type=raw,value=v0.2.0",
+        ];
+        run(&args, vars)
+    };
+    let published = publish(&first, &[]);
+    assert!(published.success(), "{}", published.stdout());
+
+    let r = publish(&second, &[]);
+    assert!(!r.success());
+    let console = format!("{}{}", r.stdout(), r.stderr());
+    for registry in [&a, &b] {
+        let line = format!(
+            "{}/octo/app:v0.2.0: release tags are immutable and `v0.2.0` already points at {}; publish a new version, or set `overwrite-releases: true`",
+            registry.name(),
+            first.root.digest
+        );
+        assert!(console.lines().any(|l| l == line), "{line}\nin:\n{console}");
+    }
+    assert!(
+        console.contains("error: refused, nothing was written:\n"),
+        "{console}"
+    );
+    assert!(
+        !console.contains("\\n") && !console.contains("…(+"),
+        "{console}"
+    );
+
+    let summary = &r.summary_file;
+    assert!(
+        summary.contains("### Publish refused: nothing was written"),
+        "{summary}"
+    );
+    for registry in [&a, &b] {
+        assert!(
+            summary.contains(&format!(
+                "- {}/octo/app:v0.2.0: release tags are immutable",
+                registry.name()
+            )),
+            "{summary}"
+        );
+    }
+    assert!(!summary.contains("### Published"), "{summary}");
+}
+
+/// Review finding 4: a source without a transport keeps its whole hint.
+#[test]
+fn a_source_error_keeps_its_whole_hint() {
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            "/tmp/registry-action-no-such-layout",
+            "--images",
+            "127.0.0.1:9/octo/app",
+            "--tags",
+            "type=raw,value=v1",
+        ],
+        &[],
+    );
+    assert!(!r.success());
+    let console = format!("{}{}", r.stdout(), r.stderr());
+    let hint = console
+        .lines()
+        .find(|l| l.starts_with("hint: use `oci:"))
+        .unwrap_or_else(|| panic!("no hint line in:\n{console}"));
+    assert!(!hint.contains("…(+"), "{hint}");
+    assert!(hint.contains("docker://"), "{hint}");
+}
+
+/// Review findings 5 and 11: a target that answers 405 to every upload (a read-only registry)
+/// fails the run; the summary's heading says the publish is incomplete and which tags were not
+/// written, states the failure once with its count, and does not advise running again.
+#[test]
+fn a_read_only_target_gives_an_incomplete_summary_without_run_again_advice() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let proxy = Proxy::start(
+        registry.name().parse().expect("registry address"),
+        vec![Rule {
+            matching: "POST /v2/readonly/app/blobs/uploads/",
+            times: 1000,
+            fault: Fault::Respond {
+                status: 405,
+                headers: vec![],
+                body:
+                    r#"{"errors":[{"code":"UNSUPPORTED","message":"the registry is read-only"}]}"#
+                        .into(),
+            },
+        }],
+    );
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 23,
+        ..SampleSpec::default()
+    });
+    let blobs = image.blobs.len();
+    assert!(blobs > 1, "the sample has several blobs");
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/readonly/app", proxy.addr),
+            "--tags",
+            "type=raw,value=v1.0.0\ntype=raw,value=latest",
+        ],
+        &[],
+    );
+    assert!(!r.success(), "{}", r.stdout());
+    let summary = &r.summary_file;
+    assert!(!summary.contains("### Published"), "{summary}");
+    assert!(summary.contains("### Publish incomplete:"), "{summary}");
+    assert!(summary.contains("**No tag was written**"), "{summary}");
+    let target = format!("{}/readonly/app", proxy.addr);
+    for tag in ["v1.0.0", "latest"] {
+        let row = format!("| `{target}` | `{tag}` | **not written** (an earlier step failed) |");
+        assert!(summary.contains(&row), "{summary}");
+    }
+    assert!(summary.contains("HTTP 405 UNSUPPORTED"), "{summary}");
+    assert!(summary.contains(&format!("({blobs} blobs)")), "{summary}");
+    assert_eq!(summary.matches("HTTP 405").count(), 1, "{summary}");
+    assert!(!summary.to_lowercase().contains("run again"), "{summary}");
+    let console = format!("{}{}", r.stdout(), r.stderr());
+    assert_eq!(console.matches("HTTP 405").count(), 1, "{console}");
+    assert!(
+        !console.to_lowercase().contains("run the step again"),
+        "{console}"
+    );
+}
+
+/// Review finding 6: a dry run whose real run would be refused fails like the real run (an
+/// `::error` annotation, a non-zero exit), says it is a dry run, and still writes its plan.
+#[test]
+fn a_dry_run_that_a_real_run_would_refuse_fails_and_says_why() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let target = format!("{}/dryrefused/app", registry.name());
+    let (_d1, first) = layout(&SampleSpec {
+        seed: 24,
+        ..SampleSpec::default()
+    });
+    let (_d2, second) = layout(&SampleSpec {
+        seed: 25,
+        ..SampleSpec::default()
+    });
+    let publish = |image: &registry_action::sample::SampleImage, dry_run: &str| {
+        let source = format!("oci:{}", image.dir.display());
+        let args = [
+            "publish",
+            "--source",
+            &source,
+            "--images",
+            &target,
+            "--tags",
+            "type=raw,value=v2.0.0",
+        ];
+        run(
+            &args,
+            &[("GITHUB_ACTIONS", "true"), ("INPUT_DRY-RUN", dry_run)],
+        )
+    };
+    assert!(publish(&first, "false").success());
+    let since = registry.access_log().len();
+    let r = publish(&second, "true");
+    assert!(!r.success(), "{}", r.stdout());
+    assert_eq!(writes(&registry, since), Vec::<String>::new());
+    let stdout = r.stdout();
+    assert!(stdout.contains("dry run: nothing was written"), "{stdout}");
+    let error = stdout
+        .lines()
+        .find(|l| l.starts_with("::error"))
+        .unwrap_or_else(|| panic!("no ::error in:\n{stdout}"));
+    assert!(error.contains("a real run would be refused"), "{error}");
+    assert!(error.contains("release tags are immutable"), "{error}");
+    assert!(
+        r.summary_file
+            .contains("### Publish plan (dry run: nothing was written)")
+            && r.summary_file.contains("**A real run would be refused**"),
+        "{}",
+        r.summary_file
+    );
+
+    let fine = publish(&first, "true");
+    assert!(fine.success(), "{}", fine.stdout());
+    assert!(fine.stdout().contains("dry run: nothing was written"));
+    assert!(!fine.stdout().contains("::error"), "{}", fine.stdout());
+}
+
+/// Review finding 8: the log names each tag's outcome in words and the published digest per
+/// target, not Rust debug values.
+#[test]
+fn the_publish_log_is_worded_and_names_the_digest() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let target = format!("{}/worded/app", registry.name());
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 26,
+        ..SampleSpec::default()
+    });
+    let source = format!("oci:{}", image.dir.display());
+    let publish = || {
+        run(
+            &[
+                "publish",
+                "--source",
+                &source,
+                "--images",
+                &target,
+                "--tags",
+                "type=raw,value=v1.0.0",
+            ],
+            &[],
+        )
+    };
+    let first = publish();
+    assert!(first.success(), "{}", first.stdout());
+    let stdout = first.stdout();
+    assert!(stdout.lines().any(|l| l == "  v1.0.0: pushed"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == format!("published {target}@{}", image.root.digest)),
+        "{stdout}"
+    );
+    let again = publish();
+    assert!(again.success(), "{}", again.stdout());
+    assert!(
+        again
+            .stdout()
+            .lines()
+            .any(|l| l == "  v1.0.0: unchanged (already there)"),
+        "{}",
+        again.stdout()
+    );
+    for shown in [&stdout, &again.stdout()] {
+        assert!(
+            !shown.contains("Pushed") && !shown.contains("Unchanged") && !shown.contains("(\""),
+            "{shown}"
+        );
+    }
+}
+
+/// Review finding 15: a publish for which no rule computed a tag pushes the image by digest only
+/// and warns about it, naming the digest.
+#[test]
+fn a_publish_without_tags_warns_that_it_went_by_digest_only() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let (_dir, image) = layout(&SampleSpec {
+        seed: 27,
+        ..SampleSpec::default()
+    });
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/untagged/app", registry.name()),
+            "--tags",
+            "type=ref,event=tag",
+        ],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_REF", "refs/heads/main"),
+        ],
+    );
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("digest"), image.root.digest.to_string());
+    let warning = r
+        .stdout()
+        .lines()
+        .find(|l| l.starts_with("::warning") && l.contains("no tag was computed"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no warning in:\n{}", r.stdout()));
+    assert!(warning.contains("by digest only"), "{warning}");
+    assert!(
+        warning.contains(&image.root.digest.to_string()),
+        "{warning}"
+    );
+    assert!(
+        r.summary_file.contains("**No tag was computed**"),
+        "{}",
+        r.summary_file
+    );
+}

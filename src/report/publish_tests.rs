@@ -1,0 +1,242 @@
+//! Tests of the publish outputs and step summaries.
+
+use super::*;
+use crate::meta::TagKind;
+use crate::publish::execute::{FailedStep, TargetReport};
+use crate::publish::plan::{Descriptor, TagDecision, TagPlan, TargetPlan};
+use crate::registry::{Digest, Repository};
+
+fn report() -> Report {
+    Report {
+        digest: Digest::sha256(b"index"),
+        media_type: "application/vnd.oci.image.index.v1+json".into(),
+        platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+        targets: vec![TargetReport {
+            repo: Repository::parse("ghcr.io/octo/app").unwrap(),
+            uploaded_blobs: 4,
+            uploaded_bytes: 3 << 20,
+            mounted_blobs: 1,
+            present_blobs: 5,
+            manifests_put: 2,
+            tags: vec![
+                ("v1.2.3".into(), TagKind::Release, TagOutcome::Pushed),
+                (
+                    "latest".into(),
+                    TagKind::Rolling,
+                    TagOutcome::Held(
+                        "`v1.3.0` is a newer release, so `latest` stays where it is".into(),
+                    ),
+                ),
+            ],
+        }],
+        failures: vec![],
+        failure_details: vec![],
+    }
+}
+
+#[test]
+fn outputs_name_every_target() {
+    let images = [
+        ImageName::new_unchecked("ghcr.io/octo/app".into()),
+        ImageName::new_unchecked("docker.io/octo/app".into()),
+    ];
+    let outputs = publish_outputs(&report(), &images);
+    let digest = Digest::sha256(b"index").to_string();
+    assert_eq!(outputs.get("digest"), Some(digest.as_str()));
+    assert_eq!(
+        outputs.get("refs"),
+        Some(format!("ghcr.io/octo/app@{digest}\ndocker.io/octo/app@{digest}").as_str())
+    );
+}
+
+#[test]
+fn summary_shows_actions_and_bytes() {
+    let md = publish_summary(&report());
+    assert!(
+        md.contains("| `ghcr.io/octo/app` | `v1.2.3` | pushed (release) |"),
+        "{md}"
+    );
+    assert!(md.contains("held: `v1.3.0` is a newer release"), "{md}");
+    assert!(
+        md.contains("| `ghcr.io/octo/app` | 4 | 1 | 5 | 3.0 MiB | 2 |"),
+        "{md}"
+    );
+    assert!(!md.contains("Not completed"));
+}
+
+fn failure(step: FailedStep, message: &str, transient: bool) -> Failure {
+    Failure {
+        message: message.into(),
+        step,
+        transient,
+    }
+}
+
+/// `report()` after its blob uploads to a read-only registry failed: six identical 405s, a
+/// different one, and both tags not written.
+fn failed_report(transient: bool) -> Report {
+    let mut report = report();
+    let status = if transient { "503" } else { "405" };
+    let denied = format!(
+        "ghcr.io/octo/app: blob upload: POST http://ghcr.io/v2/octo/app/blobs/uploads/: HTTP {status}"
+    );
+    report.failure_details = vec![failure(FailedStep::Blob, &denied, transient); 6];
+    report.failure_details.push(failure(
+        FailedStep::Manifest,
+        "ghcr.io/octo/app: manifest sha256:1: HTTP 400",
+        false,
+    ));
+    report.failures = report
+        .failure_details
+        .iter()
+        .map(|f| f.message.clone())
+        .collect();
+    for (_, _, outcome) in &mut report.targets[0].tags {
+        *outcome = TagOutcome::Skipped;
+    }
+    report
+}
+
+#[test]
+fn an_incomplete_publish_says_so_and_names_the_tags_not_written() {
+    let md = publish_summary(&failed_report(false));
+    assert!(!md.contains("### Published"), "{md}");
+    assert!(md.starts_with("### Publish incomplete: `sha256:"), "{md}");
+    assert!(
+        md.contains("**No tag was written**: publishing stopped before the tags."),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `ghcr.io/octo/app` | `v1.2.3` | **not written** (an earlier step failed) |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn lasting_failures_are_stated_once_each_without_run_again_advice() {
+    let md = publish_summary(&failed_report(false));
+    let tail = &md[md.find("**Failed**").expect("a Failed section")..];
+    insta::assert_snapshot!(tail, @r"
+    **Failed**:
+
+    - ghcr.io/octo/app: blob upload: POST <http://ghcr.io/v2/octo/app/blobs/uploads/>: HTTP 405 (6 blobs)
+    - ghcr.io/octo/app: manifest sha256:1: HTTP 400
+    ");
+    assert!(!md.to_lowercase().contains("run again"), "{md}");
+}
+
+#[test]
+fn temporary_failures_advise_running_again() {
+    let md = publish_summary(&failed_report(true));
+    assert!(
+        md.contains("**Interrupted** by temporary errors (run again to finish"),
+        "{md}"
+    );
+    assert_eq!(md.matches("HTTP 503").count(), 1, "{md}");
+    assert!(md.contains("HTTP 503 (6 blobs)"), "{md}");
+    let lasting = &md[md.find("**Failed**").expect("the 400 is not temporary")..];
+    assert!(lasting.contains("HTTP 400"), "{md}");
+}
+
+#[test]
+fn identical_failures_collapse_in_first_seen_order() {
+    let a = failure(FailedStep::Blob, "a", false);
+    let b = failure(FailedStep::Tag, "b", false);
+    let a_tag = failure(FailedStep::Tag, "a", false);
+    let lines = failure_lines([&a, &b, &a, &a_tag, &b, &a]);
+    assert_eq!(lines, ["a (3 blobs)", "b (2 tags)", "a"]);
+    assert_eq!(failure_lines(&[a]), ["a"]);
+}
+
+#[test]
+fn a_refused_publish_names_each_refusal_and_that_nothing_was_written() {
+    let refusals = [
+        "127.0.0.1:5501/octo/app:v0.2.0: release tags are immutable and `v0.2.0` already points at sha256:a".to_string(),
+        "127.0.0.1:5502/octo/app:v0.2.0: release tags are immutable <b>x</b>".to_string(),
+    ];
+    let md = refused_summary(&refusals);
+    assert!(
+        md.starts_with("### Publish refused: nothing was written\n\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- 127.0.0.1:5501/octo/app:v0.2.0: release tags are immutable"),
+        "{md}"
+    );
+    assert!(md.contains("- 127.0.0.1:5502/octo/app:v0.2.0:"), "{md}");
+    assert!(!md.contains("<b>"), "escaped: {md}");
+}
+
+fn plan(tags: Vec<TagPlan>) -> Plan {
+    let root = Descriptor {
+        digest: Digest::sha256(b"index"),
+        size: 500,
+        media_type: "application/vnd.oci.image.index.v1+json".into(),
+    };
+    Plan {
+        root,
+        platforms: vec!["linux/amd64".into()],
+        targets: vec![TargetPlan {
+            repo: Repository::parse("ghcr.io/octo/app").unwrap(),
+            blobs: vec![],
+            manifests: vec![],
+            tags,
+            root_by_digest: false,
+        }],
+    }
+}
+
+#[test]
+fn a_dry_run_summary_says_what_a_real_run_would_refuse() {
+    let refused = TagPlan {
+        name: "v1.2.3".into(),
+        kind: TagKind::Release,
+        decision: TagDecision::Refused("release tags are immutable".into()),
+    };
+    let md = plan_summary(&plan(vec![refused]));
+    assert!(md.contains("dry run: nothing was written"), "{md}");
+    assert!(
+        md.contains("**A real run would be refused** (nothing would be written):\n\n- ghcr.io/octo/app:v1.2.3: release tags are immutable\n"),
+        "{md}"
+    );
+    let pushed = TagPlan {
+        name: "v1.2.3".into(),
+        kind: TagKind::Release,
+        decision: TagDecision::Push,
+    };
+    assert!(!plan_summary(&plan(vec![pushed])).contains("refused"));
+}
+
+#[test]
+fn a_publish_without_tags_says_it_went_by_digest_only() {
+    let mut untagged = report();
+    untagged.targets[0].tags.clear();
+    let md = publish_summary(&untagged);
+    assert!(
+        md.contains("**No tag was computed**: the image was pushed by digest only (`sha256:"),
+        "{md}"
+    );
+    assert!(!publish_summary(&report()).contains("No tag"));
+    assert!(plan_summary(&plan(vec![])).contains("a real run would push the image by digest only"));
+}
+
+#[test]
+fn a_publish_that_failed_at_a_rolling_tag_names_that_tag() {
+    let mut report = report();
+    report.targets[0].tags[1].2 = TagOutcome::Skipped;
+    report.failure_details = vec![failure(
+        FailedStep::Tag,
+        "ghcr.io/octo/app:latest: PUT ...: HTTP 503",
+        true,
+    )];
+    let md = publish_summary(&report);
+    assert!(md.starts_with("### Publish incomplete:"), "{md}");
+    assert!(
+        md.contains(
+            "**Not written**: `ghcr.io/octo/app:latest` (no tag moves past a failed step)."
+        ),
+        "{md}"
+    );
+    assert!(!md.contains("**Failed**"), "{md}");
+    assert!(md.contains("**Interrupted**"), "{md}");
+}
