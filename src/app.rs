@@ -344,11 +344,8 @@ fn log_published(
             );
         }
     }
-    if !published.failure_details.is_empty() {
-        return Err((
-            AppError::Incomplete(published.failure_details.clone()),
-            text,
-        ));
+    if !published.failures.is_empty() {
+        return Err((AppError::Incomplete(published.failures.clone()), text));
     }
     for target in &published.targets {
         log(

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod execute;
 pub mod graph;
 pub mod observe;
+pub mod outcome;
 pub mod plan;
 pub mod rolling;
 pub mod run;

@@ -29,7 +29,7 @@ pub fn publish_summary(report: &Report) -> String {
     } else {
         report.platforms.join(", ")
     };
-    let complete = report.failure_details.is_empty();
+    let complete = report.failures.is_empty();
     md.push_str(&format!(
         "### {} {}\n\n{} · {}\n\n",
         if complete {
@@ -81,7 +81,7 @@ pub fn publish_summary(report: &Report) -> String {
             t.manifests_put
         ));
     }
-    md.push_str(&failure_sections(&report.failure_details));
+    md.push_str(&failure_sections(&report.failures));
     md.push('\n');
     md
 }

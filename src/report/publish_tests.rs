@@ -30,7 +30,6 @@ fn report() -> Report {
             ],
         }],
         failures: vec![],
-        failure_details: vec![],
     }
 }
 
@@ -80,17 +79,12 @@ fn failed_report(transient: bool) -> Report {
     let denied = format!(
         "ghcr.io/octo/app: blob upload: POST http://ghcr.io/v2/octo/app/blobs/uploads/: HTTP {status}"
     );
-    report.failure_details = vec![failure(FailedStep::Blob, &denied, transient); 6];
-    report.failure_details.push(failure(
+    report.failures = vec![failure(FailedStep::Blob, &denied, transient); 6];
+    report.failures.push(failure(
         FailedStep::Manifest,
         "ghcr.io/octo/app: manifest sha256:1: HTTP 400",
         false,
     ));
-    report.failures = report
-        .failure_details
-        .iter()
-        .map(|f| f.message.clone())
-        .collect();
     for (_, _, outcome) in &mut report.targets[0].tags {
         *outcome = TagOutcome::Skipped;
     }
@@ -224,7 +218,7 @@ fn a_publish_without_tags_says_it_went_by_digest_only() {
 fn a_publish_that_failed_at_a_rolling_tag_names_that_tag() {
     let mut report = report();
     report.targets[0].tags[1].2 = TagOutcome::Skipped;
-    report.failure_details = vec![failure(
+    report.failures = vec![failure(
         FailedStep::Tag,
         "ghcr.io/octo/app:latest: PUT ...: HTTP 503",
         true,

@@ -16,6 +16,7 @@ use crate::publish::observe::{authorize, observe};
 use crate::publish::plan::{Options, TagDecision, plan};
 use crate::publish::run::{self, Outcome, PublishError, Request, content_of, execute_from};
 use crate::registry::{Client, Digest, Repository};
+use crate::report::publish::failure_lines;
 use crate::source::{Source, SourceSpec};
 use std::collections::BTreeMap;
 
@@ -164,7 +165,7 @@ async fn publish_tag(
         }
         Ok(Outcome::Published(published)) => {
             if !published.failures.is_empty() {
-                return Action::Failed(published.failures.join("; "));
+                return Action::Failed(failure_lines(&published.failures).join("; "));
             }
             let outcome = published
                 .targets
@@ -219,5 +220,5 @@ async fn try_complete(
     let observed = observe(client, &content, target, &[], false).await?;
     let planned = plan(&content, &[(target.clone(), observed)], &[], options);
     let report = execute_from(client, &planned, &opened, &content, Some(&graph)).await?;
-    Ok(report.failures)
+    Ok(failure_lines(&report.failures))
 }

@@ -1,0 +1,168 @@
+//! What publishing did: each tag's outcome, and each step that did not complete with whether
+//! running again can get past it.
+
+use crate::registry::retry::is_retryable_status;
+use std::fmt;
+
+/// What happened to one tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagOutcome {
+    Pushed,
+    Unchanged,
+    Held(String),
+    Refused(String),
+    /// Not written because an earlier step failed.
+    Skipped,
+}
+
+/// How the log shows an outcome: `pushed`, `held: <why>`, ...
+impl fmt::Display for TagOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TagOutcome::Pushed => f.write_str("pushed"),
+            TagOutcome::Unchanged => f.write_str("unchanged (already there)"),
+            TagOutcome::Held(why) => write!(f, "held: {why}"),
+            TagOutcome::Refused(why) => write!(f, "refused: {why}"),
+            TagOutcome::Skipped => f.write_str("not written: an earlier step failed"),
+        }
+    }
+}
+
+/// The kind of step a [`Failure`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailedStep {
+    Blob,
+    Manifest,
+    Tag,
+}
+
+impl fmt::Display for FailedStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailedStep::Blob => "blob",
+            FailedStep::Manifest => "manifest",
+            FailedStep::Tag => "tag",
+        })
+    }
+}
+
+/// One step that did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What failed, as shown: `image: blob upload: <error>`.
+    pub message: String,
+    pub step: FailedStep,
+    /// Running again can get past it: no answer (connection refused or reset, timeout), or a
+    /// 408, 429 or 5xx that outlasted the retries. Not a 4xx refusal, a digest mismatch, a
+    /// corrupt source or a configuration error: those stay until something else changes.
+    pub transient: bool,
+}
+
+impl Failure {
+    pub(crate) fn new(step: FailedStep, message: String, error: &crate::registry::Error) -> Self {
+        Failure {
+            message,
+            step,
+            transient: is_transient(error),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Whether running again can get past `error` (see [`Failure::transient`]).
+pub fn is_transient(error: &crate::registry::Error) -> bool {
+    use crate::registry::Error;
+    use std::io::ErrorKind;
+    match error {
+        Error::Status { status, .. } => is_retryable_status(*status),
+        Error::Transport { source, .. } => {
+            !(source.is_builder() || source.is_redirect() || source.is_decode())
+        }
+        // A body stream cut short (a registry source's download) is temporary; bytes that do not
+        // match their digest, or a local file that cannot be read, are not.
+        Error::Io(e) => !matches!(
+            e.kind(),
+            ErrorKind::InvalidData
+                | ErrorKind::NotFound
+                | ErrorKind::PermissionDenied
+                | ErrorKind::InvalidInput
+                | ErrorKind::Unsupported
+        ),
+        Error::InvalidReference { .. }
+        | Error::InvalidDigest { .. }
+        | Error::DigestMismatch { .. }
+        | Error::SizeMismatch { .. }
+        | Error::Auth { .. }
+        | Error::Unauthorized { .. }
+        | Error::Protocol { .. }
+        | Error::Config(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Digest;
+
+    #[test]
+    fn tag_outcomes_read_as_words() {
+        let held =
+            TagOutcome::Held("`v0.2.0` is a newer release, so `v0` stays where it is".into());
+        assert_eq!(
+            held.to_string(),
+            "held: `v0.2.0` is a newer release, so `v0` stays where it is"
+        );
+        assert_eq!(TagOutcome::Pushed.to_string(), "pushed");
+        assert_eq!(
+            TagOutcome::Unchanged.to_string(),
+            "unchanged (already there)"
+        );
+        assert_eq!(
+            TagOutcome::Refused("why".into()).to_string(),
+            "refused: why"
+        );
+        assert_eq!(
+            TagOutcome::Skipped.to_string(),
+            "not written: an earlier step failed"
+        );
+    }
+
+    #[test]
+    fn only_failures_a_rerun_can_fix_are_transient() {
+        use crate::registry::Error;
+        use std::io::ErrorKind;
+        let status = |status| Error::Status {
+            status,
+            method: "POST".into(),
+            url: "http://r/v2/a/blobs/uploads/".into(),
+            code: None,
+            message: None,
+            hint: None,
+        };
+        for s in [408, 429, 500, 502, 503] {
+            assert!(is_transient(&status(s)), "{s}");
+        }
+        for s in [400, 401, 403, 404, 405] {
+            assert!(!is_transient(&status(s)), "{s}");
+        }
+        let io = |kind| Error::Io(std::io::Error::new(kind, "x"));
+        assert!(is_transient(&io(ErrorKind::ConnectionReset)));
+        assert!(is_transient(&io(ErrorKind::Other)));
+        assert!(
+            !is_transient(&io(ErrorKind::InvalidData)),
+            "a corrupt source"
+        );
+        assert!(!is_transient(&io(ErrorKind::NotFound)));
+        let digest = Digest::sha256(b"a");
+        assert!(!is_transient(&Error::DigestMismatch {
+            expected: digest.clone(),
+            actual: Digest::sha256(b"b"),
+        }));
+        assert!(!is_transient(&Error::Config("x".into())));
+    }
+}
