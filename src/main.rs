@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let vars = match app::environment(&cli, process) {
         Ok(vars) => vars,
         Err(error) => {
-            app::report_error(&error, false, &mut stdout);
+            app::report_error(&error, false, &mut std::io::stderr().lock());
             return ExitCode::FAILURE;
         }
     };
@@ -20,7 +20,15 @@ fn main() -> ExitCode {
     match app::run(&vars, &mut stdout) {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
-            app::report_error(&error, app::in_actions(&vars), &mut stdout);
+            // In a workflow the error is an annotation, which the runner reads from stdout;
+            // locally it goes where errors go.
+            let actions = app::in_actions(&vars);
+            if actions {
+                app::report_error(&error, true, &mut stdout);
+            } else {
+                drop(stdout);
+                app::report_error(&error, false, &mut std::io::stderr().lock());
+            }
             ExitCode::FAILURE
         }
     }

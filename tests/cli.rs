@@ -110,9 +110,9 @@ fn bad_flavor_and_enable_and_images_fail_clearly() {
         let run = run(args, &[]);
         assert!(!run.success(), "{args:?} should fail");
         assert!(
-            run.stdout().contains(expected),
+            run.console().contains(expected),
             "{args:?}: {}",
-            run.stdout()
+            run.console()
         );
     }
 }
@@ -122,12 +122,12 @@ fn missing_payload_is_an_error_naming_the_file() {
     let run = run(&[], &[("GITHUB_EVENT_PATH", "/nonexistent/event.json")]);
     assert!(!run.success());
     assert!(
-        run.stdout()
+        run.console()
             .contains("cannot read the event payload `/nonexistent/event.json`"),
         "{}",
-        run.stdout()
+        run.console()
     );
-    assert!(run.stdout().contains("hint: outside a workflow"));
+    assert!(run.console().contains("hint: outside a workflow"));
 }
 
 #[test]
@@ -156,8 +156,28 @@ fn verify_without_images_names_the_input() {
     let run = run(&["verify"], &[]);
     assert!(!run.success());
     assert!(
-        run.stdout().contains("input `images` is empty") && run.stdout().contains("hint:"),
+        run.console().contains("input `images` is empty") && run.console().contains("hint:"),
         "{}",
         run.stdout()
+    );
+}
+
+#[test]
+fn errors_go_to_stderr_locally_and_to_an_annotation_on_stdout_in_a_workflow() {
+    let local = run(&["verify"], &[]);
+    assert!(!local.success());
+    assert!(
+        local.stderr().contains("error: input `images` is empty"),
+        "{}",
+        local.stderr()
+    );
+    assert!(!local.stdout().contains("error:"), "{}", local.stdout());
+    let workflow = run(&["verify"], &[("GITHUB_ACTIONS", "true")]);
+    assert!(!workflow.success());
+    assert!(
+        workflow.stdout().contains("::error")
+            && workflow.stdout().contains("input `images` is empty"),
+        "{}",
+        workflow.stdout()
     );
 }

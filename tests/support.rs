@@ -24,6 +24,11 @@ impl Run {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
+    /// The log and then the errors, as a terminal shows a local run (errors go to stderr
+    /// outside a workflow).
+    pub fn console(&self) -> String {
+        self.stdout() + &self.stderr()
+    }
     pub fn success(&self) -> bool {
         self.output.status.success()
     }

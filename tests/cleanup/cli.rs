@@ -15,7 +15,7 @@ fn a_bad_retention_line_is_named_with_its_fix() {
         ],
     );
     assert!(!r.success());
-    let out = r.stdout();
+    let out = r.console();
     assert!(out.contains("input `retention`, line 2"), "{out}");
     assert!(out.contains("expected a number and a unit"), "{out}");
     assert!(out.contains("hint: one rule per line"), "{out}");
@@ -26,7 +26,7 @@ fn cleanup_needs_a_policy() {
     let r = run(&["cleanup"], &[("INPUT_IMAGES", "127.0.0.1:9/app")]);
     assert!(!r.success());
     assert!(
-        r.stdout().contains("input `retention` is empty"),
+        r.console().contains("input `retention` is empty"),
         "{}",
         r.stdout()
     );

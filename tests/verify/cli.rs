@@ -159,9 +159,9 @@ fn missing_and_different_tags_are_drift() {
     assert_eq!(status(&rep, "edge", 1), "different");
     assert_eq!(status(&rep, "main", 1), "missing");
     assert!(
-        r.stdout().contains("hint: set `sync: true`"),
+        r.console().contains("hint: set `sync: true`"),
         "{}",
-        r.stdout()
+        r.console()
     );
     assert!(
         r.summary_file.contains("**different**"),
@@ -190,7 +190,7 @@ fn a_listed_tag_no_registry_has_is_missing_everywhere() {
     assert_eq!(status(&rep, "v9.9.9", 0), "missing");
     assert_eq!(status(&rep, "v9.9.9", 1), "missing");
     assert_eq!(r.get("in-sync"), "false");
-    let out = r.stdout();
+    let out = r.console();
     assert!(
         out.contains("error: tag `v9.9.9` is missing from every registry"),
         "{out}"
@@ -211,10 +211,10 @@ fn a_listed_tag_no_registry_has_is_missing_everywhere() {
     publish(&s.image, &[s.a()], &["main"]);
     let r = s.verify(&[("INPUT_VERIFY-TAGS", "v9.9.9, main")]);
     assert!(
-        r.stdout()
+        r.console()
             .contains("tag `v9.9.9` is missing from every registry, and the registries drift:"),
         "{}",
-        r.stdout()
+        r.console()
     );
 }
 
@@ -288,7 +288,7 @@ fn a_differing_release_tag_is_reported_and_never_overwritten() {
     let rep = report(&r);
     assert_eq!(status(&rep, "v2.0.0", 1), "different");
     assert_eq!(rep["sync"][0]["action"], "refused");
-    assert!(r.stdout().contains("after sync"), "{}", r.stdout());
+    assert!(r.console().contains("after sync"), "{}", r.console());
     assert_eq!(digest_of(&s.secondary, "app:v2.0.0"), other.root.digest);
 }
 
