@@ -136,7 +136,14 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
     }
     tracing::info!(event = %Untrusted(&ctx.event_name), git_ref = %Untrusted(&ctx.git_ref), "computing tags");
     let meta = meta::compute(&ctx, &inputs.tags, &switches, now)?;
-    log_meta(console, &meta, actions);
+    // `verify` with `verify-tags` checks the tags it is given: the computed ones are not shown.
+    let tags_used = inputs.command != Command::Verify || inputs.verify_tags.is_empty();
+    for warning in &meta.image_warnings {
+        warn(console, warning, actions);
+    }
+    if tags_used {
+        log_meta(console, &meta, actions);
+    }
 
     let seps = Separators {
         tags: inputs.sep_tags.clone(),
@@ -144,7 +151,10 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
         annotations: inputs.sep_annotations.clone(),
     };
     let mut outputs = outputs::tag_outputs(&meta, &seps);
-    let mut summary_text = summary::tag_summary(&meta);
+    let mut summary_text = match tags_used {
+        true => summary::tag_summary(&meta),
+        false => summary::image_warnings(&meta),
+    };
     let mut failure = None;
     if inputs.command == Command::Verify {
         let done = crate::verify::command::command(vars, &inputs, &meta, console, actions);

@@ -7,7 +7,7 @@
 use super::error::MetaError;
 use super::expr::{self, Scope, Template};
 use super::flavor::{Flavor, LatestMode, parse_flavor};
-use super::image::parse_images;
+use super::image::parse_images_once;
 use super::labels::oci_pairs;
 use super::lines::InputLine;
 use super::rule::{RefEvent, RuleKind, ShaFormat, TagRule, parse_rules};
@@ -35,7 +35,7 @@ pub fn compute(
     switches: &Switches,
     now: jiff::Timestamp,
 ) -> Result<Meta, MetaError> {
-    let images = parse_images(&inputs.images)?;
+    let (images, repeated) = parse_images_once(&inputs.images)?;
     let rules = parse_rules(&inputs.tags)?;
     let flavor = parse_flavor(&inputs.flavor)?;
     let scope = GlobalScope {
@@ -88,6 +88,7 @@ pub fn compute(
         annotations,
         annotation_levels: switches.annotation_levels.clone(),
         warnings,
+        image_warnings: repeated.iter().map(ToString::to_string).collect(),
     })
 }
 

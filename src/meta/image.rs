@@ -39,15 +39,6 @@ impl std::fmt::Display for DuplicateImage {
     }
 }
 
-/// The enabled images, in input order, each once; every repeat is logged as a warning.
-pub fn parse_images(lines: &[InputLine]) -> Result<Vec<ImageName>, MetaError> {
-    let (images, duplicates) = parse_images_once(lines)?;
-    for duplicate in &duplicates {
-        tracing::warn!("{duplicate}");
-    }
-    Ok(images)
-}
-
 /// The enabled images, in input order, each once (the first occurrence is kept), and the repeats
 /// dropped: `ghcr.io/Octo/app` and `ghcr.io/octo/app` are one image.
 pub fn parse_images_once(
@@ -226,7 +217,8 @@ mod tests {
     use crate::meta::lines::input_lines;
 
     fn images(input: &str) -> Result<Vec<String>, String> {
-        parse_images(&input_lines(input))
+        parse_images_once(&input_lines(input))
+            .map(|(images, _)| images)
             .map(|v| v.into_iter().map(|i| i.to_string()).collect())
             .map_err(|e| e.to_string())
     }

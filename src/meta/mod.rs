@@ -95,6 +95,9 @@ pub struct Meta {
     pub annotation_levels: Vec<String>,
     /// Non-fatal problems (invalid version skipped, pattern did not match...), in order.
     pub warnings: Vec<String>,
+    /// Non-fatal problems with `images` (an image listed twice), apart: they matter to every
+    /// command, the others only where the computed tags are used.
+    pub image_warnings: Vec<String>,
 }
 
 impl Meta {

@@ -60,6 +60,7 @@ pub(crate) mod fixtures {
             annotations: vec![pair("org.opencontainers.image.title", "app")],
             annotation_levels: vec!["manifest".into()],
             warnings: vec!["type=sha: short SHA length 40 is above 12, using 12".into()],
+            image_warnings: vec![],
         }
     }
 

@@ -62,11 +62,24 @@ pub fn tag_summary(meta: &Meta) -> String {
         md.push_str("\n</details>\n\n");
     }
 
-    if !meta.warnings.is_empty() {
-        md.push_str("**Warnings:**\n\n");
-        for warning in &meta.warnings {
-            let _ = writeln!(md, "- {}", md_escape(warning));
+    md.push_str(&warnings(meta.image_warnings.iter().chain(&meta.warnings)));
+    md
+}
+
+/// The `images` warnings alone, for a command that does not use the computed tags.
+pub fn image_warnings(meta: &Meta) -> String {
+    warnings(&meta.image_warnings)
+}
+
+fn warnings<'a>(warnings: impl IntoIterator<Item = &'a String>) -> String {
+    let mut md = String::new();
+    for warning in warnings {
+        if md.is_empty() {
+            md.push_str("**Warnings:**\n\n");
         }
+        let _ = writeln!(md, "- {}", md_escape(warning));
+    }
+    if !md.is_empty() {
         md.push('\n');
     }
     md

@@ -365,11 +365,16 @@ fn an_image_listed_twice_is_published_and_listed_once() {
     assert_eq!(r.get("refs"), format!("{once}@{}", image.root.digest));
     assert_eq!(r.get("tags"), format!("{once}:v1.0.0"));
     assert!(
-        r.stderr().contains(&format!(
-            "input `images`, line 2: `{again}` is `{once}`, already listed on line 1"
+        r.stdout().contains(&format!(
+            "warning: input `images`, line 2: `{again}` is `{once}`, already listed on line 1"
         )),
         "{}",
-        r.stderr()
+        r.stdout()
+    );
+    assert!(
+        r.summary_file.contains("already listed on line 1"),
+        "{}",
+        r.summary_file
     );
     // Each blob and manifest is written once: no PUT repeats.
     let puts: Vec<String> = writes(&registry, since)

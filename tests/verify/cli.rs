@@ -196,6 +196,12 @@ fn a_listed_tag_no_registry_has_is_missing_everywhere() {
         "{out}"
     );
     assert!(!out.contains("drift"), "{out}");
+    // Told which tags to check, verify does not show the tags the rules would compute.
+    assert!(
+        !out.contains("No image version was generated") && !out.contains("Labels:"),
+        "{out}"
+    );
+    assert!(!r.summary_file.contains("Image tags"), "{}", r.summary_file);
     assert!(
         r.summary_file
             .contains("**1 of 1 tag is missing from every registry.**"),
