@@ -10,8 +10,8 @@ use super::hub::HubBackend;
 use super::oci::OciBackend;
 use super::run::{self, Request};
 use crate::inputs::Inputs;
-use crate::publish::credentials::{CredentialsError, add_github_token, parse_credentials};
-use crate::registry::{Client, ClientConfig, Credential, Repository};
+use crate::publish::credentials::{CredentialsError, client_config};
+use crate::registry::{Client, Credential, Repository};
 use crate::report::cleanup::{cleanup_outputs, cleanup_summary};
 use crate::report::commands::{self, Untrusted};
 use crate::report::outputs::Outputs;
@@ -106,23 +106,15 @@ pub fn run(
         vars.get("GITHUB_API_URL").map(String::as_str),
     )
     .map_err(CleanupError::from)?;
-    let (mut credentials, secrets) =
-        parse_credentials(&inputs.credentials, |name| vars.get(name).cloned())
-            .map_err(CleanupError::from)?;
+    // The same logins as publishing: `credentials`, `github-token` for ghcr.io, Docker's config.
+    let (config, secrets) =
+        client_config(inputs, |name| vars.get(name).cloned()).map_err(CleanupError::from)?;
     if vars.get("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
         for secret in &secrets {
             let _ = writeln!(console, "{}", commands::add_mask(secret.expose()));
         }
     }
-    add_github_token(
-        &mut credentials,
-        inputs.github_token.as_ref(),
-        vars.get("GITHUB_ACTOR").map(String::as_str),
-    );
-    let mut config = ClientConfig::from_env();
-    let credentials_by_registry = (credentials.clone(), config.docker_config_dir.clone());
-    config.credentials = credentials;
-    config.insecure_registries = inputs.insecure_registries.clone();
+    let credentials_by_registry = (config.credentials.clone(), config.docker_config_dir.clone());
     let client = Client::new(config).map_err(|e| CleanupError::Client(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

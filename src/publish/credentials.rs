@@ -35,17 +35,8 @@ pub struct Logins {
     pub secrets: Vec<Secret>,
 }
 
-/// Registry name -> credential, plus the secrets to mask in the log.
-pub fn parse_credentials(
-    lines: &[InputLine],
-    var: impl Fn(&str) -> Option<String>,
-) -> Result<(BTreeMap<String, Credential>, Vec<Secret>), CredentialsError> {
-    let logins = parse_logins(lines, var)?;
-    Ok((logins.credentials, logins.secrets))
-}
-
 /// Every line of the `credentials` input; a registry given on two lines is an error naming both.
-pub fn parse_logins(
+fn parse_logins(
     lines: &[InputLine],
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<Logins, CredentialsError> {
@@ -193,7 +184,7 @@ pub fn client_config(
 
 /// GHCR accepts the workflow token as the password of any user: `github-token` logs in to ghcr.io
 /// unless `credentials` names it.
-pub fn add_github_token(
+fn add_github_token(
     credentials: &mut BTreeMap<String, Credential>,
     token: Option<&Secret>,
     actor: Option<&str>,
@@ -217,10 +208,10 @@ mod tests {
     use crate::meta::lines::input_lines;
 
     fn parse(text: &str) -> Result<BTreeMap<String, Credential>, String> {
-        parse_credentials(&input_lines(text), |name| {
+        parse_logins(&input_lines(text), |name| {
             (name == "HUB_TOKEN").then(|| "dckr_pat,with\"odd".to_string())
         })
-        .map(|(c, _)| c)
+        .map(|logins| logins.credentials)
         .map_err(|e| e.to_string())
     }
 
