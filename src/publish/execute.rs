@@ -160,12 +160,19 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                     TagDecision::Unchanged => (TagOutcome::Unchanged, None),
                     TagDecision::Held(why) => (TagOutcome::Held(why.clone()), None),
                     TagDecision::Refused(why) => (TagOutcome::Refused(why.clone()), None),
-                    TagDecision::Push if failed_before => (TagOutcome::Skipped, None),
-                    TagDecision::Push => {
+                    TagDecision::Push | TagDecision::Replace(_) if failed_before => {
+                        (TagOutcome::Skipped, None)
+                    }
+                    TagDecision::Push | TagDecision::Replace(_) => {
                         let reference = Reference::Tag(tag.name.clone());
                         match put(client, &target.repo, reference, &plan.root.digest, source).await
                         {
-                            Ok(()) => (TagOutcome::Pushed, None),
+                            Ok(()) => match &tag.decision {
+                                TagDecision::Replace(was) => {
+                                    (TagOutcome::Replaced(was.clone()), None)
+                                }
+                                _ => (TagOutcome::Pushed, None),
+                            },
                             Err(e) => {
                                 let message =
                                     format!("{}:{}: {e}", display(&target.repo), tag.name);

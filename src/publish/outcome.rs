@@ -1,6 +1,7 @@
 //! What publishing did: each tag's outcome, and each step that did not complete with whether
 //! running again can get past it.
 
+use crate::registry::Digest;
 use crate::registry::retry::is_retryable_status;
 use std::fmt;
 
@@ -8,6 +9,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagOutcome {
     Pushed,
+    /// Pushed over a release tag that pointed at this other digest (`overwrite-releases`).
+    Replaced(Digest),
     Unchanged,
     Held(String),
     Refused(String),
@@ -20,6 +23,7 @@ impl fmt::Display for TagOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TagOutcome::Pushed => f.write_str("pushed"),
+            TagOutcome::Replaced(was) => write!(f, "pushed, replacing {was} (overwrite-releases)"),
             TagOutcome::Unchanged => f.write_str("unchanged (already there)"),
             TagOutcome::Held(why) => write!(f, "held: {why}"),
             TagOutcome::Refused(why) => write!(f, "refused: {why}"),
@@ -107,7 +111,6 @@ pub fn is_transient(error: &crate::registry::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Digest;
 
     #[test]
     fn tag_outcomes_read_as_words() {

@@ -75,6 +75,8 @@ pub enum ManifestStep {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TagDecision {
     Push,
+    /// Push over a release tag that points at this other digest (`overwrite-releases`).
+    Replace(Digest),
     Unchanged,
     /// Not published, and the run fails: a release tag would change.
     Refused(String),
@@ -237,10 +239,7 @@ fn decide_tag(
         TagKind::Release => match observed.tag_digests.get(&name) {
             None => TagDecision::Push,
             Some(existing) if existing == root => TagDecision::Unchanged,
-            Some(existing) if options.overwrite_releases => {
-                let _ = existing;
-                TagDecision::Push
-            }
+            Some(existing) if options.overwrite_releases => TagDecision::Replace(existing.clone()),
             Some(existing) => TagDecision::Refused(format!(
                 "release tags are immutable and `{name}` already points at {existing}; publish a new version, or set `overwrite-releases: true`"
             )),
@@ -320,6 +319,7 @@ impl fmt::Display for Plan {
             for tag in &target.tags {
                 let what = match &tag.decision {
                     TagDecision::Push => "push".to_string(),
+                    TagDecision::Replace(was) => format!("replace (was {was})"),
                     TagDecision::Unchanged => "unchanged".to_string(),
                     TagDecision::Refused(why) => format!("REFUSED: {why}"),
                     TagDecision::Held(why) => format!("held: {why}"),

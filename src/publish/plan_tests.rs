@@ -263,8 +263,12 @@ fn a_release_tag_on_another_digest_is_refused_unless_overwriting() {
             overwrite_releases: true,
         },
     );
-    assert_eq!(p.targets[0].tags[0].decision, TagDecision::Push);
+    assert_eq!(
+        p.targets[0].tags[0].decision,
+        TagDecision::Replace(other.clone())
+    );
     assert!(p.refusals().is_empty());
+    assert!(p.to_string().contains(&format!("replace (was {other})")));
 }
 
 #[test]

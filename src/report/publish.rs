@@ -56,6 +56,12 @@ pub fn publish_summary(report: &Report) -> String {
         for (tag, kind, outcome) in &target.tags {
             let action = match outcome {
                 TagOutcome::Pushed => format!("pushed ({kind})"),
+                TagOutcome::Replaced(was) => {
+                    format!(
+                        "**replaced** {} ({kind}, overwrite-releases)",
+                        code_span(&was.to_string())
+                    )
+                }
                 TagOutcome::Unchanged => "unchanged".to_string(),
                 TagOutcome::Held(why) => format!("held: {why}"),
                 TagOutcome::Refused(why) => format!("**refused**: {why}"),

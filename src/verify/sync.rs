@@ -157,6 +157,7 @@ async fn publish_tag(
                 .map(|t| t.decision.clone());
             match decision {
                 Some(TagDecision::Push) => Action::Planned("push".into()),
+                Some(TagDecision::Replace(was)) => Action::Planned(format!("replace (was {was})")),
                 Some(TagDecision::Unchanged) => Action::Planned("unchanged".into()),
                 Some(TagDecision::Held(why)) => Action::Held(why),
                 Some(TagDecision::Refused(why)) => Action::Refused(why),
@@ -173,7 +174,9 @@ async fn publish_tag(
                 .and_then(|t| t.tags.first())
                 .map(|(_, _, o)| o.clone());
             match outcome {
-                Some(TagOutcome::Pushed | TagOutcome::Unchanged) => Action::Repaired,
+                Some(TagOutcome::Pushed | TagOutcome::Replaced(_) | TagOutcome::Unchanged) => {
+                    Action::Repaired
+                }
                 Some(TagOutcome::Held(why)) => Action::Held(why),
                 Some(TagOutcome::Refused(why)) => Action::Refused(why),
                 Some(TagOutcome::Skipped) | None => {

@@ -496,6 +496,19 @@ fn a_changed_release_tag_is_refused_and_nothing_is_written() {
     );
     assert!(r.success(), "{}", r.stdout());
     assert_eq!(r.get("digest"), second.root.digest.to_string());
+    // What was replaced stays on record, in the log and the summary.
+    let was = first.root.digest.to_string();
+    assert!(
+        r.stdout()
+            .contains(&format!("v1.0.0: pushed, replacing {was}")),
+        "{}",
+        r.stdout()
+    );
+    assert!(
+        r.summary_file.contains("**replaced**") && r.summary_file.contains(&was),
+        "{}",
+        r.summary_file
+    );
 }
 
 #[test]
