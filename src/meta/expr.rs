@@ -2,7 +2,8 @@
 //!
 //! `{{name}}`, `{{{name}}}`, `{{name 'arg' key='value'}}`, `{{! comment}}`, `\{{` for a literal
 //! `{{`, and `~` whitespace control. A name the scope does not know renders as an empty string, as
-//! Handlebars does; malformed templates (an unclosed `{{`, a block helper) are errors.
+//! Handlebars does (`placeholders` finds such names so the run can warn about them); malformed
+//! templates (an unclosed `{{`, a block helper) are errors.
 
 /// A parse or evaluation error, with a message meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +88,15 @@ impl Template {
     /// True when the template is exactly `{{raw}}` (metadata-action's `isRawStatement`).
     pub fn is_raw_statement(&self) -> bool {
         matches!(self.parts.as_slice(), [Part::Mustache { name, .. }] if name == "raw")
+    }
+
+    /// The names the template refers to (`branch` and `date` in `{{branch}}-{{date 'YYYY'}}`),
+    /// in order, repeats included; comments and escaped `\{{` are not names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Mustache { name, .. } => Some(name.as_str()),
+            Part::Text(_) => None,
+        })
     }
 
     pub fn render(&self, scope: &dyn Scope) -> Result<String, ExprError> {
@@ -283,6 +293,17 @@ mod tests {
                 .contains("unterminated")
         );
         assert_eq!(render("{{fail}}", &TestScope).unwrap_err().0, "boom");
+    }
+
+    #[test]
+    fn names_in_order_without_comments_or_escapes() {
+        let template =
+            Template::parse(r"{{branch}}-{{! note }}\{{x}}{{ date 'YYYY' tz='UTC' }}{{{branch}}}")
+                .unwrap();
+        assert_eq!(
+            template.names().collect::<Vec<_>>(),
+            ["branch", "date", "branch"]
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! name=docker.io/octo/app,enable=false
 //! ```
 //! A name is `[registry[:port]/]path`, path components `[a-z0-9]+` joined by `.`, `_`, `__` or
-//! runs of `-` (the distribution spec). A tag or digest in an image name is an error.
+//! runs of `-` (the distribution spec). A tag or digest, a URL scheme (`https://`) or a missing
+//! repository path (`127.0.0.1:5000` alone) is an error that says so.
 
 use super::ImageName;
 use super::error::MetaError;
@@ -127,8 +128,31 @@ fn validate(name: &str, line: &InputLine) -> Result<ImageName, MetaError> {
             format!("invalid image name `{name}`: {why}; expected e.g. `ghcr.io/owner/app`"),
         )
     };
+    if let Some((scheme, rest)) = name.split_once("://").filter(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    }) {
+        return Err(MetaError::line(
+            INPUT,
+            line,
+            format!(
+                "invalid image name `{name}`: a scheme (`{scheme}://`) does not belong in an image name; write `{rest}`"
+            ),
+        ));
+    }
     if lower.contains('@') {
         return Err(err("a digest does not belong in an image name"));
+    }
+    if let Some(registry) = registry_alone(&lower) {
+        return Err(MetaError::line(
+            INPUT,
+            line,
+            format!(
+                "invalid image name `{name}`: it has no repository path, only the registry `{registry}`; expected `{registry}/<owner>/<name>`"
+            ),
+        ));
     }
     let (registry, path) = match lower.split_once('/') {
         Some((first, rest))
@@ -154,6 +178,31 @@ fn validate(name: &str, line: &InputLine) -> Result<ImageName, MetaError> {
         ));
     }
     Ok(ImageName::new_unchecked(lower))
+}
+
+/// The registry of a name that is a registry and nothing else, or `None`:
+///
+/// | name                                | registry alone?                          |
+/// |-------------------------------------|------------------------------------------|
+/// | `127.0.0.1:5000`, `localhost:5000`  | yes (a host and a port)                  |
+/// | `[::1]:5000`, `[::1]`, `10.0.0.1`   | yes (an IP address)                      |
+/// | `ghcr.io/`, `localhost/`            | yes (a host, then nothing after the `/`) |
+/// | `alpine`, `library/alpine`, `ghcr.io` | no (Docker Hub names)                  |
+/// | `alpine:3`                          | no (an image with a tag, refused later)  |
+fn registry_alone(lower: &str) -> Option<&str> {
+    let name = lower.trim_end_matches('/');
+    if name.is_empty() || name.contains('/') {
+        return None;
+    }
+    let trailing_slash = name.len() < lower.len();
+    let host_like = |host: &str| host == "localhost" || host.contains('.') || host.starts_with('[');
+    let host_with_port = name.rsplit_once(':').is_some_and(|(host, port)| {
+        host_like(host) && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+    });
+    let ip = name.parse::<std::net::Ipv4Addr>().is_ok()
+        || (name.starts_with('[') && name.ends_with(']'));
+    let host = host_like(name) || name.contains(':');
+    (host_with_port || ip || (trailing_slash && host)).then_some(name)
 }
 
 fn valid_registry(registry: &str) -> bool {
@@ -299,6 +348,82 @@ mod tests {
         ] {
             assert!(images(ok).is_ok(), "{ok}");
         }
+    }
+
+    /// Review finding: `127.0.0.1:5502` was refused with "a tag does not belong in an image
+    /// name"; what is missing is the repository path.
+    #[test]
+    fn a_registry_alone_is_missing_its_repository_path() {
+        let e = images("127.0.0.1:5502").unwrap_err();
+        assert_eq!(
+            e,
+            "input `images`, line 1: invalid image name `127.0.0.1:5502`: it has no repository path, \
+             only the registry `127.0.0.1:5502`; expected `127.0.0.1:5502/<owner>/<name>`"
+        );
+        for (name, registry) in [
+            ("localhost:5000", "localhost:5000"),
+            ("registry.example.com:443", "registry.example.com:443"),
+            ("[::1]:5000", "[::1]:5000"),
+            ("10.0.0.7", "10.0.0.7"),
+            ("ghcr.io/", "ghcr.io"),
+            ("Localhost:5000/", "localhost:5000"),
+        ] {
+            let e = images(name).unwrap_err();
+            assert!(
+                e.contains(&format!(
+                    "no repository path, only the registry `{registry}`; expected `{registry}/<owner>/<name>`"
+                )),
+                "{name}: {e}"
+            );
+        }
+        // Real tags keep the tag message; Docker Hub names are still accepted.
+        for tagged in [
+            "ghcr.io/a/b:v1",
+            "alpine:3",
+            "127.0.0.1:5502/a:v1",
+            "registry:5000",
+        ] {
+            assert!(
+                images(tagged)
+                    .unwrap_err()
+                    .contains("a tag does not belong"),
+                "{tagged}"
+            );
+        }
+        assert_eq!(
+            images_of("alpine\nlibrary/alpine\nlocalhost/app"),
+            ["alpine", "library/alpine", "localhost/app"]
+        );
+        assert!(images("alpine/").unwrap_err().contains("path components"));
+    }
+
+    /// Review finding: `https://ghcr.io/o/app` was refused with "the registry host is not valid".
+    #[test]
+    fn a_scheme_is_named_and_the_name_without_it_shown() {
+        assert_eq!(
+            images("ghcr.io/o/a\nhttps://ghcr.io/O/app").unwrap_err(),
+            "input `images`, line 2: invalid image name `https://ghcr.io/O/app`: a scheme \
+             (`https://`) does not belong in an image name; write `ghcr.io/O/app`"
+        );
+        for (name, scheme, rest) in [
+            (
+                "http://127.0.0.1:5000/o/app",
+                "http://",
+                "127.0.0.1:5000/o/app",
+            ),
+            ("docker://docker.io/o/app", "docker://", "docker.io/o/app"),
+            ("name=oci://x/y,enable=true", "oci://", "x/y"),
+        ] {
+            let e = images(name).unwrap_err();
+            assert!(
+                e.contains(&format!(
+                    "a scheme (`{scheme}`) does not belong in an image name; write `{rest}`"
+                )),
+                "{name}: {e}"
+            );
+        }
+        // A disabled line is not validated, as before.
+        assert!(images("name=https://x/y,enable=false").is_ok());
     }
 
     #[test]

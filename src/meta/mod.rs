@@ -134,6 +134,7 @@ pub mod image;
 pub mod labels;
 pub mod lines;
 pub mod moment;
+pub mod placeholders;
 pub mod rule;
 pub mod scope;
 pub mod switches;

@@ -6,6 +6,32 @@ use super::moment;
 use super::version::{Pep440Parts, SemverParts};
 use crate::context::Context;
 
+/// The names [`GlobalScope`] knows. Keep in step with its `value` (a test checks each one).
+pub const GLOBAL_NAMES: &[&str] = &[
+    "branch",
+    "tag",
+    "sha",
+    "base_ref",
+    "is_default_branch",
+    "is_not_default_branch",
+    "date",
+    "commit_date",
+];
+
+/// The names of a `type=semver` pattern ([`SemverParts`]).
+pub const SEMVER_NAMES: &[&str] = &[
+    "raw",
+    "version",
+    "major",
+    "minor",
+    "patch",
+    "prerelease",
+    "build",
+];
+
+/// The names of a `type=pep440` pattern ([`Pep440Parts`]).
+pub const PEP440_NAMES: &[&str] = &["raw", "version", "major", "minor", "patch"];
+
 /// Global expressions, available in `prefix`, `suffix`, `value`, `enable`, schedule patterns,
 /// labels and annotations.
 pub struct GlobalScope<'a> {
@@ -149,5 +175,32 @@ impl Scope for Pep440Parts {
             "patch" => Some(self.patch.to_string()),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::version::{parse_pep440, parse_semver};
+
+    fn known(scope: &dyn Scope, names: &[&str]) {
+        for name in names {
+            assert!(scope.value(name, &[], &[]).unwrap().is_some(), "{name}");
+        }
+        assert_eq!(scope.value("versoin", &[], &[]).unwrap(), None);
+    }
+
+    /// The name lists `placeholders` checks against are exactly what the scopes render.
+    #[test]
+    fn name_lists_match_the_scopes() {
+        let ctx = Context::default();
+        let global = GlobalScope {
+            ctx: &ctx,
+            now: jiff::Timestamp::UNIX_EPOCH,
+            short_sha_length: 7,
+        };
+        known(&global, GLOBAL_NAMES);
+        known(&parse_semver("1.2.3-rc.1+b5").unwrap(), SEMVER_NAMES);
+        known(&parse_pep440("1.2.3").unwrap(), PEP440_NAMES);
     }
 }

@@ -107,6 +107,17 @@ pub struct Descriptor {
     pub artifact_type: Option<String>,
 }
 
+/// The index-entry annotation buildx sets on attestation manifests, and its value.
+const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+
+impl Descriptor {
+    /// A buildx attestation manifest (provenance, SBOM) listed in an index: not an image to run.
+    pub fn is_attestation(&self) -> bool {
+        self.annotations.get(REFERENCE_TYPE).map(String::as_str) == Some(ATTESTATION_MANIFEST)
+    }
+}
+
 /// Whether a manifest lists manifests or blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -133,10 +144,13 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// The platforms of an index's entries, in order (`unknown/unknown` included).
+    /// The platforms of an index's entries, in order. Buildx attestation manifests are not
+    /// platforms (buildx lists them as `unknown/unknown`), so they are left out here; they are
+    /// still children of the index and copied with it.
     pub fn platforms(&self) -> Vec<String> {
         self.manifests
             .iter()
+            .filter(|d| !d.is_attestation())
             .filter_map(|d| d.platform.as_ref().map(Platform::to_string))
             .collect()
     }
@@ -280,7 +294,8 @@ pub struct ImageGraph {
     pub manifests: Vec<Node>,
     /// Every blob once, in first-seen order.
     pub blobs: Vec<BlobDesc>,
-    /// Platforms of all indexes' entries, unique, in first-seen order.
+    /// Platforms of all indexes' entries, unique, in first-seen order; attestation manifests
+    /// are not platforms (see [`Parsed::platforms`]), though they are in `manifests`.
     pub platforms: Vec<String>,
 }
 

@@ -56,6 +56,29 @@ fn missing_media_type_field_uses_the_given_one() {
     assert_eq!(parsed.media_type, OCI_MANIFEST);
 }
 
+/// Review finding: a buildx image with attestations was shown as `linux/amd64, linux/arm64,
+/// unknown/unknown`. Only entries buildx marks as attestation manifests are left out: an entry
+/// without the annotation keeps its platform, whatever it says.
+#[test]
+fn attestation_manifests_are_not_platforms() {
+    let json = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[
+        {{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":5,"platform":{{"architecture":"amd64","os":"linux"}}}},
+        {{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":6,"platform":{{"architecture":"unknown","os":"unknown"}},
+          "annotations":{{"vnd.docker.reference.type":"attestation-manifest","vnd.docker.reference.digest":"{}"}}}},
+        {{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":7,"platform":{{"architecture":"unknown","os":"unknown"}}}}]}}"#,
+        d(1),
+        d(2),
+        d(1),
+        d(3)
+    );
+    let parsed = parse_manifest(OCI_INDEX, json.as_bytes()).unwrap();
+    assert_eq!(parsed.manifests.len(), 3);
+    assert!(parsed.manifests[1].is_attestation());
+    assert!(!parsed.manifests[2].is_attestation());
+    assert_eq!(parsed.platforms(), vec!["linux/amd64", "unknown/unknown"]);
+}
+
 #[test]
 fn indexes_and_manifest_lists_with_platforms() {
     for media_type in [OCI_INDEX, DOCKER_MANIFEST_LIST] {
@@ -75,10 +98,7 @@ fn indexes_and_manifest_lists_with_platforms() {
         assert_eq!(parsed.kind, Kind::Index);
         assert_eq!(parsed.manifests.len(), 4);
         assert!(parsed.blobs.is_empty());
-        assert_eq!(
-            parsed.platforms(),
-            vec!["linux/amd64", "linux/arm64/v8", "unknown/unknown"]
-        );
+        assert_eq!(parsed.platforms(), vec!["linux/amd64", "linux/arm64/v8"]);
         assert_eq!(
             parsed.manifests[2].annotations["vnd.docker.reference.type"],
             "attestation-manifest"
@@ -198,10 +218,8 @@ async fn children_come_before_parents_and_the_root_is_last() {
             assert!(at < i, "child {} after its parent", child.digest);
         }
     }
-    assert_eq!(
-        graph.platforms,
-        vec!["linux/amd64", "linux/arm64", "unknown/unknown"]
-    );
+    // The attestations are copied (counted above) but are not platforms.
+    assert_eq!(graph.platforms, vec!["linux/amd64", "linux/arm64"]);
     // Shared base once; blobs are exactly what the generator wrote.
     let mut got: Vec<String> = graph.blobs.iter().map(|b| b.digest.to_string()).collect();
     let mut want: Vec<String> = image.blobs.iter().map(|b| b.digest.to_string()).collect();
