@@ -10,6 +10,7 @@ use super::flavor::{Flavor, LatestMode, parse_flavor};
 use super::image::parse_images_once;
 use super::labels::oci_pairs;
 use super::lines::InputLine;
+use super::placeholders::unknown_placeholders;
 use super::rule::{RefEvent, RuleKind, ShaFormat, TagRule, parse_rules};
 use super::scope::GlobalScope;
 use super::switches::Switches;
@@ -48,7 +49,10 @@ pub fn compute(
         flavor: &flavor,
         tags: Vec::new(),
         latest: None,
-        warnings: Vec::new(),
+        warnings: unknown_placeholders(&rules, inputs)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     };
     for rule in &rules {
         let enabled = run.render(&rule.enable, rule)?;

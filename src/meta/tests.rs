@@ -719,3 +719,19 @@ fn no_version_warns() {
     assert_eq!(m.version, None);
     assert!(m.warnings.iter().any(|w| w.contains("No image version")));
 }
+
+/// A misspelt placeholder made the tag `x-` silently; it still does (as metadata-action), with a
+/// warning that names it, its line and the known names.
+#[test]
+fn a_misspelt_placeholder_renders_empty_with_a_warning() {
+    let m = meta(&push_tag("v1.2.3"), "type=raw,value=x-{{versoin}}", "");
+    assert_eq!(m.version.as_deref(), Some("x-"));
+    assert_eq!(
+        m.warnings,
+        [
+            "input `tags`, line 1: `{{versoin}}` is not a known placeholder, so it renders as empty \
+          in `type=raw,value=x-{{versoin}}`; known placeholders: branch, tag, sha, base_ref, \
+          is_default_branch, is_not_default_branch, date, commit_date"
+        ]
+    );
+}
