@@ -7,7 +7,7 @@ use crate::support::{Run, run};
 use registry_action::sample::{SampleSpec, write_layout};
 
 /// Publishes a sample to `private/app` on `registry` with `vars` (plus its CA), as in a workflow:
-/// the error is an `::error` annotation, whole (the local `error:` line is cut at 256 characters).
+/// the error is an `::error` annotation on stdout.
 fn publish(registry: &Registry, vars: &[(&str, &str)]) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let image = write_layout(&dir.path().join("layout"), &SampleSpec::default()).expect("layout");
@@ -29,6 +29,18 @@ fn publish(registry: &Registry, vars: &[(&str, &str)]) -> Run {
         ],
         &all,
     )
+}
+
+/// Writes `dir/config.json` as `docker login` would for `registry`; returns the `auth` value.
+fn docker_login(dir: &std::path::Path, registry: &Registry, password: &str) -> String {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{password}"));
+    let config = format!(
+        r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
+        registry.name()
+    );
+    std::fs::write(dir.join("config.json"), config).expect("config.json");
+    auth
 }
 
 /// Everything the run showed: log, error, outputs, summary.
@@ -105,21 +117,12 @@ fn a_refused_credentials_line_is_named_and_its_secret_never_shown() {
 
 #[test]
 fn a_refused_docker_login_points_to_docker_login() {
-    use base64::Engine as _;
     let Some(registry) = Registry::tls_basic() else {
         return;
     };
     let docker = tempfile::tempdir().expect("temp dir");
     let wrong = "WRONG-docker-5531";
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{wrong}"));
-    std::fs::write(
-        docker.path().join("config.json"),
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#,
-            registry.name()
-        ),
-    )
-    .expect("config.json");
+    let auth = docker_login(docker.path(), &registry, wrong);
     let r = publish(
         &registry,
         &[("DOCKER_CONFIG", docker.path().to_str().expect("utf-8"))],
@@ -140,15 +143,7 @@ fn a_refused_docker_login_points_to_docker_login() {
     );
     assert!(!out.contains(wrong) && !out.contains(&auth), "{out}");
     // The right password in the same place works.
-    let right = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
-    std::fs::write(
-        &config,
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{right}"}}}}}}"#,
-            registry.name()
-        ),
-    )
-    .expect("config.json");
+    docker_login(docker.path(), &registry, PASSWORD);
     let r = publish(
         &registry,
         &[("DOCKER_CONFIG", docker.path().to_str().expect("utf-8"))],

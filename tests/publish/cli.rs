@@ -7,6 +7,14 @@ use crate::registry::proxy::{Fault, Proxy, Rule};
 use crate::support::{Run, run};
 use registry_action::sample::{SampleSpec, write_archive, write_layout};
 
+/// The sample image of `seed`, as an OCI layout.
+fn sample(seed: u64) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
+    layout(&SampleSpec {
+        seed,
+        ..SampleSpec::default()
+    })
+}
+
 fn layout(spec: &SampleSpec) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
     let dir = tempfile::tempdir().expect("temp dir");
     let image = write_layout(&dir.path().join("layout"), spec).expect("sample layout");
@@ -116,10 +124,7 @@ fn archive_and_registry_sources_publish_the_same_digest() {
     let Some(registry) = Registry::plain() else {
         return;
     };
-    let (dir, image) = layout(&SampleSpec {
-        seed: 9,
-        ..SampleSpec::default()
-    });
+    let (dir, image) = sample(9);
     let archive = dir.path().join("image.tar");
     write_archive(&image.dir, &archive).expect("archive");
     let from_archive = run(
@@ -293,10 +298,7 @@ fn credentials_and_a_private_ca_reach_a_tls_registry() {
     let Some(registry) = Registry::tls_basic() else {
         return;
     };
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 3,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(3);
     let credentials = format!(
         "registry={},username={USER},password-env=REGISTRY_TOKEN",
         registry.name()
@@ -340,10 +342,7 @@ fn an_image_listed_twice_is_published_and_listed_once() {
     let Some(registry) = Registry::plain() else {
         return;
     };
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 12,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(12);
     let once = format!("{}/octo/dup", registry.name());
     let again = format!("{}/Octo/dup", registry.name());
     let since = registry.access_log().len();
@@ -398,10 +397,7 @@ fn dry_run_reads_and_plans_but_writes_nothing() {
     let Some(registry) = Registry::plain() else {
         return;
     };
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 4,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(4);
     let since = registry.access_log().len();
     let r = run(
         &[
@@ -433,14 +429,8 @@ fn a_changed_release_tag_is_refused_and_nothing_is_written() {
         return;
     };
     let target = format!("{}/releases/app", registry.name());
-    let (_d1, first) = layout(&SampleSpec {
-        seed: 5,
-        ..SampleSpec::default()
-    });
-    let (_d2, second) = layout(&SampleSpec {
-        seed: 6,
-        ..SampleSpec::default()
-    });
+    let (_d1, first) = sample(5);
+    let (_d2, second) = sample(6);
     let tags = "type=raw,value=v1.0.0\ntype=raw,value=latest";
     assert!(
         run(
@@ -516,10 +506,7 @@ fn new_tags_on_an_image_already_there_cost_one_put_each() {
     let Some(registry) = Registry::plain() else {
         return;
     };
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 8,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(8);
     let repo = format!("{}/tagged/app", registry.name());
     assert!(
         run(
@@ -640,10 +627,7 @@ fn a_raw_latest_rule_moves_only_forward_like_the_flavor_latest() {
     assert_eq!(digest_at(&registry, "raw/latest:latest"), newer);
     assert_eq!(digest_at(&registry, "raw/latest:v0.1.1"), hotfix);
     // Without a version (a branch build), a raw `latest` is simply set.
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 13,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(13);
     let r = run(
         &[
             "publish",
@@ -672,14 +656,8 @@ fn a_refusal_on_two_registries_is_reported_whole_in_the_log_and_the_summary() {
         return;
     };
     let images = format!("{}/octo/app\n{}/octo/app", a.name(), b.name());
-    let (_d1, first) = layout(&SampleSpec {
-        seed: 21,
-        ..SampleSpec::default()
-    });
-    let (_d2, second) = layout(&SampleSpec {
-        seed: 22,
-        ..SampleSpec::default()
-    });
+    let (_d1, first) = sample(21);
+    let (_d2, second) = sample(22);
     let publish = |image: &registry_action::sample::SampleImage, vars: &[(&str, &str)]| {
         let source = format!("oci:{}", image.dir.display());
         let args = [
@@ -780,10 +758,7 @@ fn a_read_only_target_gives_an_incomplete_summary_without_run_again_advice() {
             },
         }],
     );
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 23,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(23);
     let blobs = image.blobs.len();
     assert!(blobs > 1, "the sample has several blobs");
     let r = run(
@@ -828,14 +803,8 @@ fn a_dry_run_that_a_real_run_would_refuse_fails_and_says_why() {
         return;
     };
     let target = format!("{}/dryrefused/app", registry.name());
-    let (_d1, first) = layout(&SampleSpec {
-        seed: 24,
-        ..SampleSpec::default()
-    });
-    let (_d2, second) = layout(&SampleSpec {
-        seed: 25,
-        ..SampleSpec::default()
-    });
+    let (_d1, first) = sample(24);
+    let (_d2, second) = sample(25);
     let publish = |image: &registry_action::sample::SampleImage, dry_run: &str| {
         let source = format!("oci:{}", image.dir.display());
         let args = [
@@ -887,10 +856,7 @@ fn the_publish_log_is_worded_and_names_the_digest() {
         return;
     };
     let target = format!("{}/worded/app", registry.name());
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 26,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(26);
     let source = format!("oci:{}", image.dir.display());
     let publish = || {
         run(
@@ -941,10 +907,7 @@ fn a_publish_without_tags_warns_that_it_went_by_digest_only() {
     let Some(registry) = Registry::plain() else {
         return;
     };
-    let (_dir, image) = layout(&SampleSpec {
-        seed: 27,
-        ..SampleSpec::default()
-    });
+    let (_dir, image) = sample(27);
     let r = run(
         &[
             "publish",

@@ -2,17 +2,14 @@
 //! tokens from a token server where one token covers the push target and the mount source.
 
 use registry_action::registry::{
-    Action, Client, Credential, CredentialOrigin, Error, Mount, Reference, Scopes,
+    Action, Client, ClientConfig, Credential, CredentialOrigin, Error, Mount, Reference, Scopes,
 };
 
 use super::harness::{PASSWORD, Registry, USER};
 use super::image::{image, push_image, repo};
 
-#[tokio::test]
-async fn basic_auth_with_a_wrong_password_is_refused() {
-    let Some(registry) = Registry::tls_basic() else {
-        return;
-    };
+/// `registry`'s client settings with the right user and a wrong password.
+fn with_wrong_password(registry: &Registry) -> ClientConfig {
     let mut config = registry.client_config();
     config.credentials.insert(
         registry.name(),
@@ -21,6 +18,15 @@ async fn basic_auth_with_a_wrong_password_is_refused() {
             password: "wrong".into(),
         },
     );
+    config
+}
+
+#[tokio::test]
+async fn basic_auth_with_a_wrong_password_is_refused() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let config = with_wrong_password(&registry);
     let client = Client::new(config).expect("client");
     let err = client
         .head_blob(
@@ -181,14 +187,7 @@ async fn a_refused_login_names_the_origin_it_was_given_with() {
     let Some(registry) = Registry::tls_basic() else {
         return;
     };
-    let mut config = registry.client_config();
-    config.credentials.insert(
-        registry.name(),
-        Credential::Basic {
-            username: USER.into(),
-            password: "wrong".into(),
-        },
-    );
+    let mut config = with_wrong_password(&registry);
     config
         .credential_origins
         .insert(registry.name(), CredentialOrigin::InputLine(3));
