@@ -335,18 +335,18 @@ fn log_published(
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let text = report::publish::publish_summary(published);
     for target in &published.targets {
-        log(
-            console,
-            &format!(
-                "{}/{}: {} blobs uploaded ({}), {} mounted, {} already there",
-                target.repo.registry,
-                target.repo.repository,
+        let repo = format!("{}/{}", target.repo.registry, target.repo.repository);
+        let moved = match target.image_present {
+            true => format!("{repo}: the image was already there"),
+            false => format!(
+                "{repo}: {} blobs uploaded ({}), {} mounted, {} already there",
                 target.uploaded_blobs,
                 crate::publish::plan::human_bytes(target.uploaded_bytes),
                 target.mounted_blobs,
                 target.present_blobs
             ),
-        );
+        };
+        log(console, &moved);
         for (tag, _, outcome) in &target.tags {
             log(
                 console,

@@ -33,6 +33,8 @@ pub struct TargetReport {
     pub present_blobs: usize,
     pub manifests_put: usize,
     pub tags: Vec<(String, TagKind, TagOutcome)>,
+    /// The repository held the image already: no blob or manifest was looked at or sent.
+    pub image_present: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +215,7 @@ fn empty_report(target: &TargetPlan) -> TargetReport {
             .count(),
         manifests_put: 0,
         tags: Vec::new(),
+        image_present: target.image_present,
     }
 }
 

@@ -100,6 +100,8 @@ pub struct TargetPlan {
     pub tags: Vec<TagPlan>,
     /// Put the root by digest (no tag to carry it, and the repository lacks it).
     pub root_by_digest: bool,
+    /// The repository holds the image already (its root, so all of it): only tags are written.
+    pub image_present: bool,
 }
 
 impl TargetPlan {
@@ -214,6 +216,7 @@ pub fn plan(
             blobs,
             manifests,
             root_by_digest: tags.is_empty() && !observed.root_present,
+            image_present: observed.root_present,
             tags: tag_plans,
         });
     }
@@ -287,6 +290,9 @@ impl fmt::Display for Plan {
         )?;
         for target in &self.targets {
             writeln!(f, "{}/{}", target.repo.registry, target.repo.repository)?;
+            if target.image_present {
+                writeln!(f, "  image    already there: nothing of it is sent")?;
+            }
             for (blob, step) in &target.blobs {
                 let what = match step {
                     BlobStep::Present => "present".to_string(),

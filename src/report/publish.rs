@@ -77,12 +77,16 @@ pub fn publish_summary(report: &Report) -> String {
     }
     md.push_str("\n| Image | Blobs uploaded | Mounted | Already there | Bytes moved | Manifests put |\n| --- | --- | --- | --- | --- | --- |\n");
     for t in &report.targets {
+        let present = match t.image_present {
+            true => "the whole image".to_string(),
+            false => t.present_blobs.to_string(),
+        };
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             code_span(&format!("{}/{}", t.repo.registry, t.repo.repository)),
             t.uploaded_blobs,
             t.mounted_blobs,
-            t.present_blobs,
+            present,
             human_bytes(t.uploaded_bytes),
             t.manifests_put
         ));

@@ -18,6 +18,7 @@ fn report() -> Report {
             mounted_blobs: 1,
             present_blobs: 5,
             manifests_put: 2,
+            image_present: false,
             tags: vec![
                 ("v1.2.3".into(), TagKind::Release, TagOutcome::Pushed),
                 (
@@ -176,6 +177,7 @@ fn plan(tags: Vec<TagPlan>) -> Plan {
             manifests: vec![],
             tags,
             root_by_digest: false,
+            image_present: false,
         }],
     }
 }
@@ -233,4 +235,12 @@ fn a_publish_that_failed_at_a_rolling_tag_names_that_tag() {
     );
     assert!(!md.contains("**Failed**"), "{md}");
     assert!(md.contains("**Interrupted**"), "{md}");
+}
+
+#[test]
+fn a_repository_that_held_the_image_says_so_instead_of_counting_nothing() {
+    let mut report = report();
+    report.targets[0].image_present = true;
+    let text = publish_summary(&report);
+    assert!(text.contains("| the whole image |"), "{text}");
 }

@@ -548,6 +548,16 @@ fn new_tags_on_an_image_already_there_cost_one_put_each() {
     // ping + GET the source tag + HEAD the root + 6 tag PUTs: nothing else is read or written
     assert_eq!(log.len(), 9, "{log:#?}");
     assert!(!log.iter().any(|l| l.contains("/blobs/")), "{log:#?}");
+    assert!(
+        r.stdout().contains("the image was already there"),
+        "{}",
+        r.stdout()
+    );
+    assert!(
+        r.summary_file.contains("the whole image"),
+        "{}",
+        r.summary_file
+    );
 }
 
 /// The digest `repo_and_ref` points at in `registry`, read by skopeo.

@@ -254,6 +254,7 @@ async fn a_rerun_only_writes_tags_and_a_second_repository_mounts() {
         outcomes.iter().all(|(_, o)| **o == TagOutcome::Unchanged),
         "{outcomes:?}"
     );
+    assert!(again.targets[0].image_present && !first.targets[0].image_present);
     // A moved floating tag is put again, and only it.
     let other = memory_image("rerun-other");
     let main_only = [release_tags("2.0.0").remove(3)];
