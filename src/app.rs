@@ -7,12 +7,9 @@ use crate::context::{Context, ContextError, GithubEnv};
 use crate::envfile::{self, EnvFileError};
 use crate::inputs::{Command, InputError, Inputs};
 use crate::meta::{self, Meta, MetaError, Switches};
-use crate::publish::credentials::{CredentialsError, client_config};
-use crate::publish::execute::{Failure, Report};
-use crate::publish::plan::Options;
-use crate::publish::plan::Plan;
-use crate::publish::run::{self as publish_run, Outcome, PublishError};
-use crate::registry::Client;
+use crate::publish::credentials::CredentialsError;
+use crate::publish::execute::Failure;
+use crate::publish::run::PublishError;
 use crate::report::commands::{self, Annotation, Untrusted, UntrustedMessage};
 use crate::report::outputs::{self, Separators};
 use crate::report::{self, summary};
@@ -20,6 +17,8 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
+
+mod publish_step;
 
 /// Everything that can stop a run, each with the hint a user needs.
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +163,7 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
         summary_text.push_str(&done.summary);
         failure = done.failure.map(AppError::from);
     } else if let Some(source) = &inputs.source {
-        match publish(vars, &inputs, &meta, source, console, actions) {
+        match publish_step::publish(vars, &inputs, &meta, source, console, actions) {
             Ok((published, text)) => {
                 for (name, value) in published.iter() {
                     outputs.set(name, value);
@@ -236,147 +235,6 @@ fn write_results(
         append(path, "step summary", |w| w.write_all(summary.as_bytes()))?;
     }
     Ok(written)
-}
-
-/// Publishes `source` under the computed tags: the publish outputs and summary, or the error
-/// with whatever summary there is (a failed run still reports what it did).
-fn publish(
-    vars: &BTreeMap<String, String>,
-    inputs: &Inputs,
-    meta: &Meta,
-    source: &str,
-    console: &mut dyn Write,
-    actions: bool,
-) -> Result<(outputs::Outputs, String), (AppError, String)> {
-    let fail = |e: AppError| (e, String::new());
-    let (config, secrets) =
-        client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
-    if actions {
-        for secret in &secrets {
-            log(console, &commands::add_mask(secret.expose()));
-        }
-    }
-    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| fail(AppError::Runtime(e)))?;
-    let request = publish_run::Request {
-        source,
-        images: &meta.images,
-        tags: &meta.tags,
-        options: Options {
-            overwrite_releases: inputs.overwrite_releases,
-        },
-        dry_run: inputs.dry_run,
-    };
-    let outcome = match runtime.block_on(publish_run::publish(&client, request)) {
-        Ok(outcome) => outcome,
-        Err(PublishError::Refused(refusals)) => {
-            let text = report::publish::refused_summary(&refusals);
-            return Err((PublishError::Refused(refusals).into(), text));
-        }
-        Err(error) => return Err(fail(error.into())),
-    };
-    match outcome {
-        Outcome::Planned(plan) => log_plan(console, meta, &plan, actions),
-        Outcome::Published(published) => log_published(console, meta, &published, actions),
-    }
-}
-
-/// A dry run's log, outputs and summary: what a real run would do, and its error when a real run
-/// would be refused.
-fn log_plan(
-    console: &mut dyn Write,
-    meta: &Meta,
-    plan: &Plan,
-    actions: bool,
-) -> Result<(outputs::Outputs, String), (AppError, String)> {
-    log(
-        console,
-        "dry run: what a real run would do (nothing is written):",
-    );
-    log(console, &plan.to_string());
-    log(
-        console,
-        "dry run: nothing was written; the plan above is what a real run would do",
-    );
-    let text = report::publish::plan_summary(plan);
-    let refusals = plan.refusals();
-    if !refusals.is_empty() {
-        return Err((AppError::DryRunRefused(refusals), text));
-    }
-    if meta.tags.is_empty() {
-        let message = format!(
-            "no tag was computed for this event: a real run would push the image by digest only ({})",
-            plan.root.digest
-        );
-        warn(console, &message, actions);
-    }
-    let mut out = outputs::Outputs::new();
-    out.set("digest", plan.root.digest.to_string());
-    let refs: Vec<String> = meta
-        .images
-        .iter()
-        .map(|i| format!("{i}@{}", plan.root.digest))
-        .collect();
-    out.set("refs", refs.join("\n"));
-    Ok((out, text))
-}
-
-/// A publish's log, outputs and summary: per target what moved and each tag's outcome, then
-/// `image@digest` per target when every step completed; the failures otherwise.
-fn log_published(
-    console: &mut dyn Write,
-    meta: &Meta,
-    published: &Report,
-    actions: bool,
-) -> Result<(outputs::Outputs, String), (AppError, String)> {
-    let text = report::publish::publish_summary(published);
-    for target in &published.targets {
-        let repo = format!("{}/{}", target.repo.registry, target.repo.repository);
-        let moved = match target.image_present {
-            true => format!("{repo}: the image was already there"),
-            false => format!(
-                "{repo}: {} blobs uploaded ({}), {} mounted, {} already there",
-                target.uploaded_blobs,
-                crate::publish::plan::human_bytes(target.uploaded_bytes),
-                target.mounted_blobs,
-                target.present_blobs
-            ),
-        };
-        log(console, &moved);
-        for (tag, _, outcome) in &target.tags {
-            log(
-                console,
-                &format!("  {}: {}", Untrusted(tag), Untrusted(&outcome.to_string())),
-            );
-        }
-    }
-    if !published.failures.is_empty() {
-        return Err((AppError::Incomplete(published.failures.clone()), text));
-    }
-    for target in &published.targets {
-        log(
-            console,
-            &format!(
-                "published {}/{}@{}",
-                target.repo.registry, target.repo.repository, published.digest
-            ),
-        );
-    }
-    if meta.tags.is_empty() {
-        let message = format!(
-            "no tag was computed for this event, so the image was pushed by digest only ({})",
-            published.digest
-        );
-        warn(console, &message, actions);
-    }
-    Ok((
-        report::publish::publish_outputs(published, &meta.images),
-        text,
-    ))
 }
 
 /// A warning: an annotation in Actions, a `warning:` line locally.

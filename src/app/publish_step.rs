@@ -1,0 +1,156 @@
+//! The publish step as the app runs it: the engine's outcome turned into the log, the outputs
+//! and the step summary (a dry run's plan, a publish's report, or the error with what was done).
+
+use super::{AppError, log, warn};
+use crate::inputs::Inputs;
+use crate::meta::Meta;
+use crate::publish::credentials::client_config;
+use crate::publish::execute::Report;
+use crate::publish::plan::{Options, Plan};
+use crate::publish::run::{self as publish_run, Outcome, PublishError};
+use crate::registry::Client;
+use crate::report::commands::{self, Untrusted};
+use crate::report::{self, outputs};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Publishes `source` under the computed tags: the publish outputs and summary, or the error
+/// with whatever summary there is (a failed run still reports what it did).
+pub(super) fn publish(
+    vars: &BTreeMap<String, String>,
+    inputs: &Inputs,
+    meta: &Meta,
+    source: &str,
+    console: &mut dyn Write,
+    actions: bool,
+) -> Result<(outputs::Outputs, String), (AppError, String)> {
+    let fail = |e: AppError| (e, String::new());
+    let (config, secrets) =
+        client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
+    if actions {
+        for secret in &secrets {
+            log(console, &commands::add_mask(secret.expose()));
+        }
+    }
+    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| fail(AppError::Runtime(e)))?;
+    let request = publish_run::Request {
+        source,
+        images: &meta.images,
+        tags: &meta.tags,
+        options: Options {
+            overwrite_releases: inputs.overwrite_releases,
+        },
+        dry_run: inputs.dry_run,
+    };
+    let outcome = match runtime.block_on(publish_run::publish(&client, request)) {
+        Ok(outcome) => outcome,
+        Err(PublishError::Refused(refusals)) => {
+            let text = report::publish::refused_summary(&refusals);
+            return Err((PublishError::Refused(refusals).into(), text));
+        }
+        Err(error) => return Err(fail(error.into())),
+    };
+    match outcome {
+        Outcome::Planned(plan) => log_plan(console, meta, &plan, actions),
+        Outcome::Published(published) => log_published(console, meta, &published, actions),
+    }
+}
+
+/// A dry run's log, outputs and summary: what a real run would do, and its error when a real run
+/// would be refused.
+fn log_plan(
+    console: &mut dyn Write,
+    meta: &Meta,
+    plan: &Plan,
+    actions: bool,
+) -> Result<(outputs::Outputs, String), (AppError, String)> {
+    log(
+        console,
+        "dry run: what a real run would do (nothing is written):",
+    );
+    log(console, &plan.to_string());
+    log(
+        console,
+        "dry run: nothing was written; the plan above is what a real run would do",
+    );
+    let text = report::publish::plan_summary(plan);
+    let refusals = plan.refusals();
+    if !refusals.is_empty() {
+        return Err((AppError::DryRunRefused(refusals), text));
+    }
+    if meta.tags.is_empty() {
+        let message = format!(
+            "no tag was computed for this event: a real run would push the image by digest only ({})",
+            plan.root.digest
+        );
+        warn(console, &message, actions);
+    }
+    let mut out = outputs::Outputs::new();
+    out.set("digest", plan.root.digest.to_string());
+    let refs: Vec<String> = meta
+        .images
+        .iter()
+        .map(|i| format!("{i}@{}", plan.root.digest))
+        .collect();
+    out.set("refs", refs.join("\n"));
+    Ok((out, text))
+}
+
+/// A publish's log, outputs and summary: per target what moved and each tag's outcome, then
+/// `image@digest` per target when every step completed; the failures otherwise.
+fn log_published(
+    console: &mut dyn Write,
+    meta: &Meta,
+    published: &Report,
+    actions: bool,
+) -> Result<(outputs::Outputs, String), (AppError, String)> {
+    let text = report::publish::publish_summary(published);
+    for target in &published.targets {
+        let repo = format!("{}/{}", target.repo.registry, target.repo.repository);
+        let moved = match target.image_present {
+            true => format!("{repo}: the image was already there"),
+            false => format!(
+                "{repo}: {} blobs uploaded ({}), {} mounted, {} already there",
+                target.uploaded_blobs,
+                crate::publish::plan::human_bytes(target.uploaded_bytes),
+                target.mounted_blobs,
+                target.present_blobs
+            ),
+        };
+        log(console, &moved);
+        for (tag, _, outcome) in &target.tags {
+            log(
+                console,
+                &format!("  {}: {}", Untrusted(tag), Untrusted(&outcome.to_string())),
+            );
+        }
+    }
+    if !published.failures.is_empty() {
+        return Err((AppError::Incomplete(published.failures.clone()), text));
+    }
+    for target in &published.targets {
+        log(
+            console,
+            &format!(
+                "published {}/{}@{}",
+                target.repo.registry, target.repo.repository, published.digest
+            ),
+        );
+    }
+    if meta.tags.is_empty() {
+        let message = format!(
+            "no tag was computed for this event, so the image was pushed by digest only ({})",
+            published.digest
+        );
+        warn(console, &message, actions);
+    }
+    Ok((
+        report::publish::publish_outputs(published, &meta.images),
+        text,
+    ))
+}
