@@ -7,6 +7,27 @@ use crate::registry::proxy::{Fault, Proxy, Rule};
 use crate::support::{Run, run};
 use registry_action::sample::{SampleSpec, write_archive, write_layout};
 
+/// `registry-action publish --source <source> --images <images> --tags <tags>` with `vars`.
+fn publish_cli(
+    source: impl AsRef<str>,
+    images: impl AsRef<str>,
+    tags: impl AsRef<str>,
+    vars: &[(&str, &str)],
+) -> Run {
+    run(
+        &[
+            "publish",
+            "--source",
+            source.as_ref(),
+            "--images",
+            images.as_ref(),
+            "--tags",
+            tags.as_ref(),
+        ],
+        vars,
+    )
+}
+
 /// The sample image of `seed`, as an OCI layout.
 fn sample(seed: u64) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
     layout(&SampleSpec {
@@ -75,18 +96,7 @@ fn every_image_shape_lands_byte_for_byte() {
         let (_dir, image) = layout(&spec);
         let source = format!("oci:{}", image.dir.display());
         let target = format!("{}/shapes/{name}", registry.name());
-        let r = run(
-            &[
-                "publish",
-                "--source",
-                &source,
-                "--images",
-                &target,
-                "--tags",
-                "type=raw,value=v1.0.0",
-            ],
-            &[],
-        );
+        let r = publish_cli(&source, &target, "type=raw,value=v1.0.0", &[]);
         assert!(r.success(), "{name}: {}\n{}", r.stdout(), r.stderr());
         assert_eq!(r.get("digest"), image.root.digest.to_string(), "{name}");
         assert_eq!(
@@ -127,29 +137,17 @@ fn archive_and_registry_sources_publish_the_same_digest() {
     let (dir, image) = sample(9);
     let archive = dir.path().join("image.tar");
     write_archive(&image.dir, &archive).expect("archive");
-    let from_archive = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci-archive:{}", archive.display()),
-            "--images",
-            &format!("{}/src/app", registry.name()),
-            "--tags",
-            "type=raw,value=build",
-        ],
+    let from_archive = publish_cli(
+        format!("oci-archive:{}", archive.display()),
+        format!("{}/src/app", registry.name()),
+        "type=raw,value=build",
         &[],
     );
     assert!(from_archive.success(), "{}", from_archive.stdout());
-    let from_registry = run(
-        &[
-            "publish",
-            "--source",
-            &format!("docker://{}/src/app:build", registry.name()),
-            "--images",
-            &format!("{}/copy/app", registry.name()),
-            "--tags",
-            "type=raw,value=copied",
-        ],
+    let from_registry = publish_cli(
+        format!("docker://{}/src/app:build", registry.name()),
+        format!("{}/copy/app", registry.name()),
+        "type=raw,value=copied",
         &[],
     );
     assert!(from_registry.success(), "{}", from_registry.stdout());
@@ -173,16 +171,10 @@ fn in_registry(
     Vec<u8>,
 ) {
     let (dir, image) = layout(spec);
-    let pushed = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci:{}", image.dir.display()),
-            "--images",
-            &format!("{}/src/app", source.name()),
-            "--tags",
-            "type=raw,value=build",
-        ],
+    let pushed = publish_cli(
+        format!("oci:{}", image.dir.display()),
+        format!("{}/src/app", source.name()),
+        "type=raw,value=build",
         &[],
     );
     assert!(pushed.success(), "{}", pushed.stdout());
@@ -193,16 +185,10 @@ fn in_registry(
 
 /// `registry-action publish` of `src/app:build` in `source` to `images` (one per line) as `v1`.
 fn publish_from(source: &Registry, images: &str) -> Run {
-    let published = run(
-        &[
-            "publish",
-            "--source",
-            &format!("docker://{}/src/app:build", source.name()),
-            "--images",
-            images,
-            "--tags",
-            "type=raw,value=v1",
-        ],
+    let published = publish_cli(
+        format!("docker://{}/src/app:build", source.name()),
+        images,
+        "type=raw,value=v1",
         &[],
     );
     assert!(published.success(), "{}", published.stdout());
@@ -448,16 +434,10 @@ fn a_changed_release_tag_is_refused_and_nothing_is_written() {
         .success()
     );
     let since = registry.access_log().len();
-    let r = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci:{}", second.dir.display()),
-            "--images",
-            &target,
-            "--tags",
-            tags,
-        ],
+    let r = publish_cli(
+        format!("oci:{}", second.dir.display()),
+        &target,
+        tags,
         &[("GITHUB_ACTIONS", "true")],
     );
     assert!(!r.success());
@@ -472,16 +452,10 @@ fn a_changed_release_tag_is_refused_and_nothing_is_written() {
         !r.outputs_file.contains("digest<<"),
         "no digest output for a refused publish"
     );
-    let r = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci:{}", second.dir.display()),
-            "--images",
-            &target,
-            "--tags",
-            tags,
-        ],
+    let r = publish_cli(
+        format!("oci:{}", second.dir.display()),
+        &target,
+        tags,
         &[("INPUT_OVERWRITE-RELEASES", "true")],
     );
     assert!(r.success(), "{}", r.stdout());
@@ -528,18 +502,7 @@ fn new_tags_on_an_image_already_there_cost_one_put_each() {
         .map(|i| format!("type=raw,value=extra-{i}"))
         .collect::<Vec<_>>()
         .join("\n");
-    let r = run(
-        &[
-            "publish",
-            "--source",
-            &format!("docker://{repo}:build"),
-            "--images",
-            &repo,
-            "--tags",
-            &tags,
-        ],
-        &[],
-    );
+    let r = publish_cli(format!("docker://{repo}:build"), &repo, &tags, &[]);
     assert!(r.success(), "{}", r.stdout());
     let log: Vec<String> = registry.access_log()[since..]
         .iter()
@@ -638,16 +601,10 @@ fn a_raw_latest_rule_moves_only_forward_like_the_flavor_latest() {
     assert_eq!(digest_at(&registry, "raw/latest:v0.1.1"), hotfix);
     // Without a version (a branch build), a raw `latest` is simply set.
     let (_dir, image) = sample(13);
-    let r = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci:{}", image.dir.display()),
-            "--images",
-            &target,
-            "--tags",
-            "type=raw,value=latest",
-        ],
+    let r = publish_cli(
+        format!("oci:{}", image.dir.display()),
+        &target,
+        "type=raw,value=latest",
         &[],
     );
     assert!(r.success(), "{}", r.stdout());
@@ -724,16 +681,10 @@ fn a_refusal_on_two_registries_is_reported_whole_in_the_log_and_the_summary() {
 /// Review finding 4: a source without a transport keeps its whole hint.
 #[test]
 fn a_source_error_keeps_its_whole_hint() {
-    let r = run(
-        &[
-            "publish",
-            "--source",
-            "/tmp/registry-action-no-such-layout",
-            "--images",
-            "127.0.0.1:9/octo/app",
-            "--tags",
-            "type=raw,value=v1",
-        ],
+    let r = publish_cli(
+        "/tmp/registry-action-no-such-layout",
+        "127.0.0.1:9/octo/app",
+        "type=raw,value=v1",
         &[],
     );
     assert!(!r.success());
@@ -771,16 +722,10 @@ fn a_read_only_target_gives_an_incomplete_summary_without_run_again_advice() {
     let (_dir, image) = sample(23);
     let blobs = image.blobs.len();
     assert!(blobs > 1, "the sample has several blobs");
-    let r = run(
-        &[
-            "publish",
-            "--source",
-            &format!("oci:{}", image.dir.display()),
-            "--images",
-            &format!("{}/readonly/app", proxy.addr),
-            "--tags",
-            "type=raw,value=v1.0.0\ntype=raw,value=latest",
-        ],
+    let r = publish_cli(
+        format!("oci:{}", image.dir.display()),
+        format!("{}/readonly/app", proxy.addr),
+        "type=raw,value=v1.0.0\ntype=raw,value=latest",
         &[],
     );
     assert!(!r.success(), "{}", r.stdout());
@@ -868,20 +813,7 @@ fn the_publish_log_is_worded_and_names_the_digest() {
     let target = format!("{}/worded/app", registry.name());
     let (_dir, image) = sample(26);
     let source = format!("oci:{}", image.dir.display());
-    let publish = || {
-        run(
-            &[
-                "publish",
-                "--source",
-                &source,
-                "--images",
-                &target,
-                "--tags",
-                "type=raw,value=v1.0.0",
-            ],
-            &[],
-        )
-    };
+    let publish = || publish_cli(&source, &target, "type=raw,value=v1.0.0", &[]);
     let first = publish();
     assert!(first.success(), "{}", first.stdout());
     let stdout = first.stdout();
