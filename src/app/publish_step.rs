@@ -111,7 +111,7 @@ fn log_published(
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let text = report::publish::publish_summary(published);
     for target in &published.targets {
-        let repo = format!("{}/{}", target.repo.registry, target.repo.repository);
+        let repo = &target.repo;
         let moved = match target.image_present {
             true => format!("{repo}: the image was already there"),
             false => format!(
@@ -136,10 +136,7 @@ fn log_published(
     for target in &published.targets {
         log(
             console,
-            &format!(
-                "published {}/{}@{}",
-                target.repo.registry, target.repo.repository, published.digest
-            ),
+            &format!("published {}@{}", target.repo, published.digest),
         );
     }
     if meta.tags.is_empty() {

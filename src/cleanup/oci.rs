@@ -109,7 +109,7 @@ pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
     }
     index_ages(&mut versions);
     Ok(Inventory {
-        image: format!("{}/{}", repo.registry, repo.repository),
+        image: repo.to_string(),
         versions: readable_order(versions),
         incomplete: None,
     })

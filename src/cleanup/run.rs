@@ -46,7 +46,7 @@ pub async fn cleanup(
     let mut warnings = Vec::new();
     let mut gathered: Vec<(Repository, String, Gathered)> = Vec::new();
     for repo in &request.images {
-        let image = format!("{}/{}", repo.registry, repo.repository);
+        let image = repo.to_string();
         let backend = backend_for(repo);
         let result = match backend.gather(repo).await {
             Ok(inventory) => Ok((backend, inventory)),

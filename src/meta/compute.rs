@@ -187,16 +187,15 @@ impl Run<'_> {
             LatestMode::True => "true",
             LatestMode::False => "false",
         };
-        let version = self.tags.iter().find_map(|t| t.version.clone());
         self.tags.push(ComputedTag {
             name,
             kind: TagKind::Rolling,
             rule: format!("flavor latest={mode}"),
-            version,
+            version: None, // the run's version, given by `attach_version_to_rolling_tags`
         });
     }
 
-    /// A rolling tag asked for by name (`type=raw,value=latest`) follows the version this run
+    /// A `latest` (from the flavor or `type=raw,value=latest`) follows the version this run
     /// publishes, if it publishes one; without one it is simply set.
     fn attach_version_to_rolling_tags(&mut self) {
         let version = self.tags.iter().find_map(|t| t.version.clone());

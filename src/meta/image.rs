@@ -121,38 +121,27 @@ fn listed_images(lines: &[InputLine]) -> Result<Vec<(String, usize, ImageName)>,
 
 fn validate(name: &str, line: &InputLine) -> Result<ImageName, MetaError> {
     let lower = name.to_ascii_lowercase();
-    let err = |why: &str| {
-        MetaError::line(
-            INPUT,
-            line,
-            format!("invalid image name `{name}`: {why}; expected e.g. `ghcr.io/owner/app`"),
-        )
-    };
+    // `refuse` when the message shows the fix, `err` to add an example of a valid name.
+    let refuse =
+        |why: String| MetaError::line(INPUT, line, format!("invalid image name `{name}`: {why}"));
+    let err = |why: &str| refuse(format!("{why}; expected e.g. `ghcr.io/owner/app`"));
     if let Some((scheme, rest)) = name.split_once("://").filter(|(scheme, _)| {
         !scheme.is_empty()
             && scheme
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     }) {
-        return Err(MetaError::line(
-            INPUT,
-            line,
-            format!(
-                "invalid image name `{name}`: a scheme (`{scheme}://`) does not belong in an image name; write `{rest}`"
-            ),
-        ));
+        return Err(refuse(format!(
+            "a scheme (`{scheme}://`) does not belong in an image name; write `{rest}`"
+        )));
     }
     if lower.contains('@') {
         return Err(err("a digest does not belong in an image name"));
     }
     if let Some(registry) = registry_alone(&lower) {
-        return Err(MetaError::line(
-            INPUT,
-            line,
-            format!(
-                "invalid image name `{name}`: it has no repository path, only the registry `{registry}`; expected `{registry}/<owner>/<name>`"
-            ),
-        ));
+        return Err(refuse(format!(
+            "it has no repository path, only the registry `{registry}`; expected `{registry}/<owner>/<name>`"
+        )));
     }
     let (registry, path) = match lower.split_once('/') {
         Some((first, rest))

@@ -21,6 +21,9 @@ pub struct CredentialsError {
     pub message: String,
 }
 
+/// The keys of a line.
+const FIELDS: [&str; 4] = ["registry", "username", "password", "password-env"];
+
 /// The keys of a line, for messages.
 const KEYS: &str = "registry=, username=, password= or password-env=";
 
@@ -41,10 +44,9 @@ fn parse_logins(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<Logins, CredentialsError> {
     let mut logins = Logins::default();
-    let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
     for line in lines {
         let (registry, credential) = parse_line(line, &var)?;
-        if let Some(first) = first_line.get(&registry) {
+        if let Some(CredentialOrigin::InputLine(first)) = logins.origins.get(&registry) {
             return Err(CredentialsError {
                 line: line.number,
                 message: format!(
@@ -52,7 +54,6 @@ fn parse_logins(
                 ),
             });
         }
-        first_line.insert(registry.clone(), line.number);
         if let Credential::Basic { password, .. } = &credential {
             logins.secrets.push(Secret::new(password.clone()));
         }
@@ -79,11 +80,9 @@ fn parse_line(
     let mut previous_key: Option<&'static str> = None;
     for (index, field) in fields.iter().enumerate() {
         let (key, value) = split_attr(field);
-        let known = key.as_deref().and_then(|k| {
-            ["registry", "username", "password", "password-env"]
-                .into_iter()
-                .find(|known| *known == k)
-        });
+        let known = key
+            .as_deref()
+            .and_then(|k| FIELDS.into_iter().find(|known| *known == k));
         let Some(key) = known else {
             // After `password=`, this field is most likely the rest of a password cut at a comma:
             // not shown, since it may be part of the secret.
@@ -147,9 +146,10 @@ fn parse_line(
 fn looks_space_separated(value: &str) -> bool {
     value.split_whitespace().skip(1).any(|word| {
         let word = word.to_ascii_lowercase();
-        ["registry=", "username=", "password=", "password-env="]
-            .iter()
-            .any(|key| word.starts_with(key))
+        FIELDS.iter().any(|key| {
+            word.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
     })
 }
 

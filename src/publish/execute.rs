@@ -80,7 +80,7 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                     FailedStep::Blob,
                     format!(
                         "{}: blob {}: {e}",
-                        display(&plan.targets[i].repo),
+                        plan.targets[i].repo,
                         if is_mount { "mount" } else { "upload" }
                     ),
                     &e,
@@ -108,8 +108,7 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                     put(client, &target.repo, reference, &digest, source)
                         .await
                         .map_err(|e| {
-                            let message =
-                                format!("{}: manifest {digest}: {e}", display(&target.repo));
+                            let message = format!("{}: manifest {digest}: {e}", target.repo);
                             Failure::new(FailedStep::Manifest, message, &e)
                         })
                 }
@@ -176,8 +175,7 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                                 _ => (TagOutcome::Pushed, None),
                             },
                             Err(e) => {
-                                let message =
-                                    format!("{}:{}: {e}", display(&target.repo), tag.name);
+                                let message = format!("{}:{}: {e}", target.repo, tag.name);
                                 let failure = Failure::new(FailedStep::Tag, message, &e);
                                 (TagOutcome::Skipped, Some(failure))
                             }
@@ -289,10 +287,6 @@ async fn put(
         .put_manifest_raw(&repo.with(reference), bytes.clone(), media_type)
         .await
         .map(|_| ())
-}
-
-fn display(repo: &Repository) -> String {
-    format!("{}/{}", repo.registry, repo.repository)
 }
 
 #[cfg(test)]

@@ -141,10 +141,7 @@ impl Plan {
             .iter()
             .flat_map(|t| {
                 t.tags.iter().filter_map(move |tag| match &tag.decision {
-                    TagDecision::Refused(why) => Some(format!(
-                        "{}/{}:{}: {why}",
-                        t.repo.registry, t.repo.repository, tag.name
-                    )),
+                    TagDecision::Refused(why) => Some(format!("{}:{}: {why}", t.repo, tag.name)),
                     _ => None,
                 })
             })
@@ -289,7 +286,7 @@ impl fmt::Display for Plan {
             }
         )?;
         for target in &self.targets {
-            writeln!(f, "{}/{}", target.repo.registry, target.repo.repository)?;
+            writeln!(f, "{}", target.repo)?;
             if target.image_present {
                 writeln!(f, "  image    already there: nothing of it is sent")?;
             }

@@ -52,7 +52,7 @@ pub fn publish_summary(report: &Report) -> String {
     }
     md.push_str("| Image | Tag | Action |\n| --- | --- | --- |\n");
     for target in &report.targets {
-        let image = format!("{}/{}", target.repo.registry, target.repo.repository);
+        let image = target.repo.to_string();
         for (tag, kind, outcome) in &target.tags {
             let action = match outcome {
                 TagOutcome::Pushed => format!("pushed ({kind})"),
@@ -83,7 +83,7 @@ pub fn publish_summary(report: &Report) -> String {
         };
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            code_span(&format!("{}/{}", t.repo.registry, t.repo.repository)),
+            code_span(&t.repo.to_string()),
             t.uploaded_blobs,
             t.mounted_blobs,
             present,
@@ -106,9 +106,7 @@ fn not_written(report: &Report) -> String {
             t.tags
                 .iter()
                 .filter(|(_, _, outcome)| *outcome == TagOutcome::Skipped)
-                .map(move |(tag, _, _)| {
-                    code_span(&format!("{}/{}:{tag}", t.repo.registry, t.repo.repository))
-                })
+                .map(move |(tag, _, _)| code_span(&format!("{}:{tag}", t.repo)))
         })
         .collect();
     if skipped.len() == tags {
@@ -137,9 +135,7 @@ fn failure_sections(failures: &[Failure]) -> String {
             continue;
         }
         md.push_str(&format!("\n{heading}\n\n"));
-        for line in failure_lines(failures) {
-            md.push_str(&format!("- {}\n", md_escape(&line)));
-        }
+        md.push_str(&bullets(&failure_lines(failures)));
     }
     md
 }
@@ -168,11 +164,17 @@ pub fn failure_lines<'a>(failures: impl IntoIterator<Item = &'a Failure>) -> Vec
 /// The step summary of a publish refused before anything was written: each refusal.
 pub fn refused_summary(refusals: &[String]) -> String {
     let mut md = String::from("### Publish refused: nothing was written\n\n");
-    for refusal in refusals {
-        md.push_str(&format!("- {}\n", md_escape(refusal)));
-    }
+    md.push_str(&bullets(refusals));
     md.push('\n');
     md
+}
+
+/// A Markdown list, one escaped item per line.
+fn bullets(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("- {}\n", md_escape(item)))
+        .collect()
 }
 
 /// The step summary of a dry run: the plan as text, then what a real run would refuse.
@@ -183,9 +185,7 @@ pub fn plan_summary(plan: &Plan) -> String {
     let refusals = plan.refusals();
     if !refusals.is_empty() {
         md.push_str("**A real run would be refused** (nothing would be written):\n\n");
-        for refusal in &refusals {
-            md.push_str(&format!("- {}\n", md_escape(refusal)));
-        }
+        md.push_str(&bullets(&refusals));
         md.push('\n');
     }
     if plan.targets.iter().all(|t| t.tags.is_empty()) {

@@ -4,7 +4,7 @@
 //! message, which can quote the file's binary bytes.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Entry name -> (data offset, size) of the regular files of an archive.
@@ -60,9 +60,9 @@ pub(crate) fn index_archive(path: &Path) -> Result<Entries, ArchiveError> {
         });
     }
     let mut file = std::fs::File::open(path)?;
-    let mut head = [0u8; 4];
-    let read = read_up_to(&mut file, &mut head)?;
-    if let Some(compression) = Compression::sniff(&head[..read]) {
+    let mut head = Vec::with_capacity(4);
+    (&mut file).take(4).read_to_end(&mut head)?;
+    if let Some(compression) = Compression::sniff(&head) {
         let (what, command) = match compression {
             Compression::Gzip => ("gzip", format!("gunzip -c {shown} > image.tar")),
             Compression::Zstd => ("zstd", format!("zstd -d {shown} -o image.tar")),
@@ -76,7 +76,7 @@ pub(crate) fn index_archive(path: &Path) -> Result<Entries, ArchiveError> {
             ),
         });
     }
-    let file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(0))?;
     index_tar(file).map_err(|error| match error.kind() {
         // What the tar reader says when the bytes are not tar headers (a short or garbled block,
         // a checksum that does not parse); its message may hold those bytes.
@@ -105,18 +105,6 @@ fn index_tar(file: std::fs::File) -> std::io::Result<Entries> {
         entries.insert(name, (entry.raw_file_position(), entry.size()));
     }
     Ok(entries)
-}
-
-/// Fills `buf` as far as the file goes; the number of bytes read.
-fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]
