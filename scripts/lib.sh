@@ -6,7 +6,10 @@
 # Packages every script needs, as `package:command` (the command proves the package is there).
 # musl-tools: C code in dependencies for the static musl build; file: the static-link check;
 # docker-registry and skopeo: local registries and image copies for the publish/verify tests.
-RA_APT_BASE=(musl-tools:musl-gcc file:file docker-registry:docker-registry skopeo:skopeo curl:curl python3:python3)
+# podman and runc: the runner harness (tests/runner) runs the action's image as GitHub does
+# (runc: crun refuses this kind of machine's cgroup layout).
+RA_APT_BASE=(musl-tools:musl-gcc file:file docker-registry:docker-registry skopeo:skopeo curl:curl python3:python3
+    podman:podman runc:runc)
 
 ra_log() { printf '==> %s\n' "$*" >&2; }
 ra_warn() { printf 'warning: %s\n' "$*" >&2; }

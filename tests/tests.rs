@@ -19,6 +19,8 @@ mod registry;
 mod source;
 // Verify: registries compared by HEAD, drift found and repaired by sync.
 mod verify;
+// The action's own image under podman, run as GitHub's runner runs it.
+mod runner;
 // The seed tag strategies, one fixture each.
 mod scenarios;
 // Loopback emulators of GitHub's and Docker Hub's APIs, backed by real registries.

@@ -10,7 +10,10 @@
 //! | `etc/`, `etc/ssl/`, `etc/ssl/certs/`  | dir  | 0755 |
 //! | `etc/ssl/certs/ca-certificates.crt`   | file | 0644 |
 //! | `registry-action`                     | file | 0755 |
+//! | `tmp/`                                | dir  | 1777 |
 //!
+//! `/tmp` is there because the binary needs a temporary directory (a registry source spills
+//! blobs into one) and `FROM scratch` has none; 1777 as on every Linux system.
 //! The config has `Entrypoint ["/registry-action"]` and no `User`: GitHub runs container actions
 //! as the image's default user (root), and a non-root user cannot write `$GITHUB_OUTPUT`.
 //! Attestations (provenance, SBOM) are not part of this layout: the release workflow attests the
@@ -299,6 +302,7 @@ fn layer_entries(binary: &[u8], ca_bundle: &[u8]) -> Vec<tar::Entry> {
         tar::Entry::directory("etc/ssl/certs", 0o755),
         tar::Entry::file(CA_BUNDLE_PATH, 0o644, ca_bundle.to_vec()),
         tar::Entry::file(BINARY_PATH, 0o755, binary.to_vec()),
+        tar::Entry::directory("tmp", 0o1777),
     ];
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     entries

@@ -292,6 +292,7 @@ fn skopeo_reads_and_copies_the_layout() {
             "drwxr-xr-x 0/0 2023-11-14 etc/ssl/certs/",
             "-rw-r--r-- 0/0 2023-11-14 etc/ssl/certs/ca-certificates.crt",
             "-rwxr-xr-x 0/0 2023-11-14 registry-action",
+            "drwxrwxrwt 0/0 2023-11-14 tmp/",
         ]
     );
 }

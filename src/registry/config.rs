@@ -2,7 +2,7 @@
 //! extra CA certificates, concurrency and retry limits. `from_env` reads the usual variables.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::auth::{Credential, CredentialOrigin};
@@ -57,14 +57,88 @@ impl ClientConfig {
     /// The defaults plus the environment: Docker's config from `DOCKER_CONFIG` or `~/.docker`, and
     /// the CA files named by `SSL_CERT_FILE` / found in `SSL_CERT_DIR`.
     pub fn from_env() -> ClientConfig {
-        let docker_config_dir = std::env::var_os("DOCKER_CONFIG")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")));
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let docker_config_dir = docker_config_dir(var, |dir| dir.is_dir());
         ClientConfig {
             docker_config_dir,
             ca_files: super::transport::env_ca_files(),
             ..ClientConfig::default()
         }
+    }
+}
+
+/// Where Docker's `config.json` is: `DOCKER_CONFIG`, else `$HOME/.docker`.
+///
+/// In a container action, a job-level `DOCKER_CONFIG` (set for docker/login-action) reaches the
+/// container as the runner's host path, which does not exist inside. When it lies in the job's
+/// workspace (`$RUNNER_WORKSPACE/<workspace dir>/...`), the same folder is mounted at
+/// `$GITHUB_WORKSPACE`, so it is read there.
+fn docker_config_dir(
+    var: impl Fn(&str) -> Option<String>,
+    is_dir: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    let Some(given) = var("DOCKER_CONFIG").map(PathBuf::from) else {
+        return var("HOME").map(|home| PathBuf::from(home).join(".docker"));
+    };
+    if is_dir(&given) {
+        return Some(given);
+    }
+    let in_container = (|| {
+        let runner_workspace = PathBuf::from(var("RUNNER_WORKSPACE")?);
+        let workspace = PathBuf::from(var("GITHUB_WORKSPACE")?);
+        let mut rest = given.strip_prefix(&runner_workspace).ok()?.components();
+        rest.next()?;
+        Some(workspace.join(rest.as_path()))
+    })();
+    Some(in_container.filter(|dir| is_dir(dir)).unwrap_or(given))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    const RUNNER: &[(&str, &str)] = &[
+        ("HOME", "/github/home"),
+        ("RUNNER_WORKSPACE", "/home/runner/work/app"),
+        ("GITHUB_WORKSPACE", "/github/workspace"),
+        ("DOCKER_CONFIG", "/home/runner/work/app/app/.docker"),
+    ];
+
+    #[test]
+    fn a_host_docker_config_in_the_workspace_is_read_through_the_mount() {
+        let found = docker_config_dir(vars(RUNNER), |d| {
+            d == Path::new("/github/workspace/.docker")
+        });
+        assert_eq!(found, Some(PathBuf::from("/github/workspace/.docker")));
+    }
+
+    #[test]
+    fn a_docker_config_that_exists_is_read_where_it_is() {
+        let found = docker_config_dir(vars(RUNNER), |_| true);
+        assert_eq!(
+            found,
+            Some(PathBuf::from("/home/runner/work/app/app/.docker"))
+        );
+    }
+
+    #[test]
+    fn a_docker_config_outside_the_workspace_stays_as_given() {
+        let mut outside = RUNNER.to_vec();
+        outside[3] = ("DOCKER_CONFIG", "/home/runner/.docker");
+        let found = docker_config_dir(vars(&outside), |_| false);
+        assert_eq!(found, Some(PathBuf::from("/home/runner/.docker")));
+        assert_eq!(
+            docker_config_dir(vars(&RUNNER[..3]), |_| false),
+            Some(PathBuf::from("/github/home/.docker"))
+        );
     }
 }

@@ -119,7 +119,9 @@ fn no_credentials_hint(registry: &str) -> String {
     let mut hint = format!(
         "add a line `registry={registry},username=<user>,password-env=<VAR>` to the `credentials` \
          input, with <VAR> set from a secret in the step's `env:` (see Credentials in the README); \
-         outside a workflow, `docker login {registry}` works too"
+         outside a workflow, `docker login {registry}` works too; after docker/login-action, \
+         set `DOCKER_CONFIG: ${{{{ github.workspace }}}}/.docker` in the job's `env:` (before the \
+         login step) so that this container action can read its login"
     );
     if registry == "ghcr.io" {
         hint.push_str(

@@ -42,6 +42,30 @@ struct Cache {
     tees: Mutex<HashMap<Digest, Arc<OnceCell<Arc<Tee>>>>>,
 }
 
+/// A fresh directory for spilled blobs: in the temporary directory (`TMPDIR`, else `/tmp`),
+/// else, where that is missing or not writable (a `FROM scratch` image without `/tmp`, a
+/// read-only one), in the workspace or `$HOME`. Removed on drop.
+fn spill_dir() -> Result<tempfile::TempDir> {
+    let temp = std::env::temp_dir();
+    let fallbacks = ["GITHUB_WORKSPACE", "HOME"]
+        .into_iter()
+        .filter_map(|name| std::env::var_os(name).filter(|v| !v.is_empty()))
+        .map(std::path::PathBuf::from);
+    let mut first_error = None;
+    for dir in std::iter::once(temp.clone()).chain(fallbacks) {
+        match tempfile::Builder::new()
+            .prefix(".registry-action-blobs-")
+            .tempdir_in(&dir)
+        {
+            Ok(made) => return Ok(made),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(io(temp)(first_error.expect("at least one candidate")))
+}
+
 /// The most of one blob held in memory while its readers are apart (or not started yet); what
 /// a reader further behind needs is spilled to a file.
 const WINDOW: u64 = 8 * 1024 * 1024;
@@ -49,10 +73,7 @@ const WINDOW: u64 = 8 * 1024 * 1024;
 impl Remote {
     /// Reads the root manifest of `image` (one GET).
     pub async fn open(image: &ImageRef, client: &Client) -> Result<Remote> {
-        let dir = tempfile::Builder::new()
-            .prefix("registry-action-blobs-")
-            .tempdir()
-            .map_err(io(std::env::temp_dir()))?;
+        let dir = spill_dir()?;
         let root = client.get_manifest_raw(image).await?;
         Ok(Remote {
             image: image.clone(),

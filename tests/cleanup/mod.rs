@@ -1,7 +1,7 @@
 //! `command: cleanup`: the planner at scale, and the binary against a real local registry.
 
 // Sample images published for the cleanup tests.
-mod images;
+pub mod images;
 // Input errors of `cleanup`.
 mod cli;
 // Planning 10,000 versions (ignored: run with `--release --ignored`).

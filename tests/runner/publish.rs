@@ -1,0 +1,256 @@
+//! Publishing, verifying and cleaning up in the image against real local registries, as a
+//! workflow runs them: from an OCI layout and an `oci-archive:` in the workspace, from a registry
+//! (which needs a writable temporary directory), `command: verify` with `sync: true`, and
+//! `command: cleanup`.
+
+use super::job::{Job, Step};
+use crate::cleanup::images::{multi_arch, publish_to};
+use crate::registry::harness::Registry;
+use registry_action::sample::{SampleImage, SampleSpec, write_archive, write_layout};
+
+/// The release fixture's job (`v0.2.0`) publishing to the images `targets`.
+fn release_job(targets: &[&Registry]) -> Option<(Job, Step)> {
+    let (job, step) = Job::from_fixture("release-v0.2.0")?;
+    let images: Vec<String> = targets
+        .iter()
+        .map(|r| format!("{}/octo/app", r.name()))
+        .collect();
+    Some((job, step.with("images", &images.join("\n"))))
+}
+
+fn sample_in(job: &Job, dir: &str, seed: u64) -> SampleImage {
+    let spec = SampleSpec {
+        seed,
+        ..SampleSpec::default()
+    };
+    write_layout(&job.workspace().join(dir), &spec).expect("sample layout")
+}
+
+/// Asserts every release tag of `image` in `registry` is the image, byte-for-byte (skopeo).
+fn assert_published(registry: &Registry, image: &SampleImage) {
+    let root = std::fs::read(image.dir.join("blobs/sha256").join(image.root.digest.hex()))
+        .expect("root bytes");
+    for tag in ["v0.2.0", "v0.2", "v0", "latest"] {
+        assert_eq!(
+            registry.skopeo_raw(&format!("octo/app:{tag}")),
+            root,
+            "{}/octo/app:{tag} is not the image",
+            registry.name()
+        );
+    }
+}
+
+#[test]
+fn publishes_an_oci_layout_from_the_workspace_to_two_registries() {
+    let (Some(ghcr), Some(hub)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let Some((job, step)) = release_job(&[&ghcr, &hub]) else {
+        return;
+    };
+    let image = sample_in(&job, "image", 1);
+    let run = job.run(&step.with("source", "oci:image"));
+    run.assert_success();
+    assert_eq!(run.get("digest"), image.root.digest.to_string());
+    assert_eq!(
+        run.get("refs"),
+        format!(
+            "{}/octo/app@{d}\n{}/octo/app@{d}",
+            ghcr.name(),
+            hub.name(),
+            d = image.root.digest
+        )
+    );
+    assert_published(&ghcr, &image);
+    assert_published(&hub, &image);
+    assert!(run.summary.contains("v0.2.0"), "summary:\n{}", run.summary);
+    run.assert_no_leak(&[&job.token]);
+    eprintln!(
+        "harness: publish oci: layout in {} ms",
+        run.elapsed.as_millis()
+    );
+}
+
+#[test]
+fn publishes_an_oci_archive_from_the_workspace() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let Some((job, step)) = release_job(&[&registry]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), &SampleSpec::default()).expect("layout");
+    write_archive(&image.dir, &job.workspace().join("image.tar")).expect("archive");
+    let run = job.run(&step.with("source", "oci-archive:image.tar"));
+    run.assert_success();
+    assert_eq!(run.get("digest"), image.root.digest.to_string());
+    assert_published(&registry, &image);
+    eprintln!(
+        "harness: publish oci-archive: in {} ms",
+        run.elapsed.as_millis()
+    );
+}
+
+/// Publishes `image` (a layout in the workspace) to `registry` as `octo/app:build`.
+fn push_build(job: &Job, registry: &Registry, dir: &str) {
+    let step = Step::default()
+        .with("images", &format!("{}/octo/app", registry.name()))
+        .with("tags", "type=raw,value=build")
+        .with("source", &format!("oci:{dir}"));
+    job.run(&step).assert_success();
+}
+
+#[test]
+fn the_image_has_a_world_writable_tmp() {
+    let Some(image) = super::podman::image() else {
+        return;
+    };
+    let files = image.files();
+    let tmp = files
+        .iter()
+        .find(|(path, _)| path.trim_end_matches('/') == "tmp");
+    assert_eq!(
+        tmp.map(|(_, mode)| mode & 0o7777),
+        Some(0o1777),
+        "the image's /tmp: {files:?}"
+    );
+    eprintln!("harness: the image pulls {} bytes", image.pull_bytes);
+}
+
+#[test]
+fn publishes_from_a_registry_source() {
+    let (Some(build), Some(target)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let Some((job, step)) = release_job(&[&target]) else {
+        return;
+    };
+    let image = sample_in(&job, "image", 3);
+    push_build(&job, &build, "image");
+    let source = format!("{}/octo/app:build", build.name());
+    let run = job.run(&step.with("source", &source));
+    run.assert_success();
+    assert_eq!(run.get("digest"), image.root.digest.to_string());
+    assert_published(&target, &image);
+    eprintln!(
+        "harness: publish from a registry in {} ms",
+        run.elapsed.as_millis()
+    );
+}
+
+#[test]
+fn a_registry_source_without_a_writable_tmp_spills_into_the_workspace_and_cleans_up() {
+    let (Some(build), Some(target)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let Some((mut job, step)) = release_job(&[&target]) else {
+        return;
+    };
+    let image = sample_in(&job, "image", 4);
+    push_build(&job, &build, "image");
+    // An image whose /tmp cannot be written (read-only here: an empty folder mounted over it).
+    let empty = tempfile::tempdir().expect("temp dir");
+    job.volumes
+        .push(format!("{}:/tmp:ro", empty.path().display()));
+    let run = job.run(&step.with("source", &format!("{}/octo/app:build", build.name())));
+    run.assert_success();
+    assert_published(&target, &image);
+    let left: Vec<_> = std::fs::read_dir(job.workspace())
+        .expect("workspace")
+        .map(|e| e.expect("entry").file_name())
+        .filter(|n| n.to_string_lossy().contains("registry-action-blobs"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "spilled blobs left in the workspace: {left:?}"
+    );
+}
+
+#[test]
+fn verify_with_sync_repairs_the_second_registry() {
+    let (Some(ghcr), Some(hub)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let Some((job, step)) = release_job(&[&ghcr]) else {
+        return;
+    };
+    let image = sample_in(&job, "image", 5);
+    job.run(&step.clone().with("source", "oci:image"))
+        .assert_success();
+    let images = format!("{}/octo/app\n{}/octo/app", ghcr.name(), hub.name());
+    let verify = step
+        .with("command", "verify")
+        .with("images", &images)
+        .with("sync", "true");
+    let run = job.run(&verify);
+    run.assert_success();
+    assert_eq!(run.get("in-sync"), "true", "{}", run.log());
+    assert_published(&hub, &image);
+    eprintln!(
+        "harness: verify with sync in {} ms",
+        run.elapsed.as_millis()
+    );
+}
+
+#[test]
+fn cleanup_deletes_old_branch_tags_and_keeps_releases() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let Some((job, step)) = Job::from_fixture("schedule") else {
+        return;
+    };
+    let target = format!("{}/octo/app", registry.name());
+    // The sample images say `created: 1970-01-01`; the fixture's clock is 2025-11-23.
+    let epoch = [("SOURCE_DATE_EPOCH", "1763856000")];
+    let kept = publish_to(&target, &multi_arch(1, true), &["v0.1.0", "latest"], &epoch);
+    let old = publish_to(&target, &multi_arch(2, true), &["main-aaaaaaa"], &epoch);
+    let run = job.run(
+        &step
+            .with("command", "cleanup")
+            .with("images", &target)
+            .with("tags", "")
+            .with(
+                "retention",
+                "keep tag=latest\nkeep semver=release\ndelete tag=main-* older-than=30d",
+            ),
+    );
+    run.assert_success();
+    assert_eq!(run.get("failed"), "0", "{}", run.log());
+    assert!(run.get("deleted") != "0", "nothing deleted:\n{}", run.log());
+    let tags = tags(&registry);
+    assert!(
+        !tags.contains(&"main-aaaaaaa".to_owned()),
+        "tags left: {tags:?}"
+    );
+    for tag in ["v0.1.0", "latest"] {
+        assert_eq!(
+            registry.skopeo_raw(&format!("octo/app:{tag}")),
+            kept.bytes(&kept.image.root.digest)
+        );
+    }
+    drop(old);
+    eprintln!("harness: cleanup in {} ms", run.elapsed.as_millis());
+}
+
+/// The tags of `octo/app` in `registry`, as skopeo lists them.
+pub fn tags(registry: &Registry) -> Vec<String> {
+    let output = std::process::Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false"])
+        .arg(format!("docker://{}/octo/app", registry.name()))
+        .output()
+        .expect("skopeo list-tags");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("tags JSON");
+    json["Tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect()
+}
