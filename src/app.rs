@@ -120,18 +120,24 @@ pub fn in_actions(vars: &BTreeMap<String, String>) -> bool {
 /// One run of the action. Log lines and annotations go to `console`.
 pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<Meta, AppError> {
     let inputs = Inputs::from_vars(vars)?;
+    // Every secret is masked before any other output, whatever the command.
+    let actions = in_actions(vars);
+    if actions {
+        let var = |name: &str| vars.get(name).cloned();
+        let credentials = crate::publish::credentials::secrets_in(&inputs.credentials, var);
+        for secret in inputs.github_token.iter().chain(&credentials) {
+            log(console, &commands::add_mask(secret.expose()));
+        }
+    }
     let switches = Switches::parse(|name| vars.get(name).cloned())?;
     let github = GithubEnv::from_vars(vars)?;
     let event = Context::load_event(&github)?;
     let ctx = Context::assemble(&github, &event, switches.pr_head_sha);
     let now = clock::now(vars.get("SOURCE_DATE_EPOCH").map(String::as_str))?;
     if inputs.command == Command::Cleanup {
-        let (outputs, summary) = crate::cleanup::shell::run(vars, &inputs, now, console)?;
-        return finish(vars, &outputs, &summary, console).map(|()| Meta::default());
-    }
-    let actions = in_actions(vars);
-    if let (true, Some(token)) = (actions, &inputs.github_token) {
-        log(console, &commands::add_mask(token.expose()));
+        let (outputs, summary, result) = crate::cleanup::shell::run(vars, &inputs, now, console)?;
+        finish(vars, &outputs, &summary, console)?;
+        return result.map(|()| Meta::default()).map_err(AppError::from);
     }
     tracing::info!(event = %Untrusted(&ctx.event_name), git_ref = %Untrusted(&ctx.git_ref), "computing tags");
     let meta = meta::compute(&ctx, &inputs.tags, &switches, now)?;
@@ -156,7 +162,7 @@ pub fn run(vars: &BTreeMap<String, String>, console: &mut dyn Write) -> Result<M
     };
     let mut failure = None;
     if inputs.command == Command::Verify {
-        let done = crate::verify::command::command(vars, &inputs, &meta, console, actions);
+        let done = crate::verify::command::command(vars, &inputs, &meta, console);
         for (name, value) in done.outputs.iter() {
             outputs.set(name, value);
         }
@@ -205,7 +211,7 @@ fn finish(
     if !write_results(vars, outputs, None, summary)? {
         log(console, summary);
     }
-    Ok(crate::cleanup::shell::outcome(outputs)?)
+    Ok(())
 }
 
 /// Appends the outputs to `$GITHUB_OUTPUT`, the exports (if any) to `$GITHUB_ENV` and the summary to

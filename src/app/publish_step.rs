@@ -9,7 +9,7 @@ use crate::publish::execute::Report;
 use crate::publish::plan::{Options, Plan};
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
 use crate::registry::Client;
-use crate::report::commands::{self, Untrusted};
+use crate::report::commands::Untrusted;
 use crate::report::{self, outputs};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,13 +25,9 @@ pub(super) fn publish(
     actions: bool,
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let fail = |e: AppError| (e, String::new());
-    let (config, secrets) =
+    // Its secrets are masked already (app::run masks every secret first).
+    let (config, _) =
         client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
-    if actions {
-        for secret in &secrets {
-            log(console, &commands::add_mask(secret.expose()));
-        }
-    }
     let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

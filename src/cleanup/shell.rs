@@ -8,12 +8,12 @@ use super::github::api::GithubApi;
 use super::github::{GithubBackend, GithubPullRequests};
 use super::hub::HubBackend;
 use super::oci::OciBackend;
-use super::run::{self, Request};
+use super::run::{self, ImageRun, Request};
 use crate::inputs::Inputs;
 use crate::publish::credentials::{CredentialsError, client_config};
 use crate::registry::{Client, Credential, Repository};
 use crate::report::cleanup::{cleanup_outputs, cleanup_summary};
-use crate::report::commands::{self, Untrusted};
+use crate::report::commands::{self, Untrusted, UntrustedMessage};
 use crate::report::outputs::Outputs;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -40,8 +40,12 @@ pub enum CleanupError {
     Client(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("cleanup finished with {0} failure(s); see the `report` output and the step summary")]
-    Failed(usize),
+    #[error(
+        "cleanup finished with {} failure(s){}; see the `report` output and the step summary",
+        .unread + .deletions,
+        unread_note(*.unread)
+    )]
+    Failed { unread: usize, deletions: usize },
 }
 
 impl CleanupError {
@@ -53,21 +57,25 @@ impl CleanupError {
             CleanupError::NoImages | CleanupError::BadImage { .. } => {
                 "one repository per line, e.g. `ghcr.io/owner/app` (no tag)"
             }
-            CleanupError::Failed(_) => {
+            CleanupError::Failed { unread: 0, .. } => {
                 "a re-run retries what failed; deleting needs a token with delete rights and a registry with deletes enabled"
+            }
+            CleanupError::Failed { .. } => {
+                "an image that cannot be read is left as it is: check its name in `images`, that the registry is reachable, and its login (the error under the image's name in the log says which)"
             }
             _ => "check the registry address and credentials",
         }
     }
 }
 
-/// Plans (and unless `dry-run`, executes) the cleanup; logs each decision.
+/// Plans (and unless `dry-run`, executes) the cleanup; logs each decision. Returns the outputs,
+/// the summary and the run's result (written first, then reported).
 pub fn run(
     vars: &BTreeMap<String, String>,
     inputs: &Inputs,
     now: jiff::Timestamp,
     console: &mut dyn Write,
-) -> Result<(Outputs, String), crate::app::AppError> {
+) -> Result<(Outputs, String, Result<(), CleanupError>), crate::app::AppError> {
     let policy = Policy::parse(&inputs.retention)?;
     if policy.rules.is_empty() {
         return Err(CleanupError::NoPolicy.into());
@@ -107,13 +115,9 @@ pub fn run(
     )
     .map_err(CleanupError::from)?;
     // The same logins as publishing: `credentials`, `github-token` for ghcr.io, Docker's config.
-    let (config, secrets) =
+    // Its secrets are masked already (app::run masks every secret first).
+    let (config, _) =
         client_config(inputs, |name| vars.get(name).cloned()).map_err(CleanupError::from)?;
-    if vars.get("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
-        for secret in &secrets {
-            let _ = writeln!(console, "{}", commands::add_mask(secret.expose()));
-        }
-    }
     let credentials_by_registry = (config.credentials.clone(), config.docker_config_dir.clone());
     let client = Client::new(config).map_err(|e| CleanupError::Client(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -191,7 +195,8 @@ pub fn run(
     for image in &runs {
         let _ = writeln!(console, "{}:", Untrusted(&image.image));
         if let Some(error) = &image.error {
-            let _ = writeln!(console, "  error: {}", Untrusted(error));
+            let indented = error.replace('\n', "\n    ");
+            let _ = writeln!(console, "  error: {}", UntrustedMessage(&indented));
         }
         for d in image.plan.iter().flat_map(|p| &p.decisions) {
             let rule = d
@@ -211,14 +216,24 @@ pub fn run(
     Ok((
         cleanup_outputs(&runs, inputs.dry_run),
         cleanup_summary(&runs, inputs.dry_run),
+        outcome(&runs),
     ))
 }
 
-/// The run's result once its outputs are written: an error when anything failed.
-pub fn outcome(outputs: &Outputs) -> Result<(), CleanupError> {
-    match outputs.get("failed").and_then(|f| f.parse::<usize>().ok()) {
-        Some(n) if n > 0 => Err(CleanupError::Failed(n)),
-        _ => Ok(()),
+fn unread_note(unread: usize) -> String {
+    match unread {
+        0 => String::new(),
+        n => format!(" ({n} image(s) could not be read)"),
+    }
+}
+
+/// The run's result: an error when an image could not be read or a deletion failed.
+pub fn outcome(runs: &[ImageRun]) -> Result<(), CleanupError> {
+    let unread = runs.iter().filter(|r| r.error.is_some()).count();
+    let deletions = runs.iter().map(ImageRun::failed).sum::<usize>() - unread;
+    match unread + deletions {
+        0 => Ok(()),
+        _ => Err(CleanupError::Failed { unread, deletions }),
     }
 }
 

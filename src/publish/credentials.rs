@@ -38,6 +38,29 @@ pub struct Logins {
     pub secrets: Vec<Secret>,
 }
 
+/// Every secret the `credentials` lines hold, found leniently (a line that does not parse still
+/// gives its `password=` value, whole and cut at each comma, and the value of its
+/// `password-env=` variable): the log masks these before it shows anything, errors included.
+pub fn secrets_in(lines: &[InputLine], var: impl Fn(&str) -> Option<String>) -> Vec<Secret> {
+    let mut secrets = Vec::new();
+    for line in lines {
+        for (at, _) in line.text.match_indices("password=") {
+            let rest = &line.text[at + "password=".len()..];
+            let cut = rest.split(',').next().unwrap_or(rest);
+            secrets.extend([rest.trim(), cut.trim()].map(str::to_owned));
+        }
+        for (at, _) in line.text.match_indices("password-env=") {
+            let rest = &line.text[at + "password-env=".len()..];
+            let name = rest.split(',').next().unwrap_or(rest).trim();
+            secrets.extend(var(name));
+        }
+    }
+    secrets.retain(|s| !s.is_empty());
+    secrets.sort();
+    secrets.dedup();
+    secrets.into_iter().map(Secret::new).collect()
+}
+
 /// Every line of the `credentials` input; a registry given on two lines is an error naming both.
 fn parse_logins(
     lines: &[InputLine],
@@ -213,6 +236,20 @@ mod tests {
         })
         .map(|logins| logins.credentials)
         .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn secrets_are_found_in_lines_that_do_not_parse() {
+        let lines = input_lines(
+            "registry=quay.io username=x,password=pa,ss\nbogus,password-env=HUB_TOKEN\npassword=",
+        );
+        let found: Vec<String> = secrets_in(&lines, |name| {
+            (name == "HUB_TOKEN").then(|| "dckr_pat_1".to_string())
+        })
+        .iter()
+        .map(|s| s.expose().to_owned())
+        .collect();
+        assert_eq!(found, ["dckr_pat_1", "pa", "pa,ss"]);
     }
 
     #[test]

@@ -207,11 +207,11 @@ mod tests {
         assert!(cleanup_summary(&runs, false).contains("delete **failed**"));
         let outputs = cleanup_outputs(&runs, false);
         assert_eq!(outputs.get("failed"), Some("1"));
+        let failed = crate::cleanup::shell::outcome(&runs).unwrap_err();
         assert_eq!(
-            crate::cleanup::shell::outcome(&outputs)
-                .unwrap_err()
-                .to_string(),
+            failed.to_string(),
             "cleanup finished with 1 failure(s); see the `report` output and the step summary"
         );
+        assert!(failed.hint().contains("delete rights"));
     }
 }

@@ -246,7 +246,7 @@ pub fn cell(inline: &str) -> String {
 }
 
 /// A fenced code block with one line per entry (entries are cleaned like code spans).
-fn code_block(lines: &[String]) -> String {
+pub fn code_block(lines: &[String]) -> String {
     let body: Vec<String> = lines
         .iter()
         .map(|l| {

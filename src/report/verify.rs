@@ -1,11 +1,19 @@
 //! Report stage for verify: tag reports (+ what sync did) -> the `report` output (JSON) and the
 //! step summary (a tag x registry table, drift in bold). Renders into strings; the shell writes.
 
-use super::summary::{cell, code_span};
+use super::summary::{cell, code_block, code_span};
 use crate::registry::Digest;
 use crate::verify::sync::Step;
 use crate::verify::{Finding, Status, TagReport};
 use serde_json::{Value, json};
+
+/// The step summary of a verify that could not compare the registries: the error and its hint.
+pub fn failed_summary(error_lines: &[String]) -> String {
+    format!(
+        "### Verify failed: the registries could not be compared\n\n{}\n",
+        code_block(error_lines)
+    )
+}
 
 /// The `report` output: `{"in-sync", "tags": [{"tag", "kind", "registries": [{"image", "digest",
 /// "status", "missing"?}]}], "sync": [{"tag", "image", "digest", "action", "reason"?}]}`. `sync`

@@ -11,9 +11,9 @@ use crate::meta::Meta;
 use crate::publish::credentials::{CredentialsError, client_config};
 use crate::publish::plan::Options;
 use crate::registry::{Client, Repository};
-use crate::report::commands::{self, Untrusted};
+use crate::report::commands::Untrusted;
 use crate::report::outputs::Outputs;
-use crate::report::verify::{report_json, short, verify_summary};
+use crate::report::verify::{failed_summary, report_json, short, verify_summary};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -95,15 +95,22 @@ pub fn command(
     inputs: &Inputs,
     meta: &Meta,
     console: &mut dyn Write,
-    actions: bool,
 ) -> Finished {
-    match checked(vars, inputs, meta, console, actions) {
+    match checked(vars, inputs, meta, console) {
         Ok(finished) => finished,
-        Err(error) => Finished {
-            outputs: Outputs::new(),
-            summary: String::new(),
-            failure: Some(error),
-        },
+        // Nothing could be compared: the registries are not known to agree, and the summary
+        // says why.
+        Err(error) => {
+            let mut outputs = Outputs::new();
+            outputs.set("in-sync", "false");
+            let mut lines: Vec<String> = error.to_string().lines().map(str::to_owned).collect();
+            lines.extend(error.hint().map(|hint| format!("hint: {hint}")));
+            Finished {
+                outputs,
+                summary: failed_summary(&lines),
+                failure: Some(error),
+            }
+        }
     }
 }
 
@@ -112,7 +119,6 @@ fn checked(
     inputs: &Inputs,
     meta: &Meta,
     console: &mut dyn Write,
-    actions: bool,
 ) -> Result<Finished, VerifyError> {
     if meta.images.is_empty() {
         return Err(VerifyError::NoImages);
@@ -127,7 +133,7 @@ fn checked(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let client = connect(vars, inputs, console, actions)?;
+    let client = connect(vars, inputs)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -199,18 +205,9 @@ async fn assess_all(
 }
 
 /// The client, with `credentials`, `github-token` and `insecure-registries` (as publish uses).
-fn connect(
-    vars: &BTreeMap<String, String>,
-    inputs: &Inputs,
-    console: &mut dyn Write,
-    actions: bool,
-) -> Result<Client, VerifyError> {
-    let (config, secrets) = client_config(inputs, |name| vars.get(name).cloned())?;
-    if actions {
-        for secret in &secrets {
-            log(console, &commands::add_mask(secret.expose()));
-        }
-    }
+fn connect(vars: &BTreeMap<String, String>, inputs: &Inputs) -> Result<Client, VerifyError> {
+    // Its secrets are masked already (app::run masks every secret first).
+    let (config, _) = client_config(inputs, |name| vars.get(name).cloned())?;
     Client::new(config).map_err(|error| VerifyError::Client(Box::new(error)))
 }
 

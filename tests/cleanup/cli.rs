@@ -31,3 +31,35 @@ fn cleanup_needs_a_policy() {
         r.stdout()
     );
 }
+
+#[test]
+fn an_image_that_cannot_be_read_says_so_whole_with_the_right_hint() {
+    let Some(registry) =
+        crate::registry::harness::Registry::start(false, crate::registry::harness::Auth::Htpasswd)
+    else {
+        return;
+    };
+    let image = format!("{}/app", registry.name());
+    let r = run(
+        &["cleanup"],
+        &[
+            ("INPUT_IMAGES", image.as_str()),
+            ("INPUT_RETENTION", "delete tag=main-*"),
+        ],
+    );
+    assert!(
+        !r.success(),
+        "cleanup passed without a login: {}",
+        r.console()
+    );
+    let console = r.console();
+    assert!(console.contains("401"), "{console}");
+    assert!(
+        !console.contains("…(+") && !console.contains("\\n"),
+        "the error is cut or shows a literal \\n: {console}"
+    );
+    assert!(
+        console.contains("could not be read") && !console.contains("delete rights"),
+        "the hint should be about reading the image: {console}"
+    );
+}

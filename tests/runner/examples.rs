@@ -106,6 +106,7 @@ fn the_publishing_example_publishes_to_both_registries() {
     let run = job.run(&registries.map(&example("Publishing")));
     run.assert_success();
     run.assert_no_leak(&[PASSWORD, &job.token]);
+    run.assert_masked_first(&[PASSWORD, &job.token]);
     let root = std::fs::read(job.workspace().join("image/index.json")).expect("index.json");
     let index: serde_json::Value = serde_json::from_slice(&root).expect("index.json JSON");
     let digest = index["manifests"][0]["digest"].as_str().expect("digest");
@@ -147,6 +148,7 @@ fn the_verify_example_repairs_drift() {
     let verify = registries.map(&example("Verify"));
     let run = job.run(&verify);
     run.assert_success();
+    run.assert_masked_first(&[PASSWORD, &job.token]);
     assert_eq!(run.get("in-sync"), "true", "{}", run.log());
 }
 
@@ -175,6 +177,7 @@ fn the_cleanup_example_plans_deletions_and_deletes_nothing() {
     step.env.extend(fixture_step.env);
     let run = job.run(&step);
     run.assert_success();
+    run.assert_masked_first(&[&job.token]);
     assert_ne!(run.get("deleted"), "0", "{}", run.log());
     let tags = super::publish::tags(&registry);
     for tag in &branch_tags {

@@ -347,6 +347,25 @@ impl StepResult {
         }
         self
     }
+    /// Asserts each of `secrets` is masked (`::add-mask::`) before the log shows anything else.
+    pub fn assert_masked_first(&self, secrets: &[&str]) {
+        let stdout = self.stdout();
+        let first_other = stdout
+            .lines()
+            .position(|l| !l.trim_start().starts_with("::add-mask::"))
+            .unwrap_or(usize::MAX);
+        for secret in secrets {
+            let mask = self
+                .commands
+                .iter()
+                .find(|c| c.name == "add-mask" && c.message == *secret);
+            assert!(
+                mask.is_some_and(|m| m.line < first_other),
+                "a secret is not masked before line {first_other} of the log:\n{}",
+                self.log().replace(secret, "<the secret>")
+            );
+        }
+    }
     /// Asserts none of `secrets` appears anywhere a reader could see it.
     pub fn assert_no_leak(&self, secrets: &[&str]) {
         let everything = self.everything();

@@ -409,3 +409,29 @@ fn sync_works_across_a_private_tls_registry_with_credentials() {
     assert_eq!(r.get("in-sync"), "true");
     assert_eq!(digest_of(&plain, "mirror/app:v3.0.0"), image.root.digest);
 }
+
+#[test]
+fn a_registry_that_refuses_writes_a_summary_and_in_sync_false() {
+    let Some(registry) = Registry::start(false, crate::registry::harness::Auth::Htpasswd) else {
+        return;
+    };
+    let image = format!("{}/app", registry.name());
+    let r = run(
+        &["verify"],
+        &[
+            ("INPUT_IMAGES", image.as_str()),
+            ("INPUT_VERIFY-TAGS", "v1"),
+        ],
+    );
+    assert!(
+        !r.success(),
+        "verify passed without a login: {}",
+        r.console()
+    );
+    assert_eq!(r.get("in-sync"), "false");
+    assert!(
+        r.summary_file.contains("Verify failed") && r.summary_file.contains("401"),
+        "summary: {}",
+        r.summary_file
+    );
+}
