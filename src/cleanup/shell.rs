@@ -192,6 +192,12 @@ pub fn run(
             commands::Annotation::warning(warning.as_str())
         );
     }
+    if inputs.dry_run {
+        let _ = writeln!(
+            console,
+            "Dry run: nothing is deleted; each line says what a real run would do."
+        );
+    }
     for image in &runs {
         let _ = writeln!(console, "{}:", Untrusted(&image.image));
         if let Some(error) = &image.error {
@@ -203,9 +209,13 @@ pub fn run(
                 .rule
                 .as_ref()
                 .map_or(String::new(), |r| format!(" [line {}]", r.line));
+            let action = match (inputs.dry_run, d.action) {
+                (true, super::plan::Action::Delete) => "Would delete".to_owned(),
+                (true, super::plan::Action::Untag) => "Would untag".to_owned(),
+                (_, action) => format!("{action:?}"),
+            };
             let line = format!(
-                "  {:?} {} {}{rule}: {}",
-                d.action,
+                "  {action} {} {}{rule}: {}",
                 d.tag.as_deref().unwrap_or("(untagged)"),
                 d.digest,
                 d.reason

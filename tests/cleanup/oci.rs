@@ -83,6 +83,17 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
     }
     assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
     assert!(deletes(&registry).is_empty(), "a dry run deleted");
+    // The log reads as a dry run, not as a real one.
+    let log = dry.stdout();
+    let dry_line = log.find("Dry run: nothing is deleted");
+    assert!(
+        dry_line.is_some_and(|at| at < log.find("/app:").unwrap_or(0)),
+        "{log}"
+    );
+    assert!(
+        log.contains("  Would delete main-") && !log.contains("  Delete "),
+        "{log}"
+    );
     let expected: Vec<_> = [&branch.image, &closed.image]
         .iter()
         .flat_map(|i| std::iter::once(&i.root).chain(&i.manifests))
