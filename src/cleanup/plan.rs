@@ -80,6 +80,25 @@ enum Verdict<'a> {
     Follow(usize),
 }
 
+/// Why a version a delete rule selects is kept: it is not old enough for the rule, or its age
+/// is unknown (which never counts as old).
+fn too_young(rule: &Rule, age: Option<i64>) -> String {
+    let limit = rule.older_than.unwrap_or(0);
+    if age.is_none() {
+        return format!(
+            "selected by line {}, but its creation time is unknown",
+            rule.line
+        );
+    }
+    let shown = [(7 * 86_400, "w"), (86_400, "d"), (3_600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(unit, _)| limit % unit == 0 && limit >= *unit)
+        .map_or(format!("{limit}s"), |(unit, name)| {
+            format!("{}{name}", limit / unit)
+        });
+    format!("selected by line {}, but younger than {shown}", rule.line)
+}
+
 /// Plans the cleanup of one image.
 pub fn plan_cleanup(
     inventory: &Inventory,
@@ -128,6 +147,10 @@ pub fn plan_cleanup(
                         Verdict::Keep(Some(rule), "protected by a keep rule".into())
                     } else if let Some(rule) = selecting(Verb::Delete) {
                         Verdict::Delete(rule)
+                    } else if let Some(rule) = policy.rules.iter().find(|r| {
+                        r.verb == Verb::Delete && !r.selectors.is_empty() && tag_matches(r, tag)
+                    }) {
+                        Verdict::Keep(Some(rule), too_young(rule, age(v)))
                     } else {
                         Verdict::Keep(None, "no rule selects it".into())
                     }
@@ -191,7 +214,14 @@ pub fn plan_cleanup(
         if let Some(why) = &fail_closed {
             kept.entry(i).or_insert((None, why.clone()));
         } else if !refers(v) && !referenced.contains(&i) && untagged_rule(v).is_none() {
-            kept.entry(i).or_insert((None, "no rule selects it".into()));
+            let young = policy
+                .rules
+                .iter()
+                .find(|r| r.verb == Verb::Delete && r.selectors.contains(&Selector::Untagged));
+            kept.entry(i).or_insert(match young {
+                Some(rule) => (Some(rule.into()), too_young(rule, age(v))),
+                None => (None, "no rule selects it".into()),
+            });
         }
     }
 

@@ -144,15 +144,15 @@ fn every_seed_rule_decides_its_tags() {
     assert_eq!(action(&plan, 1, Some("latest")), (Keep, Some(2)));
     assert_eq!(action(&plan, 1, Some("v1.0.0")), (Keep, Some(3)));
     assert_eq!(action(&plan, 2, Some("main-aaa")), (Delete, Some(4)));
-    assert_eq!(action(&plan, 3, Some("main-bbb")), (Keep, None));
+    assert_eq!(action(&plan, 3, Some("main-bbb")), (Keep, Some(4)));
     assert_eq!(action(&plan, 4, Some("release-1.2")), (Delete, Some(5)));
-    assert_eq!(action(&plan, 5, Some("release-1.3")), (Keep, None));
+    assert_eq!(action(&plan, 5, Some("release-1.3")), (Keep, Some(5)));
     assert_eq!(action(&plan, 6, Some("v2.0.0-rc.1")), (Delete, Some(6)));
-    assert_eq!(action(&plan, 7, Some("v2.0.0-rc.2")), (Keep, None));
+    assert_eq!(action(&plan, 7, Some("v2.0.0-rc.2")), (Keep, Some(6)));
     assert_eq!(action(&plan, 8, Some("pr-7")), (Delete, Some(7)));
     assert_eq!(action(&plan, 9, Some("pr-8")), (Keep, None));
     assert_eq!(action(&plan, 10, None), (Delete, Some(8)));
-    assert_eq!(action(&plan, 11, None), (Keep, None));
+    assert_eq!(action(&plan, 11, None), (Keep, Some(8)));
     assert_eq!(action(&plan, 12, Some("main")), (Keep, Some(2)));
     assert_eq!(action(&plan, 13, Some("develop-ccc")), (Delete, Some(4)));
     let deleted: BTreeSet<Digest> = plan.deletions.iter().cloned().collect();
@@ -206,7 +206,44 @@ fn an_unknown_age_never_matches_older_than() {
         &[],
         false,
     );
-    assert_eq!(action(&plan, 1, Some("main-a")), (Action::Keep, None));
+    assert_eq!(action(&plan, 1, Some("main-a")), (Action::Keep, Some(1)));
+    assert_eq!(
+        reason(&plan, 1, Some("main-a")),
+        "selected by line 1, but its creation time is unknown"
+    );
+}
+
+fn reason(plan: &CleanupPlan, n: u64, tag: Option<&str>) -> String {
+    let d = plan
+        .decisions
+        .iter()
+        .find(|d| d.digest == digest(n) && d.tag.as_deref() == tag)
+        .unwrap_or_else(|| panic!("no decision for {n} {tag:?}: {plan:#?}"));
+    d.reason.to_string()
+}
+
+#[test]
+fn a_version_a_delete_rule_selects_but_too_young_says_so() {
+    let plan = plan_with(
+        &inventory(vec![
+            v(1, 3, &["main-a"]),
+            v(2, 3, &[]),
+            v(3, 3, &["other"]),
+        ]),
+        "delete tag=main-* older-than=30d\ndelete untagged older-than=2w",
+        &[],
+        false,
+    );
+    assert_eq!(action(&plan, 1, Some("main-a")), (Action::Keep, Some(1)));
+    assert_eq!(
+        reason(&plan, 1, Some("main-a")),
+        "selected by line 1, but younger than 30d"
+    );
+    assert_eq!(
+        reason(&plan, 2, None),
+        "selected by line 2, but younger than 2w"
+    );
+    assert_eq!(reason(&plan, 3, Some("other")), "no rule selects it");
 }
 
 /// Index `n` (tags) with platform children `c` and an attestation manifest `a`.
