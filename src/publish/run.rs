@@ -46,6 +46,11 @@ pub enum PublishError {
     Registry(Box<crate::registry::Error>),
     #[error("refused, nothing was written:\n{}", .0.join("\n"))]
     Refused(Vec<String>),
+    /// A local source's blob is not what its digest says; found before anything is written.
+    #[error(
+        "input `source` (`{location}`): {message}: the image is corrupted; nothing was written"
+    )]
+    Corrupt { location: String, message: String },
 }
 
 impl From<crate::registry::Error> for PublishError {
@@ -152,6 +157,18 @@ pub(crate) async fn execute_from(
             let opened = source.blob(&blob.digest, blob.size, readers).await?;
             blobs.insert(blob.digest.clone(), opened);
         }
+    }
+    // A local source is checked whole before the first write: a corrupt layer then writes
+    // nothing (the bytes are usually in the page cache, and uploads reuse each check).
+    let planned = blobs
+        .iter()
+        .filter(|(digest, _)| plan.readers_of(digest) > 0)
+        .map(|(_, blob)| blob.precheck());
+    if let Err(message) = futures_util::future::try_join_all(planned).await {
+        return Err(PublishError::Corrupt {
+            location: source.location(),
+            message,
+        });
     }
     let blob = |d: &Descriptor| -> Arc<dyn BlobSource> {
         match blobs.get(&d.digest) {

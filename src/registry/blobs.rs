@@ -32,6 +32,13 @@ pub trait BlobSource: Send + Sync {
     fn verifies(&self) -> bool {
         false
     }
+
+    /// Checks the blob's bytes now, before any upload (`Err` says what is wrong, naming the
+    /// file); the streams `open` returns then reuse the result. Sources that cannot check ahead
+    /// (a registry download) pass.
+    fn precheck(&self) -> BoxFuture<'_, std::result::Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 impl BlobSource for Bytes {

@@ -231,6 +231,19 @@ impl BlobSource for VerifiedFile {
     fn verifies(&self) -> bool {
         true
     }
+
+    fn precheck(&self) -> BoxFuture<'_, std::result::Result<(), String>> {
+        Box::pin(async move {
+            VerifiedFile::checked(&self.check, &self.range, &self.digest)
+                .await
+                .map_err(
+                    |why| match why.contains(&*self.range.path.to_string_lossy()) {
+                        true => why,
+                        false => format!("{}: {why}", self.range.path.display()),
+                    },
+                )
+        })
+    }
 }
 
 #[cfg(test)]

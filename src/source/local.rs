@@ -131,6 +131,11 @@ impl Local {
         &self.root
     }
 
+    /// The source as the `source` input names it.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
     /// A manifest by digest, verified.
     pub async fn manifest(&self, digest: &Digest) -> Result<RawManifest> {
         read_manifest(&self.store, &self.location, digest, None, None).await

@@ -59,6 +59,14 @@ impl Source {
         })
     }
 
+    /// The source as the `source` input names it (`oci:image`, `ghcr.io/o/app:build`).
+    pub fn location(&self) -> String {
+        match self {
+            Source::Layout(l) | Source::Archive(l) => l.location().to_owned(),
+            Source::Registry(r) => r.image().to_string(),
+        }
+    }
+
     /// The manifest or index the spec names.
     pub fn root(&self) -> &RawManifest {
         match self {

@@ -885,3 +885,43 @@ fn a_publish_without_tags_warns_that_it_went_by_digest_only() {
         r.summary_file
     );
 }
+
+#[test]
+fn a_corrupt_layer_in_the_source_writes_nothing_and_names_the_source_and_file() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let (_dir, image) = sample(77);
+    // The largest blob (a layer) altered in place, its size kept.
+    let layer = image.blobs.iter().max_by_key(|b| b.size).expect("a layer");
+    let path = image.dir.join("blobs/sha256").join(layer.digest.hex());
+    let mut bytes = std::fs::read(&path).expect("layer");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&path, bytes).expect("altered layer");
+    let source = format!("oci:{}", image.dir.display());
+    let r = publish_cli(
+        &source,
+        format!("{}/app", registry.name()),
+        "type=raw,value=v1",
+        &[],
+    );
+    assert!(
+        !r.success(),
+        "a corrupt source was published: {}",
+        r.console()
+    );
+    assert_eq!(
+        writes(&registry, 0),
+        Vec::<String>::new(),
+        "a corrupt source wrote"
+    );
+    let console = r.console();
+    assert!(
+        console.contains("input `source`")
+            && console.contains(&source)
+            && console.contains(&layer.digest.hex()[..12])
+            && console.contains("nothing was written"),
+        "the error should name the source and the file: {console}"
+    );
+}
