@@ -131,11 +131,14 @@ pub fn step_shell(workflow: &yaml_rust2::Yaml, job: &str, step: &yaml_rust2::Yam
     line.iter().map(|s| s.to_string()).collect()
 }
 
-/// True when a shell script has a pipe (`a | b`, not `||`) outside quotes and comments: an
-/// approximation of the shell's grammar that is enough for workflow steps.
+/// True when a shell script has a pipe (`a | b`, not `||`) outside quotes and comments, a
+/// command substitution (`"$(a | b)"`) counting as unquoted: an approximation of the shell's
+/// grammar that is enough for workflow steps.
 pub fn has_pipe(script: &str) -> bool {
     let mut chars = script.chars().peekable();
     let (mut single, mut double, mut word_start) = (false, false, true);
+    // The `double` state outside each open `$(`.
+    let mut substitutions: Vec<bool> = Vec::new();
     while let Some(c) = chars.next() {
         match c {
             '\\' if !single => {
@@ -143,6 +146,14 @@ pub fn has_pipe(script: &str) -> bool {
             }
             '\'' if !double => single = !single,
             '"' if !single => double = !double,
+            '$' if !single && chars.peek() == Some(&'(') => {
+                chars.next();
+                substitutions.push(double);
+                double = false;
+            }
+            ')' if !single && !double && !substitutions.is_empty() => {
+                double = substitutions.pop().unwrap_or(false);
+            }
             '#' if !single && !double && word_start => {
                 for c in chars.by_ref() {
                     if c == '\n' {
