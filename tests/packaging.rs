@@ -766,6 +766,42 @@ fn self_test_check_accepts_what_the_action_writes() {
 }
 
 #[test]
+fn workflow_lint_script_pins_zizmor_runs_offline_and_checks_every_run_block() {
+    let script = read("scripts/lint-workflows.sh");
+    assert!(script.starts_with("#!/usr/bin/env bash"), "shebang");
+    assert!(script.contains("set -euo pipefail"), "strict mode");
+    assert!(script.contains("source scripts/lib.sh"), "sources lib.sh");
+    assert!(
+        script.contains("ra_apt_ensure shellcheck:shellcheck"),
+        "installs shellcheck"
+    );
+    let version = script
+        .lines()
+        .find_map(|l| l.strip_prefix("ZIZMOR_VERSION="))
+        .expect("ZIZMOR_VERSION=<version>");
+    assert!(
+        version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "zizmor is pinned to a full version, found {version:?}"
+    );
+    assert!(
+        script.contains("\"zizmor==$ZIZMOR_VERSION\""),
+        "pip pins zizmor"
+    );
+    for flag in ["--offline", "--min-severity medium"] {
+        assert!(script.contains(flag), "zizmor runs with {flag}");
+    }
+    assert!(script.contains("action.yml"), "zizmor audits action.yml");
+    assert!(
+        script.contains(".github/workflows/*.yml"),
+        "every workflow is linted"
+    );
+    assert!(
+        script.contains("shellcheck --shell="),
+        "run: blocks go through shellcheck"
+    );
+}
+
+#[test]
 fn ci_workflow_runs_lints_tests_and_a_multi_platform_image_build() {
     let rel = ".github/workflows/ci.yml";
     let workflow = load_yaml(rel);
