@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::support::{fixture, has_pipe, run, run_step_script, step_shell};
+
 /// The inputs this release documents, exactly (DESIGN.md, "The action's interface").
 /// The inputs the binary reads (`registry_action::inputs::INPUTS`): action.yml must declare exactly these.
 fn inputs() -> Vec<&'static str> {
@@ -410,6 +412,422 @@ fn workflows_read_only_and_pin_third_party_actions() {
             assert!(pinned, "{rel}: {uses} is not pinned by a full commit SHA");
         }
     }
+}
+
+/// Every workflow, the release one included.
+const ALL_WORKFLOWS: &[&str] = &[
+    ".github/workflows/ci.yml",
+    ".github/workflows/self-test.yml",
+    ".github/workflows/release.yml",
+];
+
+/// `(job, step)` for every step of every job in a workflow.
+fn job_steps(workflow: &Yaml, rel: &str) -> Vec<(String, Yaml)> {
+    keys(&workflow["jobs"], &format!("{rel} jobs"))
+        .into_iter()
+        .flat_map(|job| {
+            let steps = workflow["jobs"][job.as_str()]["steps"]
+                .as_vec()
+                .cloned()
+                .unwrap_or_default();
+            steps.into_iter().map(move |s| (job.clone(), s))
+        })
+        .collect()
+}
+
+#[test]
+fn pipes_are_found_outside_quotes_and_comments_only() {
+    assert!(has_pipe("a | b"));
+    assert!(has_pipe("x=\"$(a|b)\""));
+    assert!(has_pipe("a \\\n  | b"));
+    assert!(!has_pipe("a || b"));
+    assert!(!has_pipe("sed 's|a|b|' f"));
+    assert!(!has_pipe("echo \"a|b\""));
+    assert!(!has_pipe("echo a # not | a pipe\necho b"));
+    assert!(!has_pipe("echo \\|"));
+    assert!(!has_pipe("x=\"$(a) | b\""));
+    assert!(has_pipe("x=\"$(a \"$(b)\" | c)\""));
+}
+
+#[test]
+fn shells_follow_the_runners_rules() {
+    let workflow = YamlLoader::load_from_str(
+        "defaults: {run: {shell: sh}}\n\
+         jobs:\n  \
+           plain: {runs-on: x, steps: [{run: a}]}\n  \
+           boxed: {runs-on: x, container: rust, defaults: {run: {shell: bash}}, steps: [{run: a}, {run: a, shell: sh}]}\n",
+    )
+    .expect("yaml")
+    .remove(0);
+    let step = |job: &str, i: usize| workflow["jobs"][job]["steps"][i].clone();
+    assert_eq!(
+        step_shell(&workflow, "plain", &step("plain", 0)),
+        ["sh", "-e"]
+    );
+    assert_eq!(
+        step_shell(&workflow, "boxed", &step("boxed", 0)),
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+    );
+    assert_eq!(
+        step_shell(&workflow, "boxed", &step("boxed", 1)),
+        ["sh", "-e"]
+    );
+    let bare = YamlLoader::load_from_str(
+        "jobs:\n  host: {steps: [{run: a}]}\n  boxed: {container: rust, steps: [{run: a}]}\n",
+    )
+    .expect("yaml")
+    .remove(0);
+    let bare_step = |job: &str| bare["jobs"][job]["steps"][0].clone();
+    assert_eq!(
+        step_shell(&bare, "host", &bare_step("host")),
+        ["bash", "-e"]
+    );
+    assert_eq!(
+        step_shell(&bare, "boxed", &bare_step("boxed")),
+        ["sh", "-e"]
+    );
+}
+
+#[test]
+fn workflow_steps_with_a_pipe_run_under_bash_with_pipefail() {
+    // Without pipefail (`sh -e` in a container job, `bash -e` on the runner itself) a pipe's
+    // status is its last command's: `build | tee log` passes when the build fails.
+    for rel in ALL_WORKFLOWS {
+        let workflow = load_yaml(rel);
+        for (job, step) in job_steps(&workflow, rel) {
+            let Some(run) = step["run"].as_str() else {
+                continue;
+            };
+            if !has_pipe(run) {
+                continue;
+            }
+            let shell = step_shell(&workflow, &job, &step).join(" ");
+            assert!(
+                shell.contains("-eo pipefail"),
+                "{rel} job {job}: a step with a pipe runs under `{shell}`, without pipefail:\n{run}"
+            );
+        }
+    }
+}
+
+#[test]
+fn workflow_run_blocks_take_expressions_through_env_only() {
+    // `${{ }}` in a script is pasted into the script's text before the shell reads it (template
+    // injection); through `env:` it is a variable's value.
+    for rel in ALL_WORKFLOWS {
+        let workflow = load_yaml(rel);
+        for (job, step) in job_steps(&workflow, rel) {
+            let run = step["run"].as_str().unwrap_or_default();
+            assert!(
+                !run.contains("${{"),
+                "{rel} job {job}: an expression inside run:\n{run}"
+            );
+        }
+    }
+}
+
+const SELF_TEST: &str = ".github/workflows/self-test.yml";
+
+/// Runs self-test.yml's output check as the runner would, with these outputs and event variables.
+fn run_self_test_check(outputs: &SelfTestOutputs, event: &[(&str, &str)]) -> (bool, String) {
+    let workflow = load_yaml(SELF_TEST);
+    let steps = workflow["jobs"]["tags"]["steps"]
+        .as_vec()
+        .expect("self-test.yml jobs.tags.steps");
+    let step = steps
+        .iter()
+        .find(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Check the outputs"))
+        })
+        .expect("self-test.yml has no step named \"Check the outputs...\"");
+    for (var, output) in [
+        ("VERSION", "version"),
+        ("TAGS", "tags"),
+        ("TAG_NAMES", "tag-names"),
+        ("JSON", "json"),
+    ] {
+        assert_eq!(
+            step["env"][var].as_str(),
+            Some(format!("${{{{ steps.meta.outputs.{output} }}}}").as_str()),
+            "the check reads the {output} output as {var}"
+        );
+    }
+    let shell = step_shell(&workflow, "tags", step);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut vars = vec![
+        ("VERSION", outputs.version.as_str()),
+        ("TAGS", outputs.tags.as_str()),
+        ("TAG_NAMES", outputs.tag_names.as_str()),
+        ("JSON", outputs.json.as_str()),
+    ];
+    vars.extend_from_slice(event);
+    let output = run_step_script(
+        &shell,
+        str_of(&step["run"], "the check's run"),
+        dir.path(),
+        None,
+        &vars,
+    );
+    let log = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), log)
+}
+
+struct SelfTestOutputs {
+    version: String,
+    tags: String,
+    tag_names: String,
+    json: String,
+}
+
+impl SelfTestOutputs {
+    /// The outputs for these tags of `image`, one per line, as the action writes them.
+    fn lines(image: &str, names: &[&str]) -> Self {
+        let tags: Vec<String> = names.iter().map(|n| format!("{image}:{n}")).collect();
+        let quoted = |list: &[String]| {
+            list.iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        SelfTestOutputs {
+            version: names.first().cloned().unwrap_or_default(),
+            tags: tags.join("\n"),
+            tag_names: names.join("\n"),
+            json: format!(
+                "{{\"tags\":[{}],\"tag-names\":[{}],\"labels\":{{}},\"annotations\":[]}}",
+                quoted(&tags),
+                quoted(&names)
+            ),
+        }
+    }
+}
+
+const PUSH_FEATURE: &[(&str, &str)] = &[
+    ("GITHUB_EVENT_NAME", "push"),
+    ("GITHUB_REF", "refs/heads/feature/login"),
+    ("GITHUB_REF_NAME", "feature/login"),
+    ("GITHUB_SHA", "abc1234def5678900000000000000000000000000"),
+    ("GITHUB_REPOSITORY", "Octo/Registry-Action"),
+];
+
+#[test]
+fn self_test_checks_the_tags_outputs_line_by_line() {
+    let image = "ghcr.io/octo/registry-action";
+    let good = SelfTestOutputs::lines(image, &["feature-login", "feature-login-abc1234"]);
+    let (ok, log) = run_self_test_check(&good, PUSH_FEATURE);
+    assert!(ok, "the expected lines should pass:\n{log}");
+
+    // Every output one line with a literal `\n`: what a check for a non-empty `tags` let through.
+    let one_line = SelfTestOutputs {
+        tags: good.tags.replace('\n', "\\n"),
+        tag_names: good.tag_names.replace('\n', "\\n"),
+        json: good.json.clone(),
+        version: good.version.clone(),
+    };
+    let (ok, log) = run_self_test_check(&one_line, PUSH_FEATURE);
+    assert!(!ok, "one line with a literal \\n should fail:\n{log}");
+    assert!(log.contains("backslash"), "{log}");
+
+    for (what, outputs) in [
+        (
+            "the sha tag missing",
+            SelfTestOutputs::lines(image, &["feature-login"]),
+        ),
+        (
+            "an extra tag",
+            SelfTestOutputs::lines(image, &["feature-login", "feature-login-abc1234", "latest"]),
+        ),
+        (
+            "the repository not lower-cased",
+            SelfTestOutputs::lines(
+                "ghcr.io/Octo/Registry-Action",
+                &["feature-login", "feature-login-abc1234"],
+            ),
+        ),
+        (
+            "the branch not sanitized",
+            SelfTestOutputs::lines(image, &["feature/login", "feature/login-abc1234"]),
+        ),
+        ("no tags", SelfTestOutputs::lines(image, &[])),
+    ] {
+        let (ok, log) = run_self_test_check(&outputs, PUSH_FEATURE);
+        assert!(!ok, "{what}: the check should fail:\n{log}");
+    }
+
+    let mut json_disagrees =
+        SelfTestOutputs::lines(image, &["feature-login", "feature-login-abc1234"]);
+    json_disagrees.json = SelfTestOutputs::lines(image, &["feature-login"]).json;
+    let (ok, log) = run_self_test_check(&json_disagrees, PUSH_FEATURE);
+    assert!(!ok, "a json output with other tags should fail:\n{log}");
+
+    // A pull request gives exactly pr-<number>.
+    let pull_request: &[(&str, &str)] = &[
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_REF", "refs/pull/7/merge"),
+        ("GITHUB_REF_NAME", "7/merge"),
+        ("GITHUB_SHA", "abc1234def5678900000000000000000000000000"),
+        ("GITHUB_REPOSITORY", "Octo/Registry-Action"),
+    ];
+    let (ok, log) = run_self_test_check(&SelfTestOutputs::lines(image, &["pr-7"]), pull_request);
+    assert!(ok, "pr-7 should pass:\n{log}");
+    let (ok, log) = run_self_test_check(&SelfTestOutputs::lines(image, &["pr-8"]), pull_request);
+    assert!(!ok, "pr-8 on pull request 7 should fail:\n{log}");
+
+    // Other events: the shape of each line.
+    let tag_push: &[(&str, &str)] = &[
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_REF", "refs/tags/v1.2.3"),
+        ("GITHUB_REF_NAME", "v1.2.3"),
+        ("GITHUB_SHA", "abc1234def5678900000000000000000000000000"),
+        ("GITHUB_REPOSITORY", "Octo/Registry-Action"),
+    ];
+    let release = SelfTestOutputs::lines(image, &["v1.2.3", "v1.2", "v1", "latest"]);
+    let (ok, log) = run_self_test_check(&release, tag_push);
+    assert!(ok, "a release's tags should pass:\n{log}");
+    let (ok, log) = run_self_test_check(
+        &SelfTestOutputs::lines(image, &["v1.2.3", "-bad"]),
+        tag_push,
+    );
+    assert!(!ok, "an invalid tag should fail:\n{log}");
+}
+
+/// self-test.yml's `with:` for the action, with its `${{ }}` expressions evaluated for this event.
+fn self_test_inputs(repository: &str, event_name: &str, git_ref: &str) -> Vec<(String, String)> {
+    let workflow = load_yaml(SELF_TEST);
+    let steps = workflow["jobs"]["tags"]["steps"]
+        .as_vec()
+        .expect("self-test.yml jobs.tags.steps");
+    let meta = steps
+        .iter()
+        .find(|s| s["id"].as_str() == Some("meta"))
+        .expect("self-test.yml has no step with id meta");
+    let values = [
+        ("${{ github.repository }}".to_owned(), repository.to_owned()),
+        (
+            "${{ github.event_name == 'push' && startsWith(github.ref, 'refs/heads/') }}"
+                .to_owned(),
+            (event_name == "push" && git_ref.starts_with("refs/heads/")).to_string(),
+        ),
+        (
+            "${{ github.event_name == 'workflow_dispatch' }}".to_owned(),
+            (event_name == "workflow_dispatch").to_string(),
+        ),
+    ];
+    meta["with"]
+        .as_hash()
+        .expect("the meta step's with")
+        .iter()
+        .map(|(k, v)| {
+            let mut value = match v {
+                Yaml::Boolean(b) => b.to_string(),
+                other => str_of(other, "a with value").to_owned(),
+            };
+            for (expr, evaluated) in &values {
+                value = value.replace(expr, evaluated);
+            }
+            assert!(
+                !value.contains("${{"),
+                "self-test.yml with: an expression this test does not know: {value}"
+            );
+            (str_of(k, "a with key").to_owned(), value)
+        })
+        .collect()
+}
+
+#[test]
+fn self_test_check_accepts_what_the_action_writes() {
+    // The check's expectations against the binary itself, with self-test.yml's inputs.
+    for (fixture_name, event_name, git_ref, ref_name) in [
+        (
+            "push-develop",
+            "push",
+            "refs/heads/feature/login",
+            "feature/login",
+        ),
+        (
+            "pull-request-456",
+            "pull_request",
+            "refs/pull/456/merge",
+            "456/merge",
+        ),
+    ] {
+        let event_path = fixture(fixture_name).join("event.json");
+        let repository = "Octo-Org/App";
+        let sha = "d3e7e10b2c3d4e5f60718293a4b5c6d7e8f90123";
+        let event: Vec<(&str, &str)> = vec![
+            ("GITHUB_EVENT_NAME", event_name),
+            (
+                "GITHUB_EVENT_PATH",
+                event_path.to_str().expect("utf-8 path"),
+            ),
+            ("GITHUB_REF", git_ref),
+            ("GITHUB_REF_NAME", ref_name),
+            ("GITHUB_REF_TYPE", "branch"),
+            ("GITHUB_SHA", sha),
+            ("GITHUB_REPOSITORY", repository),
+            ("GITHUB_REPOSITORY_OWNER", "Octo-Org"),
+            ("SOURCE_DATE_EPOCH", "1763856000"),
+        ];
+        let inputs: Vec<(String, String)> = self_test_inputs(repository, event_name, git_ref)
+            .into_iter()
+            .map(|(k, v)| (registry_action::inputs::input_env_var(&k), v))
+            .collect();
+        let mut vars: Vec<(&str, &str)> = event.clone();
+        vars.extend(inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let action = run(&[], &vars);
+        assert!(action.success(), "{fixture_name}: {}", action.console());
+        let outputs = SelfTestOutputs {
+            version: action.get("version"),
+            tags: action.get("tags"),
+            tag_names: action.get("tag-names"),
+            json: action.get("json"),
+        };
+        let (ok, log) = run_self_test_check(&outputs, &event);
+        assert!(
+            ok,
+            "{fixture_name}: the check refused the action's outputs:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn workflow_lint_script_pins_zizmor_runs_offline_and_checks_every_run_block() {
+    let script = read("scripts/lint-workflows.sh");
+    assert!(script.starts_with("#!/usr/bin/env bash"), "shebang");
+    assert!(script.contains("set -euo pipefail"), "strict mode");
+    assert!(script.contains("source scripts/lib.sh"), "sources lib.sh");
+    assert!(
+        script.contains("ra_apt_ensure shellcheck:shellcheck"),
+        "installs shellcheck"
+    );
+    let version = script
+        .lines()
+        .find_map(|l| l.strip_prefix("ZIZMOR_VERSION="))
+        .expect("ZIZMOR_VERSION=<version>");
+    assert!(
+        version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "zizmor is pinned to a full version, found {version:?}"
+    );
+    assert!(
+        script.contains("\"zizmor==$ZIZMOR_VERSION\""),
+        "pip pins zizmor"
+    );
+    for flag in ["--offline", "--min-severity medium"] {
+        assert!(script.contains(flag), "zizmor runs with {flag}");
+    }
+    assert!(script.contains("action.yml"), "zizmor audits action.yml");
+    assert!(
+        script.contains(".github/workflows/*.yml"),
+        "every workflow is linted"
+    );
+    assert!(
+        script.contains("shellcheck --shell="),
+        "run: blocks go through shellcheck"
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::support::{has_pipe, run_step_script, step_shell};
+
 const RELEASE: &str = ".github/workflows/release.yml";
 
 fn read(rel: &str) -> String {
@@ -156,9 +158,55 @@ fn release_runs_on_version_tags_with_the_permissions_it_needs() {
             "the release job needs {permission}: {level}"
         );
     }
-    // The build environment is part of the digest: the pinned toolchain on Debian bookworm.
-    let container = job["container"].as_str().expect("jobs.release.container");
-    assert_eq!(container, format!("rust:{}-bookworm", pinned_toolchain()));
+}
+
+#[test]
+fn release_builds_in_the_pinned_toolchain_image_pinned_by_digest() {
+    // The build environment is part of the digest users pin: the pinned toolchain on Debian
+    // bookworm, and one build of that image (the tag is rebuilt whenever Debian updates).
+    let workflow = load_yaml(RELEASE);
+    let container = workflow["jobs"]["release"]["container"]
+        .as_str()
+        .expect("jobs.release.container should be an image reference");
+    let (tag, digest) = container
+        .split_once("@sha256:")
+        .unwrap_or_else(|| panic!("{container} is not pinned by a sha256 digest"));
+    assert_eq!(tag, format!("rust:{}-bookworm", pinned_toolchain()));
+    assert!(
+        digest.len() == 64
+            && digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{container}: the digest is not 64 lower-case hex digits"
+    );
+}
+
+#[test]
+fn release_jobs_reading_docker_hub_secrets_run_in_an_environment() {
+    // zizmor's secrets-outside-env: environment secrets reach only jobs that name the
+    // environment, and the environment's protection rules (reviewers, allowed refs) apply.
+    let workflow = load_yaml(RELEASE);
+    let jobs = workflow["jobs"].as_hash().expect("release.yml jobs");
+    let mut checked = 0;
+    for (name, job) in jobs {
+        let mut text = String::new();
+        yaml_rust2::YamlEmitter::new(&mut text)
+            .dump(job)
+            .expect("emit the job as YAML");
+        if !text.contains("secrets.DOCKERHUB_") {
+            continue;
+        }
+        checked += 1;
+        let environment = job["environment"]
+            .as_str()
+            .or_else(|| job["environment"]["name"].as_str())
+            .unwrap_or_default();
+        assert!(
+            !environment.trim().is_empty(),
+            "release.yml job {name:?} reads Docker Hub secrets without an `environment:`"
+        );
+    }
+    assert!(checked > 0, "no release job reads the Docker Hub secrets");
 }
 
 #[test]
@@ -243,6 +291,194 @@ fn release_builds_publishes_attests_pins_and_moves_the_major_tag() {
         run.contains(r#"--force "$remote" "$sha:refs/tags/$MAJOR""#),
         "{run}"
     );
+}
+
+#[test]
+fn release_steps_with_a_pipe_fail_when_any_command_of_the_pipe_fails() {
+    // A container job's default shell is `sh -e`: `build | tee log` there passes when the build
+    // fails. Only `bash` (`bash --noprofile --norc -eo pipefail`) makes the pipe's failure the
+    // step's.
+    let workflow = load_yaml(RELEASE);
+    let mut piped = 0;
+    for step in release_steps() {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        if !has_pipe(run) {
+            continue;
+        }
+        piped += 1;
+        let shell = step_shell(&workflow, "release", &step);
+        assert!(
+            shell.join(" ").contains("-eo pipefail"),
+            "release.yml step {:?} pipes under `{}`, without pipefail",
+            step["name"].as_str().unwrap_or("?"),
+            shell.join(" ")
+        );
+    }
+    assert!(piped > 0, "no release step has a pipe: has_pipe is broken");
+}
+
+/// What one run of the "Pin the digest ... and move the vX tag" step did, against a fake `git`
+/// whose `ls-remote` answers `answer` (or exits with `ls_remote_exit`).
+struct PinRun {
+    success: bool,
+    /// Every `git` command line, one per line.
+    git: String,
+    summary: String,
+    log: String,
+}
+
+impl PinRun {
+    fn moved_major(&self) -> bool {
+        self.git.lines().any(|l| l.contains("--force"))
+    }
+}
+
+fn run_pin_step(ref_name: &str, answer: &str, ls_remote_exit: i32) -> PinRun {
+    let workflow = load_yaml(RELEASE);
+    let steps = release_steps();
+    let step = step_named(&steps, "Pin the digest in action.yml");
+    let script = step["run"].as_str().expect("the pin step's run");
+    let shell = step_shell(&workflow, "release", step);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin dir");
+    let fake_git = bin.join("git");
+    std::fs::write(
+        &fake_git,
+        r#"#!/bin/sh
+printf '%s\n' "$*" >> "$GIT_LOG"
+case "$1" in
+  rev-parse) echo 1111111111111111111111111111111111111111 ;;
+  ls-remote) [ "$LS_REMOTE_EXIT" = 0 ] || exit "$LS_REMOTE_EXIT"; printf '%s' "$LS_REMOTE_ANSWER" ;;
+esac
+"#,
+    )
+    .expect("write the fake git");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake_git, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the fake git");
+    }
+    std::fs::write(
+        dir.path().join("action.yml"),
+        "runs:\n  using: docker\n  image: Dockerfile\n",
+    )
+    .expect("write action.yml");
+    let git_log = dir.path().join("git.log");
+    let summary = dir.path().join("summary");
+    let major = ref_name.split('.').next().unwrap_or_default();
+    let exit = ls_remote_exit.to_string();
+    let output = run_step_script(
+        &shell,
+        script,
+        dir.path(),
+        Some(&bin),
+        &[
+            ("IMAGE", "ghcr.io/octo/registry-action"),
+            ("DIGEST", &format!("sha256:{}", "ab".repeat(32))),
+            ("MAJOR", major),
+            ("GH_TOKEN", "not-a-token"),
+            ("GITHUB_REF_NAME", ref_name),
+            ("GITHUB_REPOSITORY", "octo/registry-action"),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8 path")),
+            ("GIT_LOG", git_log.to_str().expect("utf-8 path")),
+            ("LS_REMOTE_ANSWER", answer),
+            ("LS_REMOTE_EXIT", &exit),
+        ],
+    );
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    PinRun {
+        success: output.status.success(),
+        git: read(&git_log),
+        summary: read(&summary),
+        log: String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    }
+}
+
+/// `git ls-remote --tags` lines for these release tags.
+fn ls_remote_answer(tags: &[&str]) -> String {
+    tags.iter()
+        .map(|t| format!("{}\trefs/tags/release/{t}\n", "2".repeat(40)))
+        .collect()
+}
+
+#[test]
+fn release_never_moves_the_major_tag_on_an_empty_or_failed_lookup() {
+    for (what, answer, exit) in [
+        ("an empty answer", String::new(), 0),
+        ("a failed lookup", String::new(), 128),
+        (
+            "a failed lookup that printed a list",
+            ls_remote_answer(&["v1.2.1"]),
+            2,
+        ),
+        (
+            "an answer without the release just pushed",
+            ls_remote_answer(&["v1.0.0", "v1.1.0"]),
+            0,
+        ),
+    ] {
+        let run = run_pin_step("v1.2.1", &answer, exit);
+        assert!(
+            !run.success,
+            "{what}: the step should fail\n{}\ngit:\n{}",
+            run.log, run.git
+        );
+        assert!(
+            !run.moved_major(),
+            "{what}: v1 was force-pushed\ngit:\n{}",
+            run.git
+        );
+        assert!(
+            run.git.contains("refs/tags/release/v1.2.1"),
+            "{what}: the release tag is pushed before the lookup\ngit:\n{}",
+            run.git
+        );
+    }
+}
+
+#[test]
+fn release_moves_the_major_tag_only_to_the_highest_release() {
+    let highest = run_pin_step(
+        "v1.2.1",
+        &ls_remote_answer(&["v1.0.0", "v1.2.0", "v1.2.1", "v1.3.0-rc.1"]),
+        0,
+    );
+    assert!(highest.success, "{}", highest.log);
+    assert!(
+        highest
+            .git
+            .lines()
+            .any(|l| l.starts_with("push --quiet --force ")
+                && l.ends_with(" 1111111111111111111111111111111111111111:refs/tags/v1")),
+        "v1 should move to the release commit\ngit:\n{}",
+        highest.git
+    );
+    assert!(
+        highest.summary.contains("`v1` moved: yes"),
+        "{}",
+        highest.summary
+    );
+
+    // A hotfix of an older minor: v1 stays on v1.3.0.
+    let hotfix = run_pin_step("v1.2.1", &ls_remote_answer(&["v1.2.1", "v1.3.0"]), 0);
+    assert!(hotfix.success, "{}", hotfix.log);
+    assert!(!hotfix.moved_major(), "git:\n{}", hotfix.git);
+    assert!(
+        hotfix.summary.contains("`v1` moved: no"),
+        "{}",
+        hotfix.summary
+    );
+
+    // A pre-release never moves vX and needs no lookup.
+    let pre = run_pin_step("v1.4.0-rc.1", "", 0);
+    assert!(pre.success, "{}", pre.log);
+    assert!(!pre.moved_major(), "git:\n{}", pre.git);
 }
 
 #[test]

@@ -107,3 +107,98 @@ pub fn parse_heredocs(text: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// How GitHub's runner runs a workflow's `run:` step on Linux: the step's `shell:`, else the job's
+/// `defaults.run.shell`, else the workflow's, else its default (`sh` in a container job, `bash`
+/// otherwise). Returns the command line the script file is appended to.
+pub fn step_shell(workflow: &yaml_rust2::Yaml, job: &str, step: &yaml_rust2::Yaml) -> Vec<String> {
+    let job_yaml = &workflow["jobs"][job];
+    let named = step["shell"]
+        .as_str()
+        .or_else(|| job_yaml["defaults"]["run"]["shell"].as_str())
+        .or_else(|| workflow["defaults"]["run"]["shell"].as_str());
+    let shell = match named {
+        Some(shell) => shell,
+        None if !job_yaml["container"].is_badvalue() => "sh",
+        None => "bash-default",
+    };
+    let line: &[&str] = match shell {
+        "bash" => &["bash", "--noprofile", "--norc", "-eo", "pipefail"],
+        "bash-default" => &["bash", "-e"],
+        "sh" => &["sh", "-e"],
+        other => panic!("job {job}: no Linux command line known for shell {other:?}"),
+    };
+    line.iter().map(|s| s.to_string()).collect()
+}
+
+/// True when a shell script has a pipe (`a | b`, not `||`) outside quotes and comments, a
+/// command substitution (`"$(a | b)"`) counting as unquoted: an approximation of the shell's
+/// grammar that is enough for workflow steps.
+pub fn has_pipe(script: &str) -> bool {
+    let mut chars = script.chars().peekable();
+    let (mut single, mut double, mut word_start) = (false, false, true);
+    // The `double` state outside each open `$(`.
+    let mut substitutions: Vec<bool> = Vec::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if !single => {
+                chars.next();
+            }
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '$' if !single && chars.peek() == Some(&'(') => {
+                chars.next();
+                substitutions.push(double);
+                double = false;
+            }
+            ')' if !single && !double && !substitutions.is_empty() => {
+                double = substitutions.pop().unwrap_or(false);
+            }
+            '#' if !single && !double && word_start => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '|' if !single && !double => {
+                if chars.peek() == Some(&'|') {
+                    chars.next();
+                } else {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        word_start = c.is_whitespace() || matches!(c, ';' | '&' | '(' | '|');
+    }
+    false
+}
+
+/// Runs a workflow step's `run:` script as the runner would (`shell` from [`step_shell`]) in
+/// `dir`, with only `vars` and PATH (`path_first` before the machine's) in its environment.
+pub fn run_step_script(
+    shell: &[String],
+    script: &str,
+    dir: &Path,
+    path_first: Option<&Path>,
+    vars: &[(&str, &str)],
+) -> Output {
+    let file = dir.join(".step-script");
+    std::fs::write(&file, script).expect("write the step's script");
+    let mut path = std::env::var("PATH").unwrap_or_default();
+    if let Some(first) = path_first {
+        path = format!("{}:{path}", first.display());
+    }
+    let mut command = Command::new(&shell[0]);
+    command
+        .args(&shell[1..])
+        .arg(&file)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", path);
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    command.output().expect("run the step's shell")
+}
