@@ -21,6 +21,9 @@ cargo fmt --all --check || ra_die "formatting differs: run 'cargo fmt --all'"
 ra_log "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings || ra_die "clippy found problems (see above)"
 
+ra_log "workflow lint (zizmor, shellcheck)"
+bash scripts/lint-workflows.sh || ra_die "the workflows have lint findings (see above)"
+
 # The same build (flags, path remapping) as scripts/build-image.sh, so the image step below
 # reuses it.
 binary="$(ra_release_build "$target")"
@@ -54,4 +57,4 @@ RA_IMAGE_LAYOUT="${CARGO_TARGET_DIR:-target}/image"
 ra_log "cargo test (the image under podman: $RA_IMAGE_LAYOUT)"
 CI="${CI:-true}" RA_IMAGE_LAYOUT="$RA_IMAGE_LAYOUT" cargo test --locked || ra_die "tests failed (see above)"
 
-echo "test.sh: all checks passed (fmt, clippy, tests, static $target binary $(ra_mib "$size"), $platform image within budget) in $((SECONDS - started))s"
+echo "test.sh: all checks passed (fmt, clippy, workflow lint, tests, static $target binary $(ra_mib "$size"), $platform image within budget) in $((SECONDS - started))s"
