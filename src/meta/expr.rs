@@ -29,6 +29,9 @@ enum Part {
         name: String,
         args: Vec<String>,
         hash: Vec<(String, String)>,
+        /// Unquoted arguments (`YYYY` in `{{date YYYY}}`): Handlebars reads each as a name to
+        /// look up, which is undefined here, so the helper gets no value for it.
+        unquoted: Vec<String>,
     },
 }
 
@@ -99,14 +102,25 @@ impl Template {
         })
     }
 
+    /// Each expression's unquoted arguments, with its name: (`date`, `YYYY`) for `{{date YYYY}}`.
+    pub fn unquoted_args(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.parts.iter().flat_map(|part| match part {
+            Part::Mustache { name, unquoted, .. } => unquoted
+                .iter()
+                .map(|word| (name.as_str(), word.as_str()))
+                .collect::<Vec<_>>(),
+            Part::Text(_) => Vec::new(),
+        })
+    }
+
     pub fn render(&self, scope: &dyn Scope) -> Result<String, ExprError> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
-                Part::Mustache { name, args, hash } => {
-                    out.push_str(&scope.value(name, args, hash)?.unwrap_or_default())
-                }
+                Part::Mustache {
+                    name, args, hash, ..
+                } => out.push_str(&scope.value(name, args, hash)?.unwrap_or_default()),
             }
         }
         Ok(out)
@@ -140,18 +154,28 @@ fn parse_mustache(inner: &str, source: &str) -> Result<Option<Part>, ExprError> 
     };
     let mut args = Vec::new();
     let mut hash = Vec::new();
+    let mut unquoted = Vec::new();
+    // Positional arguments up to the first unquoted one: that one is undefined, so the helper
+    // sees no value from it on (metadata-action's `{{commit_date YYYY-MM-DD}}` renders the
+    // default format).
+    let mut defined = true;
     for token in tokens {
         match token {
-            Token::Literal(value) => args.push(value),
+            Token::Literal(value) if defined => args.push(value),
+            Token::Literal(_) => {}
             Token::Pair(key, value) => hash.push((key, value)),
             Token::Word(word) => {
-                return Err(ExprError(format!(
-                    "argument `{word}` of `{name}` must be quoted (`'{word}'`) in `{source}`"
-                )));
+                defined = false;
+                unquoted.push(word);
             }
         }
     }
-    Ok(Some(Part::Mustache { name, args, hash }))
+    Ok(Some(Part::Mustache {
+        name,
+        args,
+        hash,
+        unquoted,
+    }))
 }
 
 enum Token {
@@ -280,11 +304,16 @@ mod tests {
                 .0
                 .contains("not supported")
         );
-        assert!(
-            render("{{echo YYYY}}", &TestScope)
-                .unwrap_err()
-                .0
-                .contains("must be quoted")
+        // An unquoted argument is an undefined name (Handlebars): no value from it on.
+        assert_eq!(render("{{echo YYYY 'x'}}", &TestScope).unwrap(), "[][]");
+        assert_eq!(
+            render("{{echo 'a' YYYY tz='UTC'}}", &TestScope).unwrap(),
+            "[\"a\"][(\"tz\", \"UTC\")]"
+        );
+        let template = Template::parse("{{echo YYYY-MM-DD}}-{{branch}}").unwrap();
+        assert_eq!(
+            template.unquoted_args().collect::<Vec<_>>(),
+            [("echo", "YYYY-MM-DD")]
         );
         assert!(
             render("{{echo 'x}}", &TestScope)

@@ -31,10 +31,22 @@ pub struct UnknownPlaceholder {
     pub place: Option<&'static str>,
     /// The names that template could use.
     pub known: &'static [&'static str],
+    /// An unquoted argument of `name` (`YYYY-MM-DD` in `{{commit_date YYYY-MM-DD}}`): Handlebars
+    /// looks it up as a name, finds nothing, and the helper renders as if it were not given.
+    pub unquoted: Option<String>,
 }
 
 impl fmt::Display for UnknownPlaceholder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(word) = &self.unquoted {
+            return write!(
+                f,
+                "input `{}`, line {}: `{word}` in `{{{{{} {word}}}}}` is unquoted, so it is an \
+                 undefined name and renders as the default (ISO 8601 for a date), as in \
+                 docker/metadata-action; for the format write `{{{{{} '{word}'}}}}`",
+                self.input, self.line.number, self.name, self.name
+            );
+        }
         let place = self.place.map(|p| format!(" in {p}")).unwrap_or_default();
         write!(
             f,
@@ -116,16 +128,24 @@ impl Found {
         let Ok(template) = Template::parse(template) else {
             return;
         };
-        for name in template.names().filter(|name| !known.contains(name)) {
-            let unknown = UnknownPlaceholder {
+        let unknown = template
+            .names()
+            .filter(|name| !known.contains(name))
+            .map(|name| (name, None));
+        let unquoted = template
+            .unquoted_args()
+            .map(|(name, word)| (name, Some(word.to_owned())));
+        for (name, unquoted) in unknown.chain(unquoted) {
+            let found = UnknownPlaceholder {
                 input,
                 line: line.clone(),
                 name: name.to_owned(),
                 place,
                 known,
+                unquoted,
             };
-            if !self.0.contains(&unknown) {
-                self.0.push(unknown);
+            if !self.0.contains(&found) {
+                self.0.push(found);
             }
         }
     }
@@ -232,6 +252,14 @@ mod tests {
             .is_empty()
         );
         assert!(warnings("", "", "").is_empty());
+        assert_eq!(
+            warnings("type=raw,value={{commit_date YYYY-MM-DD}}", "", ""),
+            [
+                "input `tags`, line 1: `YYYY-MM-DD` in `{{commit_date YYYY-MM-DD}}` is unquoted, so \
+              it is an undefined name and renders as the default (ISO 8601 for a date), as in \
+              docker/metadata-action; for the format write `{{commit_date 'YYYY-MM-DD'}}`"
+            ]
+        );
         // A template that does not parse is left to rendering, which reports it as an error.
         assert!(warnings("type=raw,value={{branch", "", "").is_empty());
     }

@@ -103,11 +103,14 @@ impl GlobalScope<'_> {
             }
         }
         let zone = moment::time_zone(tz).map_err(|e| ExprError(e.to_string()))?;
-        let format = args
-            .first()
-            .map(String::as_str)
-            .unwrap_or("YYYY-MM-DDTHH:mm:ssZ");
-        Ok(moment::format(&at.to_zoned_datetime(zone), format))
+        let zoned = at.to_zoned_datetime(zone);
+        // No format: moment's default, which writes a zero offset as `Z` (its UTC form).
+        let default = match zoned.offset().seconds() {
+            0 => "YYYY-MM-DDTHH:mm:ss[Z]",
+            _ => "YYYY-MM-DDTHH:mm:ssZ",
+        };
+        let format = args.first().map_or(default, String::as_str);
+        Ok(moment::format(&zoned, format))
     }
 }
 

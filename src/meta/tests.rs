@@ -382,6 +382,15 @@ fn global_expressions() {
         ),
         ["20200110-20200109"]
     );
+    // Unquoted, the format is an undefined name: moment's default form, sanitized (as
+    // docker/metadata-action renders it), with a warning naming the quoted form.
+    assert_eq!(
+        names(
+            &ctx("push", "refs/heads/master"),
+            "type=raw,value={{commit_date YYYY-MM-DD}}"
+        ),
+        ["2020-01-09T22-00-00Z"]
+    );
     let e = meta_with(
         &master,
         "",
