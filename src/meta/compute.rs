@@ -15,7 +15,7 @@ use super::rule::{RefEvent, RuleKind, ShaFormat, TagRule, parse_rules};
 use super::scope::GlobalScope;
 use super::switches::Switches;
 use super::tag::{replace_invalid, to_tag_name};
-use super::version::{parse_pep440, parse_semver};
+use super::version::{VersionKey, parse_pep440, parse_semver};
 use super::{ComputedTag, Meta, TagKind};
 use crate::context::Context;
 
@@ -461,6 +461,8 @@ fn version_tag(
 }
 
 /// A value that is a full version (`v1.2.3`, however it was produced) is an immutable release tag.
+/// Another version-like value (`2.0`, `v3`, `2024.12.1`: see [`VersionKey`]) is a floating tag
+/// that still names the run's version, so a `latest` beside it moves only forward.
 fn classify(value: String, latest: bool) -> Produced {
     match parse_semver(&value) {
         Some(parts) => Produced {
@@ -469,12 +471,17 @@ fn classify(value: String, latest: bool) -> Produced {
             version: Some(parts.version),
             latest,
         },
-        None => Produced {
-            value,
-            kind: TagKind::Floating,
-            version: None,
-            latest,
-        },
+        None => {
+            let version = VersionKey::parse(&value)
+                .filter(|v| !v.is_prerelease())
+                .map(|_| value.clone());
+            Produced {
+                value,
+                kind: TagKind::Floating,
+                version,
+                latest,
+            }
+        }
     }
 }
 

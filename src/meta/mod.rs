@@ -55,7 +55,8 @@ pub struct ComputedTag {
     /// The rule that produced it, as the user wrote it (`type=semver,pattern={{major}}`), or
     /// `flavor latest=auto` for the `latest` tag.
     pub rule: String,
-    /// The version it derives from, for release and rolling tags (`1.2.3` for `v1.2`).
+    /// The version it derives from, for release and rolling tags (`1.2.3` for `v1.2`), and the
+    /// version a version-like floating tag names (`2.0` for a raw `2.0`).
     pub version: Option<String>,
 }
 

@@ -744,3 +744,25 @@ fn a_misspelt_placeholder_renders_empty_with_a_warning() {
         ]
     );
 }
+
+#[test]
+fn issue_14_a_raw_version_like_value_is_the_version_a_raw_latest_follows() {
+    let c = ctx("push", "refs/heads/main");
+    for (value, kind, version) in [
+        ("2.0", TagKind::Floating, Some("2.0")),
+        ("v3", TagKind::Floating, Some("v3")),
+        ("2024.12.1", TagKind::Release, Some("2024.12.1")),
+        ("main", TagKind::Floating, None),
+        ("7", TagKind::Floating, None),
+    ] {
+        let m = meta(
+            &c,
+            &format!("type=raw,value={value}\ntype=raw,value=latest"),
+            "",
+        );
+        assert_eq!(m.tags[0].kind, kind, "{value}");
+        assert_eq!(m.tags[1].name.as_str(), "latest");
+        assert_eq!(m.tags[1].kind, TagKind::Rolling);
+        assert_eq!(m.tags[1].version.as_deref(), version, "{value}");
+    }
+}

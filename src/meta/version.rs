@@ -86,9 +86,139 @@ pub fn parse_pep440(raw: &str) -> Option<Pep440Parts> {
     })
 }
 
+/// A version-like value as the numbers it orders by: a full semver (`1.2.3`, `v1.2.3-rc.1`), or
+/// two or more dot-separated numbers with an optional `v` (`2.0`, `v2.6`, `2024.12.1`), or one
+/// number after a `v` (`v3`). A bare single number (`7`, `20240101`, a short SHA of digits) is
+/// not one: too many non-version tags look like that.
+///
+/// Ordered by its numbers, a missing one counting as 0 (`2.0` = `2.0.0` < `2.4.2` < `2.6` <
+/// `2024.12.1`), then a pre-release before its release, as semver orders pre-releases.
+#[derive(Debug, Clone)]
+pub struct VersionKey {
+    numbers: Vec<u64>,
+    pre: semver::Prerelease,
+}
+
+impl VersionKey {
+    pub fn parse(text: &str) -> Option<VersionKey> {
+        if let Some(parts) = parse_semver(text) {
+            let pre = semver::Prerelease::new(parts.version.split_once('-').map_or("", |(_, p)| p))
+                .ok()?;
+            return Some(VersionKey {
+                numbers: vec![parts.major, parts.minor, parts.patch],
+                pre,
+            });
+        }
+        let (prefixed, rest) = match text.strip_prefix('v') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let numbers: Vec<u64> = rest
+            .split('.')
+            .map(|n| {
+                (!n.is_empty() && n.len() <= 16 && n.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| n.parse().ok())
+                    .flatten()
+            })
+            .collect::<Option<_>>()?;
+        (numbers.len() >= 2 || prefixed).then_some(VersionKey {
+            numbers,
+            pre: semver::Prerelease::EMPTY,
+        })
+    }
+
+    pub fn is_prerelease(&self) -> bool {
+        !self.pre.is_empty()
+    }
+
+    /// The first number (`2` of `2.6`).
+    pub fn major(&self) -> u64 {
+        self.number(0)
+    }
+
+    /// The second number, 0 when there is none (`6` of `2.6`, `0` of `v3`).
+    pub fn minor(&self) -> u64 {
+        self.number(1)
+    }
+
+    fn number(&self, i: usize) -> u64 {
+        self.numbers.get(i).copied().unwrap_or(0)
+    }
+}
+
+impl Ord for VersionKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let len = self.numbers.len().max(other.numbers.len());
+        (0..len)
+            .map(|i| self.number(i).cmp(&other.number(i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                (false, false) => self.pre.cmp(&other.pre),
+            })
+    }
+}
+
+impl PartialOrd for VersionKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for VersionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for VersionKey {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_keys_order_every_version_like_value() {
+        let key = |s: &str| VersionKey::parse(s).unwrap_or_else(|| panic!("{s}"));
+        let ascending = [
+            "1.9.9",
+            "2.0",
+            "2.4.2",
+            "v2.5.0",
+            "2.6",
+            "v3",
+            "3.0.1-rc.1",
+            "3.0.1",
+            "2024.12.1",
+        ];
+        for pair in ascending.windows(2) {
+            assert!(key(pair[0]) < key(pair[1]), "{} < {}", pair[0], pair[1]);
+        }
+        assert_eq!(key("2.0"), key("2.0.0"));
+        assert_eq!(key("v3"), key("3.0.0"));
+        assert!(key("1.0.0-rc.1").is_prerelease());
+        assert!(!key("2024.01.05").is_prerelease());
+        assert_eq!((key("2.6").major(), key("2.6").minor()), (2, 6));
+        assert_eq!((key("v3").major(), key("v3").minor()), (3, 0));
+        for not_one in [
+            "7",
+            "20240101",
+            "latest",
+            "main-abc1234",
+            "2.",
+            ".2",
+            "v",
+            "2.x",
+            "1..2",
+            "v1.2-alpine",
+            "V3",
+        ] {
+            assert!(VersionKey::parse(not_one).is_none(), "{not_one}");
+        }
+    }
 
     #[test]
     fn semver_accepts_what_node_semver_valid_accepts() {

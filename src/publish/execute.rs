@@ -3,10 +3,14 @@
 //! then rolling, each phase done on every target before the next starts (work within a phase runs
 //! concurrently). A failure before the tags stops the run with no tag moved, so `latest` never
 //! points at a half-published image; running again completes the job (present content is skipped)
-//! when what stopped it was temporary ([`Failure::transient`]).
+//! when what stopped it was temporary ([`Failure::transient`]). Each rolling tag pushed is then
+//! read back and settled on the newest version ([`rolling::settle`]), which repairs a race with
+//! a concurrent publish.
 
+use super::observe::read_back;
 pub use super::outcome::{FailedStep, Failure, TagOutcome};
 use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TagDecision, TargetPlan};
+use super::rolling::{self, Settle};
 use crate::meta::TagKind;
 use crate::registry::manifests::is_index;
 use crate::registry::{BlobSource, Client, Digest, Mount, Reference, Repository};
@@ -191,6 +195,47 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
             reports[i].tags.push((tag.name.clone(), tag.kind, outcome));
         }
     }
+
+    // Each rolling tag this run pushed for a version is read back and settled on the newest
+    // version's image: a concurrent publish may have written it meanwhile (see `rolling`).
+    let pushed: Vec<(usize, usize, &super::plan::TagPlan, &str)> = reports
+        .iter()
+        .enumerate()
+        .flat_map(|(i, report)| {
+            report
+                .tags
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, kind, outcome))| {
+                    *kind == TagKind::Rolling && *outcome == TagOutcome::Pushed
+                })
+                .map(move |(j, (name, _, _))| (i, j, name))
+        })
+        .filter_map(|(i, j, name)| {
+            let tag = plan.targets[i].tags.iter().find(|t| t.name == *name)?;
+            Some((i, j, tag, tag.version.as_deref()?))
+        })
+        .collect();
+    let settled: Vec<_> = stream::iter(&pushed)
+        .map(|&(i, _, tag, version)| settle(client, plan, &plan.targets[i], tag, version, source))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    for (&(i, j, tag, _), result) in pushed.iter().zip(settled) {
+        match result {
+            Ok(Some((digest, version))) => {
+                reports[i].tags[j].2 = TagOutcome::Settled { digest, version };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let message = format!(
+                    "{}:{}: reading it back after the push: {e}",
+                    plan.targets[i].repo, tag.name
+                );
+                failures.push(Failure::new(FailedStep::Tag, message, &e));
+            }
+        }
+    }
     Report {
         digest: plan.root.digest.clone(),
         media_type: plan.root.media_type.clone(),
@@ -269,6 +314,47 @@ async fn send_blob(
         .push_blob(repo, &blob.digest, blob.size, reader.as_ref(), session)
         .await?;
     Ok(false)
+}
+
+/// How many times a rolling tag is read back and, when it is not where it belongs, put again.
+/// Runs that read the same tags agree where it belongs, so more than two rounds means that
+/// publishes keep arriving; the last of them settles it.
+const SETTLE_ROUNDS: usize = 5;
+
+/// Reads rolling tag `tag` back and puts it where [`rolling::settle`] says it belongs, until it
+/// is there. Returns where it was last put, if it was put again.
+async fn settle(
+    client: &Client,
+    plan: &Plan,
+    target: &TargetPlan,
+    tag: &super::plan::TagPlan,
+    version: &str,
+    source: &SourceContent<'_>,
+) -> crate::registry::Result<Option<(Digest, Option<String>)>> {
+    let mut moved = None;
+    for _ in 0..SETTLE_ROUNDS {
+        let now = read_back(client, &target.repo, &tag.name, version, &plan.forms).await?;
+        match rolling::settle(&tag.name, version, &plan.root.digest, &plan.forms, &now) {
+            Settle::Settled => return Ok(moved),
+            Settle::Move { digest, version } => {
+                let reference = Reference::Tag(tag.name.clone());
+                if digest == plan.root.digest {
+                    put(client, &target.repo, reference, &digest, source).await?;
+                } else {
+                    // Another run's image, already in this repository: its bytes, under our tag.
+                    let there = target.repo.with(Reference::Digest(digest.clone()));
+                    let manifest = client.get_manifest_raw(&there).await?;
+                    let image = target.repo.with(reference);
+                    client
+                        .put_manifest_raw(&image, manifest.bytes, &manifest.media_type)
+                        .await?;
+                }
+                tracing::info!(tag = %tag.name, %digest, "rolling tag settled after a concurrent publish");
+                moved = Some((digest, version));
+            }
+        }
+    }
+    Ok(moved)
 }
 
 async fn put(

@@ -1,9 +1,11 @@
 //! Read-only look at each target before planning: what it holds of the image, and the tags the
 //! tag decisions need. Requests are kept at the floor: one HEAD of the root; if it is missing,
-//! one HEAD per child manifest and per blob; one tag listing only when a rolling tag needs it;
-//! one HEAD per tag whose digest decides something (a HEAD instead of a PUT on a re-run).
+//! one HEAD per child manifest and per blob; one tag listing only when a rolling tag needs it or the image is there already;
+//! one HEAD per tag whose digest decides something (a HEAD instead of a PUT on a re-run). After
+//! rolling tags are written, [`read_back`] looks again at where they point.
 
 use super::plan::{Content, Observed};
+use super::rolling::{self, ReadBack, VersionForms};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::{Action, Client, Digest, Reference, Repository, Result, Scopes};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -106,19 +108,21 @@ where
         .await
 }
 
-/// The target's tags when a rolling tag needs them, and where this run's tags point there: each
-/// release tag, and, when the target holds the image already (a re-run, or new tags on it), each
-/// other tag the listing shows, so that a tag already on the image is reported unchanged rather
-/// than put again. A tag the listing shows absent is not asked about.
+/// The target's tags when a rolling tag needs them or the target holds the image already, and
+/// where this run's tags point there: each release tag, and, when the target holds the image
+/// already (a re-run, or new tags on it), each other tag (floating and rolling alike) the listing
+/// shows, so that a tag already on the image is reported unchanged rather than put again. A tag
+/// the listing shows absent is not asked about.
 async fn observe_tags(
     client: &Client,
     target: &Repository,
     tags: &[ComputedTag],
     root_present: bool,
 ) -> Result<(Option<BTreeSet<String>>, BTreeMap<String, Digest>)> {
-    let needs_listing = tags
-        .iter()
-        .any(|t| t.kind == TagKind::Rolling && t.version.is_some());
+    let needs_listing = root_present
+        || tags
+            .iter()
+            .any(|t| t.kind == TagKind::Rolling && t.version.is_some());
     let listed: Option<BTreeSet<String>> = match needs_listing {
         true => Some(client.list_tags(target, None).await?.into_iter().collect()),
         false => None,
@@ -129,7 +133,18 @@ async fn observe_tags(
         .map(|t| t.name.to_string())
         .filter(|name| listed.as_ref().is_none_or(|all| all.contains(name)))
         .collect();
-    let digests = stream::iter(asked)
+    let digests = digests_of(client, target, asked).await?;
+    Ok((listed, digests))
+}
+
+/// Where each of `names` points in `target` (HEADs, [`CONCURRENCY`] at a time); a tag that is
+/// not there is left out.
+async fn digests_of(
+    client: &Client,
+    target: &Repository,
+    names: Vec<String>,
+) -> Result<BTreeMap<String, Digest>> {
+    stream::iter(names)
         .map(|name| async move {
             let image = target.with(Reference::Tag(name.clone()));
             let info = client.head_manifest(&image).await?;
@@ -138,6 +153,20 @@ async fn observe_tags(
         .buffer_unordered(CONCURRENCY)
         .try_filter_map(|found| async move { Ok(found) })
         .try_collect()
-        .await?;
-    Ok((listed, digests))
+        .await
+}
+
+/// What rolling tag `name` of `version` looks like after this run wrote it: the listing, and
+/// where `name` and the newer versions in its scope point ([`rolling::to_read_back`]).
+pub async fn read_back(
+    client: &Client,
+    target: &Repository,
+    name: &str,
+    version: &str,
+    forms: &VersionForms,
+) -> Result<ReadBack> {
+    let tags: BTreeSet<String> = client.list_tags(target, None).await?.into_iter().collect();
+    let asked = rolling::to_read_back(name, version, forms, &tags);
+    let digests = digests_of(client, target, asked).await?;
+    Ok(ReadBack { tags, digests })
 }

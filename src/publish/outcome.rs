@@ -12,6 +12,13 @@ pub enum TagOutcome {
     /// Pushed over a release tag that pointed at this other digest (`overwrite-releases`).
     Replaced(Digest),
     Unchanged,
+    /// Pushed, read back, and put again where it belongs (see `rolling::settle`): on the image
+    /// of the newer version tag `version` that a concurrent publish wrote, or (`None`) on this
+    /// run's image again after a concurrent publish of an older version overwrote it.
+    Settled {
+        digest: Digest,
+        version: Option<String>,
+    },
     Held(String),
     Refused(String),
     /// Not written because an earlier step failed.
@@ -25,6 +32,16 @@ impl fmt::Display for TagOutcome {
             TagOutcome::Pushed => f.write_str("pushed"),
             TagOutcome::Replaced(was) => write!(f, "pushed, replacing {was} (overwrite-releases)"),
             TagOutcome::Unchanged => f.write_str("unchanged (already there)"),
+            TagOutcome::Settled {
+                digest,
+                version: Some(version),
+            } => write!(
+                f,
+                "pushed, then moved on to `{version}` ({digest}), a newer version published meanwhile"
+            ),
+            TagOutcome::Settled { version: None, .. } => f.write_str(
+                "pushed, and again after a concurrent publish of an older version overwrote it",
+            ),
             TagOutcome::Held(why) => write!(f, "held: {why}"),
             TagOutcome::Refused(why) => write!(f, "refused: {why}"),
             TagOutcome::Skipped => f.write_str("not written: an earlier step failed"),

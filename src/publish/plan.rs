@@ -10,10 +10,11 @@
 //! | release tag, absent          | push                                                          |
 //! | release tag, same digest     | unchanged                                                     |
 //! | release tag, other digest    | refused (immutable) unless overwriting is allowed             |
-//! | rolling tag (`v1.2` `v1` `latest`, any prefix/suffix form, a raw `latest`) | push unless a newer release in its scope is in the repository (see `rolling`) |
-//! | floating tag (`main-abc1234`) | push                                                         |
+//! | rolling tag (`v1.2` `v1` `latest`, any prefix/suffix form, a raw `latest`) | push unless a newer version in its scope is in the repository (see `rolling`); unchanged when already on the image |
+//! | floating tag (`main-abc1234`), absent or elsewhere | push                                   |
+//! | floating tag already on the image | unchanged                                               |
 
-use super::rolling::{self, ReleaseForms};
+use super::rolling::{self, VersionForms};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::{Digest, Repository};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -80,7 +81,7 @@ pub enum TagDecision {
     Unchanged,
     /// Not published, and the run fails: a release tag would change.
     Refused(String),
-    /// Not moved, by design: a newer release holds this rolling tag.
+    /// Not moved, by design: a newer version holds this rolling tag.
     Held(String),
 }
 
@@ -89,6 +90,8 @@ pub struct TagPlan {
     pub name: String,
     pub kind: TagKind,
     pub decision: TagDecision,
+    /// The version a rolling tag follows: a pushed one is read back and settled on the newest.
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +122,8 @@ pub struct Plan {
     pub root: Descriptor,
     pub platforms: Vec<String>,
     pub targets: Vec<TargetPlan>,
+    /// The forms this run's version tags take, for reading versions back after writing.
+    pub forms: VersionForms,
 }
 
 impl Plan {
@@ -166,7 +171,7 @@ pub fn plan(
             );
         }
     }
-    let forms = ReleaseForms::of(tags);
+    let forms = VersionForms::of(tags);
     let mut plans = Vec::with_capacity(targets.len());
     for (repo, observed) in targets {
         let mut blobs = Vec::with_capacity(content.blobs.len());
@@ -221,6 +226,7 @@ pub fn plan(
         root: content.root.clone(),
         platforms: content.platforms.clone(),
         targets: plans,
+        forms,
     }
 }
 
@@ -229,7 +235,7 @@ fn decide_tag(
     root: &Digest,
     observed: &Observed,
     options: &Options,
-    forms: &ReleaseForms,
+    forms: &VersionForms,
 ) -> TagPlan {
     let name = tag.name.to_string();
     let already_there = observed.tag_digests.get(&name) == Some(root);
@@ -255,6 +261,9 @@ fn decide_tag(
         name,
         kind: tag.kind,
         decision,
+        version: (tag.kind == TagKind::Rolling)
+            .then(|| tag.version.clone())
+            .flatten(),
     }
 }
 

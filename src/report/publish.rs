@@ -63,6 +63,17 @@ pub fn publish_summary(report: &Report) -> String {
                     )
                 }
                 TagOutcome::Unchanged => "unchanged".to_string(),
+                TagOutcome::Settled {
+                    digest,
+                    version: Some(version),
+                } => format!(
+                    "pushed ({kind}), then moved on to {} ({}), a newer version published meanwhile",
+                    code_span(version),
+                    code_span(&digest.to_string())
+                ),
+                TagOutcome::Settled { version: None, .. } => format!(
+                    "pushed ({kind}), and again after a concurrent publish of an older version overwrote it"
+                ),
                 TagOutcome::Held(why) => format!("held: {why}"),
                 TagOutcome::Refused(why) => format!("**refused**: {why}"),
                 TagOutcome::Skipped => "**not written** (an earlier step failed)".to_string(),

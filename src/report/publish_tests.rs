@@ -179,6 +179,7 @@ fn plan(tags: Vec<TagPlan>) -> Plan {
             root_by_digest: false,
             image_present: false,
         }],
+        forms: Default::default(),
     }
 }
 
@@ -188,6 +189,7 @@ fn a_dry_run_summary_says_what_a_real_run_would_refuse() {
         name: "v1.2.3".into(),
         kind: TagKind::Release,
         decision: TagDecision::Refused("release tags are immutable".into()),
+        version: None,
     };
     let md = plan_summary(&plan(vec![refused]));
     assert!(md.contains("dry run: nothing was written"), "{md}");
@@ -199,6 +201,7 @@ fn a_dry_run_summary_says_what_a_real_run_would_refuse() {
         name: "v1.2.3".into(),
         kind: TagKind::Release,
         decision: TagDecision::Push,
+        version: None,
     };
     assert!(!plan_summary(&plan(vec![pushed])).contains("refused"));
 }

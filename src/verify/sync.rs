@@ -177,6 +177,13 @@ async fn publish_tag(
                 Some(TagOutcome::Pushed | TagOutcome::Replaced(_) | TagOutcome::Unchanged) => {
                     Action::Repaired
                 }
+                Some(TagOutcome::Settled { version: None, .. }) => Action::Repaired,
+                Some(TagOutcome::Settled {
+                    version: Some(newer),
+                    ..
+                }) => Action::Held(format!(
+                    "`{newer}`, a newer version, was published meanwhile"
+                )),
                 Some(TagOutcome::Held(why)) => Action::Held(why),
                 Some(TagOutcome::Refused(why)) => Action::Refused(why),
                 Some(TagOutcome::Skipped) | None => {

@@ -7,3 +7,5 @@ mod auth;
 mod cli;
 // The engine with an in-memory image: request floor, re-runs, hotfix, immutability, faults.
 mod engine;
+// Tags on re-runs and racing runs: floating tags unchanged, rolling tags only forward (issue 14).
+mod rolling;
