@@ -8,7 +8,7 @@ use crate::publish::credentials::client_config;
 use crate::publish::execute::Report;
 use crate::publish::plan::{Options, Plan};
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
-use crate::registry::Client;
+use crate::registry::{Client, StopReason};
 use crate::report::commands::{self, Untrusted};
 use crate::report::{self, outputs};
 use std::collections::BTreeMap;
@@ -25,19 +25,22 @@ pub(super) fn publish(
     actions: bool,
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let fail = |e: AppError| (e, String::new());
-    let (config, secrets) =
+    let (mut config, secrets) =
         client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
     if actions {
         for secret in &secrets {
             log(console, &commands::add_mask(secret.expose()));
         }
     }
-    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| fail(AppError::Runtime(e)))?;
+    // From here a signal or the `timeout` input stops the run with its report.
+    let stop = super::stop::watch(&runtime, inputs.timeout);
+    config.stop = stop.clone();
+    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
     let request = publish_run::Request {
         source,
         images: &meta.images,
@@ -49,6 +52,13 @@ pub(super) fn publish(
     };
     let outcome = match runtime.block_on(publish_run::publish(&client, request)) {
         Ok(outcome) => outcome,
+        // Stopped before the executor started: nothing was written (only it writes).
+        Err(_) if stop.reason().is_some() => {
+            let reason = stop.reason().unwrap_or(StopReason::Signal("SIGTERM"));
+            let text = report::publish::stopped_summary(&reason);
+            let failures = Vec::new();
+            return Err((AppError::Stopped { reason, failures }, text));
+        }
         Err(PublishError::Refused(refusals)) => {
             let text = report::publish::refused_summary(&refusals);
             return Err((PublishError::Refused(refusals).into(), text));
@@ -131,7 +141,12 @@ fn log_published(
         }
     }
     if !published.failures.is_empty() {
-        return Err((AppError::Incomplete(published.failures.clone()), text));
+        let failures = published.failures.clone();
+        let error = match published.stopped.clone() {
+            Some(reason) => AppError::Stopped { reason, failures },
+            None => AppError::Incomplete(failures),
+        };
+        return Err((error, text));
     }
     for target in &published.targets {
         log(
