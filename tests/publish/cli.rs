@@ -8,7 +8,7 @@ use crate::support::{Run, run};
 use registry_action::sample::{SampleSpec, write_archive, write_layout};
 
 /// `registry-action publish --source <source> --images <images> --tags <tags>` with `vars`.
-fn publish_cli(
+pub(super) fn publish_cli(
     source: impl AsRef<str>,
     images: impl AsRef<str>,
     tags: impl AsRef<str>,
@@ -29,14 +29,16 @@ fn publish_cli(
 }
 
 /// The sample image of `seed`, as an OCI layout.
-fn sample(seed: u64) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
+pub(super) fn sample(seed: u64) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
     layout(&SampleSpec {
         seed,
         ..SampleSpec::default()
     })
 }
 
-fn layout(spec: &SampleSpec) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
+pub(super) fn layout(
+    spec: &SampleSpec,
+) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
     let dir = tempfile::tempdir().expect("temp dir");
     let image = write_layout(&dir.path().join("layout"), spec).expect("sample layout");
     (dir, image)

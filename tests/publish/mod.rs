@@ -7,3 +7,5 @@ mod auth;
 mod cli;
 // The engine with an in-memory image: request floor, re-runs, hotfix, immutability, faults.
 mod engine;
+// A registry that stops answering, the `timeout` input and SIGTERM: the run ends, with its report.
+mod stall;
