@@ -107,6 +107,11 @@ impl AppError {
             AppError::Stopped { .. } => {
                 "run the step again to finish (what is already written is skipped)"
             }
+            // No answer from a registry before the first write (a stall, a reset): nothing was
+            // written, and the same run may well succeed.
+            AppError::Publish(error) if matches!(&**error, PublishError::Registry(e) if crate::publish::outcome::is_transient(e)) => {
+                "this error is temporary: run the step again (nothing was written)"
+            }
             AppError::Incomplete(failures) if failures.iter().all(|f| f.transient) => {
                 "these errors are temporary: run the step again to finish (what is already written is skipped)"
             }

@@ -76,6 +76,38 @@ fn issue_14_a_stalled_registry_fails_the_publish_in_seconds_as_a_temporary_failu
     );
 }
 
+/// A registry stopped before the run (every request, from the first `GET /v2/`, gets no
+/// answer): the ping gives up in seconds with a hint that the error is temporary.
+#[test]
+fn issue_14_a_registry_stalled_from_the_start_fails_at_the_ping_as_temporary() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let proxy = stall_uploads(&registry, "", usize::MAX);
+    let (_dir, image) = sample(45);
+    let started = Instant::now();
+    let r = publish_cli(
+        format!("oci:{}", image.dir.display()),
+        format!("{}/frozen/app", proxy.addr),
+        "type=raw,value=v1.0.0",
+        &[(STALL, "1")],
+    );
+    let took = started.elapsed();
+    assert!(!r.success(), "{}", r.console());
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    let console = r.console();
+    assert!(
+        console.contains("/v2/: the registry stopped responding: nothing moved for 1s"),
+        "{console}"
+    );
+    assert!(
+        console.contains("this error is temporary: run the step again (nothing was written)"),
+        "{console}"
+    );
+    // The HTTPS try, then plain HTTP with every retry.
+    assert!(stalled(&proxy) >= 6, "{:?}", proxy.seen());
+}
+
 /// A source registry that sends half a blob and then nothing: the copy fails in seconds as a
 /// temporary failure instead of waiting on the body.
 #[test]
