@@ -19,6 +19,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 mod publish_step;
+mod stop;
 
 /// Everything that can stop a run, each with the hint a user needs.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,12 @@ pub enum AppError {
     Publish(Box<PublishError>),
     #[error("publishing did not complete, and no tag was moved past a failed step:\n{}", report::publish::failure_lines(.0).join("\n"))]
     Incomplete(Vec<Failure>),
+    #[error("{}", stopped_message(.reason, .failures))]
+    Stopped {
+        reason: crate::registry::StopReason,
+        /// What did not complete; empty when the run stopped before its first write.
+        failures: Vec<Failure>,
+    },
     #[error("dry run: a real run would be refused, nothing would be written:\n{}", .0.join("\n"))]
     DryRunRefused(Vec<String>),
     #[error("cannot start the async runtime: {0}")]
@@ -91,12 +98,46 @@ impl AppError {
                 "one rule per line, e.g. `keep tag=latest,main`, `keep semver=release`, `keep last=10`, `delete tag=main-* older-than=30d`, `delete pr=closed`, `delete untagged older-than=14d`"
             }
             AppError::Cleanup(e) => e.hint(),
+            AppError::Stopped {
+                reason: crate::registry::StopReason::Deadline(_),
+                ..
+            } => {
+                "if the registries are slow but working, raise `timeout` (e.g. `timeout: 2h`); a re-run skips what is already written"
+            }
+            AppError::Stopped { .. } => {
+                "run the step again to finish (what is already written is skipped)"
+            }
+            // No answer from a registry before the first write (a stall, a reset): nothing was
+            // written, and the same run may well succeed.
+            AppError::Publish(error) if matches!(&**error, PublishError::Registry(e) if crate::publish::outcome::is_transient(e)) => {
+                "this error is temporary: run the step again (nothing was written)"
+            }
             AppError::Incomplete(failures) if failures.iter().all(|f| f.transient) => {
                 "these errors are temporary: run the step again to finish (what is already written is skipped)"
             }
             _ => return None,
         })
     }
+}
+
+/// What a stopped publish says: why (naming the `timeout` input when its limit was reached),
+/// that no tag moved past an unfinished step, and what did not complete.
+fn stopped_message(reason: &crate::registry::StopReason, failures: &[Failure]) -> String {
+    use crate::registry::StopReason;
+    let why = match reason {
+        StopReason::Signal(name) => format!("publishing was cancelled ({name})"),
+        StopReason::Deadline(limit) => format!(
+            "publishing stopped: the `timeout` input's limit of {} was reached",
+            crate::registry::stop::human_duration(*limit)
+        ),
+    };
+    if failures.is_empty() {
+        return format!("{why} before the first write: nothing was written");
+    }
+    format!(
+        "{why} before it completed, and no tag was moved past an unfinished step:\n{}",
+        report::publish::failure_lines(failures).join("\n")
+    )
 }
 
 /// The environment the run sees: the process's, then each `--env-file`, then the flags.

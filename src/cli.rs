@@ -54,6 +54,9 @@ pub struct Cli {
     /// Let a release tag (`v1.2.3`) move to a different image. Sets INPUT_OVERWRITE-RELEASES=true.
     #[arg(long)]
     pub overwrite_releases: bool,
+    /// publish: the longest the run may take against registries (`30m`, `2h`; default 60m); then it stops, reports what was written, and fails. Sets INPUT_TIMEOUT.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
     /// Registries (`host[:port]`) to reach over plain HTTP when HTTPS fails (repeatable). Sets INPUT_INSECURE-REGISTRIES.
     /// Registry logins come from INPUT_CREDENTIALS or Docker's config.json, never from flags.
     #[arg(long, value_name = "HOST")]
@@ -153,6 +156,7 @@ impl Cli {
             lines(&self.closed_pull_requests),
         );
         set(input_env_var("registry-apis"), lines(&self.registry_apis));
+        set(input_env_var("timeout"), self.timeout.clone());
         set("GITHUB_EVENT_PATH".into(), path(&self.event));
         set("GITHUB_EVENT_NAME".into(), self.event_name.clone());
         set("GITHUB_REF".into(), self.git_ref.clone());

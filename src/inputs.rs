@@ -5,6 +5,7 @@ use crate::meta::TagInputs;
 use crate::meta::lines::{InputLine, input_lines};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 /// Every input the action reads, with its action.yml default.
 pub const INPUTS: &[(&str, &str)] = &[
@@ -29,6 +30,7 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("retention", ""),
     ("closed-pull-requests", ""),
     ("registry-apis", ""),
+    ("timeout", "60m"),
 ];
 
 /// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
@@ -101,6 +103,9 @@ pub struct Inputs {
     pub closed_pull_requests: Vec<u64>,
     /// `command: cleanup`: which API serves which registry (parsed by `cleanup::backend::Apis`).
     pub registry_apis: String,
+    /// `timeout`: the longest a publish may run against registries; then it stops, reports what
+    /// was written, and fails.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,6 +179,7 @@ impl Inputs {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let timeout = duration("timeout", &get("timeout"))?;
         Ok(Inputs {
             command,
             tags: TagInputs {
@@ -198,8 +204,23 @@ impl Inputs {
             retention: get("retention"),
             closed_pull_requests,
             registry_apis: get("registry-apis"),
+            timeout,
         })
     }
+}
+
+/// A positive duration with units, Go's syntax as GitHub users meet it elsewhere: `30m`, `2h`,
+/// `1h30m`, `90s`. A bare number is refused: minutes or seconds would be a guess.
+fn duration(input: &'static str, raw: &str) -> Result<Duration, InputError> {
+    crate::registry::retry::parse_go_duration(raw.trim())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| InputError {
+            input,
+            message: format!(
+                "`{}` is not a duration; expected a number with a unit (s, m, h), e.g. `30m`, `2h` or `1h30m`",
+                raw.trim()
+            ),
+        })
 }
 
 /// Items separated by commas or lines (`#` comment lines skipped), trimmed, empty ones dropped.
@@ -246,6 +267,7 @@ mod tests {
         assert!(!inputs.sync);
         assert!(inputs.fail_on_drift);
         assert!(inputs.verify_tags.is_empty());
+        assert_eq!(inputs.timeout, Duration::from_secs(3600));
     }
 
     #[test]
@@ -287,6 +309,13 @@ mod tests {
         assert!(e.to_string().contains("`x` is not a pull request number"));
         let ok = Inputs::from_vars(&vars(&[("INPUT_CLOSED-PULL-REQUESTS", "3, #4\n5")])).unwrap();
         assert_eq!(ok.closed_pull_requests, [3, 4, 5]);
+        for bad in ["30", "soon", "0s", "-5m"] {
+            let e = Inputs::from_vars(&vars(&[("INPUT_TIMEOUT", bad)])).unwrap_err();
+            assert_eq!(e.input, "timeout", "{bad}");
+            assert!(e.to_string().contains("e.g. `30m`"), "{e}");
+        }
+        let ok = Inputs::from_vars(&vars(&[("INPUT_TIMEOUT", "1h30m")])).unwrap();
+        assert_eq!(ok.timeout, Duration::from_secs(5400));
         let e = Inputs::from_vars(&vars(&[("INPUT_COMMAND", "deploy")])).unwrap_err();
         assert!(e.to_string().contains("unknown command `deploy`"));
     }

@@ -1,7 +1,7 @@
 //! Shared helpers: run the built binary in a clean environment and read back what it wrote.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,29 +47,51 @@ impl Run {
 
 /// Runs the binary with only `vars` (plus PATH) in its environment and the runner's files in a temp dir.
 pub fn run(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    start(args, vars).finish()
+}
+
+/// A run of the binary still going (see [`start`]).
+pub struct Started {
+    pub child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Started {
+    /// Waits for the run to end and reads what it wrote.
+    pub fn finish(self) -> Run {
+        let output = self
+            .child
+            .wait_with_output()
+            .expect("wait for registry-action");
+        let read =
+            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        Run {
+            outputs_file: read("output"),
+            summary_file: read("summary"),
+            env_file: read("env"),
+            output,
+        }
+    }
+}
+
+/// Starts the binary as [`run`] does, without waiting: for a test that signals it.
+pub fn start(args: &[&str], vars: &[(&str, &str)]) -> Started {
     let dir = tempfile::tempdir().expect("temp dir");
-    let outputs = dir.path().join("output");
-    let summary = dir.path().join("summary");
-    let env_file = dir.path().join("env");
     let mut command = Command::new(env!("CARGO_BIN_EXE_registry-action"));
     command
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("GITHUB_OUTPUT", &outputs)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("GITHUB_ENV", &env_file);
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary"))
+        .env("GITHUB_ENV", dir.path().join("env"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in vars {
         command.env(k, v);
     }
-    let output = command.output().expect("run registry-action");
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    Run {
-        outputs_file: read(&outputs),
-        summary_file: read(&summary),
-        env_file: read(&env_file),
-        output,
-    }
+    let child = command.spawn().expect("start registry-action");
+    Started { child, dir }
 }
 
 /// Runs a bundled fixture scenario.

@@ -8,7 +8,7 @@ use crate::publish::credentials::client_config;
 use crate::publish::execute::Report;
 use crate::publish::plan::{Options, Plan};
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
-use crate::registry::Client;
+use crate::registry::{Client, StopReason};
 use crate::report::commands::Untrusted;
 use crate::report::{self, outputs};
 use std::collections::BTreeMap;
@@ -26,14 +26,17 @@ pub(super) fn publish(
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let fail = |e: AppError| (e, String::new());
     // Its secrets are masked already (app::run masks every secret first).
-    let (config, _) =
+    let (mut config, _) =
         client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
-    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| fail(AppError::Runtime(e)))?;
+    // From here a signal or the `timeout` input stops the run with its report.
+    let stop = super::stop::watch(&runtime, inputs.timeout);
+    config.stop = stop.clone();
+    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
     let request = publish_run::Request {
         source,
         images: &meta.images,
@@ -45,6 +48,13 @@ pub(super) fn publish(
     };
     let outcome = match runtime.block_on(publish_run::publish(&client, request)) {
         Ok(outcome) => outcome,
+        // Stopped before the executor started: nothing was written (only it writes).
+        Err(_) if stop.reason().is_some() => {
+            let reason = stop.reason().unwrap_or(StopReason::Signal("SIGTERM"));
+            let text = report::publish::stopped_summary(&reason);
+            let failures = Vec::new();
+            return Err((AppError::Stopped { reason, failures }, text));
+        }
         Err(PublishError::Refused(refusals)) => {
             let text = report::publish::refused_summary(&refusals);
             return Err((PublishError::Refused(refusals).into(), text));
@@ -127,7 +137,12 @@ fn log_published(
         }
     }
     if !published.failures.is_empty() {
-        return Err((AppError::Incomplete(published.failures.clone()), text));
+        let failures = published.failures.clone();
+        let error = match published.stopped.clone() {
+            Some(reason) => AppError::Stopped { reason, failures },
+            None => AppError::Incomplete(failures),
+        };
+        return Err((error, text));
     }
     for target in &published.targets {
         log(

@@ -178,7 +178,8 @@ fn looks_space_separated(value: &str) -> bool {
 
 /// The registry client's settings from the inputs: `credentials`, `github-token` (for ghcr.io,
 /// as `GITHUB_ACTOR`) and `insecure-registries`, over Docker's config and CA files from the
-/// environment. Also returns the secrets the log must mask.
+/// environment, with the stall timeouts `REGISTRY_ACTION_STALL_TIMEOUT` may shorten (a test knob).
+/// Also returns the secrets the log must mask.
 pub fn client_config(
     inputs: &crate::inputs::Inputs,
     var: impl Fn(&str) -> Option<String>,
@@ -198,7 +199,8 @@ pub fn client_config(
             .entry("ghcr.io".into())
             .or_insert(CredentialOrigin::GithubToken);
     }
-    let mut config = crate::registry::ClientConfig::from_env();
+    let mut config = crate::registry::ClientConfig::from_env()
+        .with_stall_timeout(var(crate::registry::config::STALL_TIMEOUT_VAR).as_deref());
     config.credentials = credentials;
     config.credential_origins = origins;
     config.insecure_registries = inputs.insecure_registries.clone();

@@ -13,7 +13,7 @@ use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TagDecision, TargetP
 use super::rolling::{self, Settle};
 use crate::meta::TagKind;
 use crate::registry::manifests::is_index;
-use crate::registry::{BlobSource, Client, Digest, Mount, Reference, Repository};
+use crate::registry::{BlobSource, Client, Digest, Mount, Reference, Repository, StopReason};
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use std::collections::BTreeMap;
@@ -50,9 +50,13 @@ pub struct Report {
     /// The steps that did not complete (`image: what failed`, its kind of step, whether a re-run
     /// can get past it); empty when everything was published.
     pub failures: Vec<Failure>,
+    /// Why the run was stopped before it completed (a signal, the time limit), when it was.
+    pub stopped: Option<StopReason>,
 }
 
-/// Runs the plan. Returns a report in every case; `failures` says what did not complete.
+/// Runs the plan. Returns a report in every case; `failures` says what did not complete. A
+/// stopped run (see [`crate::registry::Stop`]) fails every step still running or to come at once,
+/// so it ends like a failed one: no tag moves past it.
 pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -> Report {
     let mut reports: Vec<TargetReport> = plan.targets.iter().map(empty_report).collect();
     let mut failures = Vec::new();
@@ -240,6 +244,8 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
         digest: plan.root.digest.clone(),
         media_type: plan.root.media_type.clone(),
         platforms: plan.platforms.clone(),
+        // A stop that came after the last step changed nothing.
+        stopped: client.stop().reason().filter(|_| !failures.is_empty()),
         targets: reports,
         failures,
     }

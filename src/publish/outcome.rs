@@ -73,7 +73,8 @@ pub struct Failure {
     /// What failed, as shown: `image: blob upload: <error>`.
     pub message: String,
     pub step: FailedStep,
-    /// Running again can get past it: no answer (connection refused or reset, timeout), or a
+    /// Running again can get past it: no answer (connection refused or reset, timeout, a
+    /// registry that stopped responding, a run stopped early), or a
     /// 408, 429 or 5xx that outlasted the retries. Not a 4xx refusal, a digest mismatch, a
     /// corrupt source or a configuration error: those stay until something else changes.
     pub transient: bool,
@@ -101,6 +102,9 @@ pub fn is_transient(error: &crate::registry::Error) -> bool {
     use std::io::ErrorKind;
     match error {
         Error::Status { status, .. } => is_retryable_status(*status),
+        // A registry that stopped responding may answer again; a run stopped by a signal or its
+        // time limit left the rest for the next run.
+        Error::Stalled { .. } | Error::Stopped(_) => true,
         Error::Transport { source, .. } => {
             !(source.is_builder() || source.is_redirect() || source.is_decode())
         }

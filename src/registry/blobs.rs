@@ -18,6 +18,7 @@ use super::client::Client;
 use super::digest::{Digest, Verifier};
 use super::error::{Error, Result, display_url};
 use super::retry::is_retryable_status;
+use super::stall::{self, Progress};
 use super::transport::is_retryable_transport;
 
 /// A stream of blob bytes.
@@ -215,18 +216,24 @@ impl Client {
                     Some(failure.clone()),
                 )
             };
+            // Every chunk hyper takes from the body is progress: a registry that stops reading
+            // stops it, and the transport calls the upload stalled.
+            let progress = Progress::new();
             let mut request = self
                 .transport()
                 .http()
                 .put(url)
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(CONTENT_LENGTH, size)
-                .body(Body::wrap_stream(body));
+                .body(Body::wrap_stream(progress.track(body)));
             if let Some(auth) = auth {
                 request = request.header(reqwest::header::AUTHORIZATION, auth);
             }
             state.count();
-            let outcome = self.transport().send_holding(permit, request).await;
+            let outcome = self
+                .transport()
+                .send_holding(permit, request, Some(&progress))
+                .await;
             if let Some(err) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 return Err(err);
             }
@@ -255,9 +262,12 @@ impl Client {
                 {
                     tracing::warn!(repo = %repo, %digest, attempt, error = %source, "blob upload failed, retrying");
                 }
+                Err(stalled @ Error::Stalled { .. }) if !last => {
+                    tracing::warn!(repo = %repo, %digest, attempt, error = %stalled, "blob upload stalled, retrying");
+                }
                 Err(e) => return Err(e),
             }
-            tokio::time::sleep(policy.backoff(attempt)).await;
+            self.transport().pause(policy.backoff(attempt)).await?;
             attempt += 1;
         }
     }
@@ -276,6 +286,7 @@ impl Client {
         }
         let size = sent.response.content_length();
         let permit = sent.permit;
+        let what = format!("GET {}", display_url(sent.response.url()));
         let bytes = sent
             .response
             .bytes_stream()
@@ -284,6 +295,14 @@ impl Client {
                 chunk.map_err(std::io::Error::other)
             })
             .boxed();
+        let transport = self.transport();
+        let bytes = stall::guard(
+            bytes,
+            transport.transfer_stall(),
+            transport.stop().clone(),
+            what,
+        )
+        .boxed();
         Ok(Blob {
             size,
             stream: verified(bytes, digest.clone(), size, None),

@@ -18,7 +18,7 @@ use super::config::ClientConfig;
 use super::error::{Error, Result, display_url, forbidden_hint};
 use super::reference::api_host;
 use super::token::Token;
-use super::transport::{Sent, Transport, read_limited};
+use super::transport::{Sent, Transport};
 
 /// A registry client for any number of registries. Cheap to clone; share it across tasks.
 #[derive(Clone)]
@@ -91,6 +91,11 @@ impl Client {
         let state = self.state(registry);
         self.base(&state).await?;
         self.auth_header(&state, scopes, false).await.map(|_| ())
+    }
+
+    /// The stop switch every request of this client gives way to.
+    pub fn stop(&self) -> &super::Stop {
+        self.inner.transport.stop()
     }
 
     pub(crate) fn config(&self) -> &ClientConfig {
@@ -167,7 +172,9 @@ impl Client {
                 .await
             {
                 Ok(sent) => (sent, https),
-                Err(https_error @ Error::Transport { .. }) => {
+                // No answer over HTTPS, or none in time (a plain-HTTP server reads a TLS hello
+                // as a request it waits to complete).
+                Err(https_error @ (Error::Transport { .. } | Error::Stalled { .. })) => {
                     let http = base_url("http", &state.host)?;
                     tracing::info!(registry = %state.name, error = %https_error, "HTTPS failed; trying plain HTTP (insecure registry rule)");
                     let sent = self
@@ -261,7 +268,9 @@ impl Client {
                 refused,
             };
         }
-        let body = read_limited(sent.response, 64 * 1024)
+        let body = self
+            .transport()
+            .read_limited(sent.response, 64 * 1024)
             .await
             .unwrap_or_default();
         let (code, message) = parse_error_body(&body);

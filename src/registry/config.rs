@@ -1,5 +1,6 @@
 //! The registry client's settings: credentials, where Docker's config lives, insecure hosts,
-//! extra CA certificates, concurrency and retry limits. `from_env` reads the usual variables.
+//! extra CA certificates, concurrency, retry and stall limits, the stop switch. `from_env` reads
+//! the usual variables.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,12 @@ use std::time::Duration;
 
 use super::auth::{Credential, CredentialOrigin};
 use super::retry::RetryPolicy;
+use super::stop::Stop;
+
+/// The environment variable that shortens both stall timeouts (seconds, e.g. `3`): for tests
+/// that need a stalled registry to fail in seconds. Not an input: the defaults suit real
+/// registries.
+pub const STALL_TIMEOUT_VAR: &str = "REGISTRY_ACTION_STALL_TIMEOUT";
 
 /// How a [`Client`](super::Client) reaches registries. `Default` is anonymous, no Docker config,
 /// the system's CAs only.
@@ -30,8 +37,15 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Time allowed to open a connection.
     pub connect_timeout: Duration,
-    /// Time allowed between two reads of a response.
-    pub read_timeout: Duration,
+    /// How long a small request (ping, token, HEAD, manifest, tag list) may wait for its answer,
+    /// or for the next bytes of its body, before it counts as stalled: a temporary failure,
+    /// retried like a reset connection.
+    pub request_stall_timeout: Duration,
+    /// The same for a blob transfer: the longest time without a byte of the body moving (sent
+    /// or received), or, once a blob's body is sent, without the registry's answer.
+    pub transfer_stall_timeout: Duration,
+    /// When triggered, every request fails at once with [`Error::Stopped`](super::Error::Stopped).
+    pub stop: Stop,
     /// The `User-Agent` header.
     pub user_agent: String,
 }
@@ -47,7 +61,9 @@ impl Default for ClientConfig {
             max_concurrency_per_host: 8,
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(30),
-            read_timeout: Duration::from_secs(300),
+            request_stall_timeout: Duration::from_secs(20),
+            transfer_stall_timeout: Duration::from_secs(60),
+            stop: Stop::new(),
             user_agent: concat!("registry-action/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -64,6 +80,18 @@ impl ClientConfig {
             ca_files: super::transport::env_ca_files(),
             ..ClientConfig::default()
         }
+    }
+
+    /// Both stall timeouts set to `seconds` when it is a positive number of seconds; unchanged
+    /// otherwise (a test knob, see [`STALL_TIMEOUT_VAR`]).
+    pub fn with_stall_timeout(mut self, seconds: Option<&str>) -> ClientConfig {
+        let parsed = seconds.and_then(|s| s.trim().parse::<f64>().ok());
+        if let Some(secs) = parsed.filter(|s| s.is_finite() && *s > 0.0) {
+            let limit = Duration::from_secs_f64(secs);
+            self.request_stall_timeout = limit;
+            self.transfer_stall_timeout = limit;
+        }
+        self
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::auth::CredentialOrigin;
 use super::digest::Digest;
+use super::stop::{StopReason, human_duration};
 
 /// A `Result` with this layer's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -69,6 +70,21 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+
+    /// The connection is open but nothing moved for `waited`: no answer, no byte of the body
+    /// sent or received (a registry that stopped responding). Retried, then temporary.
+    #[error("{method} {url}: the registry stopped responding: nothing moved for {}", human_duration(*.waited))]
+    Stalled {
+        method: String,
+        /// The URL without its query.
+        url: String,
+        waited: std::time::Duration,
+    },
+
+    /// The run was stopped (a signal, the time limit) while this request was waiting or in
+    /// flight; it was abandoned, not retried.
+    #[error("stopped: {0}")]
+    Stopped(StopReason),
 
     /// The registry answered, but not in a way the distribution spec allows.
     #[error("{url}: unexpected response: {message}")]

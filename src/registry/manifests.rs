@@ -10,7 +10,6 @@ use super::client::Client;
 use super::digest::Digest;
 use super::error::{Error, Result};
 use super::reference::{ImageRef, Reference, Repository};
-use super::transport::read_limited;
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -143,7 +142,11 @@ impl Client {
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
             .unwrap_or_default();
         let header_digest = content_digest(&headers, &url)?;
-        let bytes = Bytes::from(read_limited(sent.response, MAX_MANIFEST_BYTES).await?);
+        let bytes = Bytes::from(
+            self.transport()
+                .read_limited(sent.response, MAX_MANIFEST_BYTES)
+                .await?,
+        );
         let digest = match (&image.tag_or_digest, header_digest) {
             (Reference::Digest(asked), _) => asked.clone(),
             (Reference::Tag(_), Some(told)) => told,

@@ -9,7 +9,6 @@ use super::auth::{Action, Scopes};
 use super::client::Client;
 use super::error::{Error, Result, display_url};
 use super::reference::Repository;
-use super::transport::read_limited;
 
 /// Pages followed at most (a registry looping its `Link` must not hang a run).
 const MAX_PAGES: usize = 10_000;
@@ -61,7 +60,10 @@ impl Client {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .find_map(next_link);
-            let body = read_limited(sent.response, 16 * 1024 * 1024).await?;
+            let body = self
+                .transport()
+                .read_limited(sent.response, 16 * 1024 * 1024)
+                .await?;
             let list: TagList = serde_json::from_slice(&body).map_err(|e| Error::Protocol {
                 url: display_url(&url),
                 message: format!("tag list is not the expected JSON: {e}"),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{Credential, Login, Scopes};
 use super::error::{Error, Result, display_url};
-use super::transport::{Transport, read_limited};
+use super::transport::Transport;
 
 /// The lifetime the spec gives a token that states none.
 const DEFAULT_EXPIRY: Duration = Duration::from_secs(60);
@@ -119,7 +119,7 @@ pub(crate) async fn fetch(
     };
     let sent = transport.send(&host, &make, count).await?;
     let status = sent.response.status().as_u16();
-    let body = read_limited(sent.response, 1024 * 1024).await?;
+    let body = transport.read_limited(sent.response, 1024 * 1024).await?;
     if status == 401 || status == 403 {
         return Err(Error::Unauthorized {
             status,

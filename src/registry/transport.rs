@@ -1,6 +1,7 @@
 //! The HTTP layer under the registry client: one `reqwest` client with the system's CA
-//! certificates plus the configured ones, a per-host concurrency limit, and retries with backoff
-//! on connection errors, 408, 429 and 5xx for every request.
+//! certificates plus the configured ones, a per-host concurrency limit, retries with backoff on
+//! connection errors, stalls, 408, 429 and 5xx for every request, and the stop switch every wait
+//! gives way to.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::config::ClientConfig;
 use super::error::{Error, Result, display_url};
 use super::retry::{self, RetryPolicy};
+use super::stall::{self, Progress};
+use super::stop::Stop;
 
 /// System CA bundles, the first found is the system's CA store (the contract is "the system's CAs
 /// plus those `SSL_CERT_FILE`/`SSL_CERT_DIR` name").
@@ -35,6 +38,9 @@ pub(crate) struct Transport {
     policy: RetryPolicy,
     per_host: usize,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    request_stall: Duration,
+    transfer_stall: Duration,
+    stop: Stop,
 }
 
 impl Transport {
@@ -46,8 +52,8 @@ impl Transport {
         let builder = |roots: &[Certificate]| {
             let mut b = reqwest::Client::builder()
                 .user_agent(config.user_agent.clone())
+                // No `read_timeout`: it would time a whole upload (see `stall.rs`).
                 .connect_timeout(config.connect_timeout)
-                .read_timeout(config.read_timeout)
                 .pool_max_idle_per_host(config.max_concurrency_per_host.max(1));
             for cert in extra.iter().chain(roots) {
                 b = b.add_root_certificate(cert.clone());
@@ -64,7 +70,27 @@ impl Transport {
             policy: config.retry.clone(),
             per_host: config.max_concurrency_per_host.max(1),
             limits: Mutex::new(HashMap::new()),
+            request_stall: config.request_stall_timeout,
+            transfer_stall: config.transfer_stall_timeout,
+            stop: config.stop.clone(),
         })
+    }
+
+    /// How long a blob transfer may keep still.
+    pub fn transfer_stall(&self) -> Duration {
+        self.transfer_stall
+    }
+
+    pub fn stop(&self) -> &Stop {
+        &self.stop
+    }
+
+    /// Sleeps for `wait`, or fails at once with [`Error::Stopped`] when the run is stopped.
+    pub async fn pause(&self, wait: Duration) -> Result<()> {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => Ok(()),
+            reason = self.stop.stopped() => Err(Error::Stopped(reason)),
+        }
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -93,22 +119,41 @@ impl Transport {
     /// Sends once, within the host's concurrency limit.
     pub async fn send_once(&self, host: &str, request: RequestBuilder) -> Result<Sent> {
         let permit = self.permit(host).await;
-        self.send_holding(permit, request).await
+        self.send_holding(permit, request, None).await
     }
 
     /// Sends once in a slot of the host's limit taken beforehand (see [`Transport::permit`]).
+    /// Without `upload`, a small request: [`Error::Stalled`] when no answer comes within the
+    /// request stall limit. With it, a request whose body touches `upload` as it is taken: stalled
+    /// when neither a body chunk nor the answer came for the transfer stall limit. Either way
+    /// [`Error::Stopped`] as soon as the run is stopped.
     pub async fn send_holding(
         &self,
         permit: OwnedSemaphorePermit,
         request: RequestBuilder,
+        upload: Option<&Progress>,
     ) -> Result<Sent> {
         let request = request
             .build()
             .map_err(|e| Error::Config(format!("building a request: {e}")))?;
         let method = request.method().to_string();
         let url = display_url(request.url());
+        if let Some(reason) = self.stop.reason() {
+            return Err(Error::Stopped(reason));
+        }
         tracing::debug!(%method, %url, "request");
-        match self.http.execute(request).await {
+        let (progress, limit) = match upload {
+            Some(progress) => (progress.clone(), self.transfer_stall),
+            None => (Progress::new(), self.request_stall),
+        };
+        let answer = tokio::select! {
+            answer = self.http.execute(request) => answer,
+            () = stall::stalled(&progress, limit) => {
+                return Err(Error::Stalled { method, url, waited: limit });
+            }
+            reason = self.stop.stopped() => return Err(Error::Stopped(reason)),
+        };
+        match answer {
             Ok(response) => {
                 tracing::debug!(%method, %url, status = response.status().as_u16(), "response");
                 Ok(Sent { response, permit })
@@ -121,8 +166,8 @@ impl Transport {
         }
     }
 
-    /// Sends with retries: `make` builds the request anew for each attempt. Connection errors and
-    /// retryable statuses are retried with backoff (or the registry's `Retry-After`); the first
+    /// Sends with retries: `make` builds the request anew for each attempt. Connection errors,
+    /// stalls and retryable statuses are retried with backoff (or the registry's `Retry-After`); the first
     /// other response is returned, as is the last one when attempts run out. `count` is called
     /// once per request put on the wire.
     pub async fn send(
@@ -139,7 +184,7 @@ impl Transport {
                 Ok(sent)
                     if !last && retry::is_retryable_status(sent.response.status().as_u16()) =>
                 {
-                    let delay = retry_delay(sent.response).await;
+                    let delay = self.retry_delay(sent.response).await;
                     let wait = self.policy.wait(attempt, delay);
                     tracing::warn!(
                         host,
@@ -147,7 +192,7 @@ impl Transport {
                         wait_ms = wait.as_millis() as u64,
                         "registry asked to retry"
                     );
-                    tokio::time::sleep(wait).await;
+                    self.pause(wait).await?;
                 }
                 Ok(sent) => return Ok(sent),
                 Err(Error::Transport {
@@ -157,7 +202,12 @@ impl Transport {
                 }) if !last && is_retryable_transport(&source) => {
                     let wait = self.policy.backoff(attempt);
                     tracing::warn!(%method, %url, attempt, wait_ms = wait.as_millis() as u64, error = %source, "request failed, retrying");
-                    tokio::time::sleep(wait).await;
+                    self.pause(wait).await?;
+                }
+                Err(stalled @ Error::Stalled { .. }) if !last => {
+                    let wait = self.policy.backoff(attempt);
+                    tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %stalled, "request stalled, retrying");
+                    self.pause(wait).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -172,48 +222,67 @@ pub(crate) fn is_retryable_transport(err: &reqwest::Error) -> bool {
     !(err.is_builder() || err.is_redirect() || err.is_decode())
 }
 
-/// The delay a retryable response asks for: `Retry-After`, else a delay in a 429 body.
-async fn retry_delay(response: Response) -> Option<Duration> {
-    let header = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| retry::parse_retry_after_header(v, SystemTime::now()));
-    if header.is_some() {
-        return header;
+impl Transport {
+    /// The delay a retryable response asks for: `Retry-After`, else a delay in a 429 body.
+    async fn retry_delay(&self, response: Response) -> Option<Duration> {
+        let header = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after_header(v, SystemTime::now()));
+        if header.is_some() {
+            return header;
+        }
+        let body = self.read_limited(response, 64 * 1024).await.ok()?;
+        retry::parse_retry_after_body(&body)
     }
-    let body = read_limited(response, 64 * 1024).await.ok()?;
-    retry::parse_retry_after_body(&body)
-}
 
-/// Reads a response body, refusing one longer than `limit` bytes.
-pub(crate) async fn read_limited(mut response: Response, limit: usize) -> Result<Vec<u8>> {
-    let url = display_url(response.url());
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(Error::Protocol {
-            url,
-            message: format!("body larger than {limit} bytes"),
-        });
-    }
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > limit {
-                    return Err(Error::Protocol {
-                        url,
-                        message: format!("body larger than {limit} bytes"),
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(source) => {
-                return Err(Error::Transport {
+    /// Reads a (small) response body, refusing one longer than `limit` bytes; [`Error::Stalled`]
+    /// when no bytes come for the request stall limit, [`Error::Stopped`] when the run stops.
+    pub(crate) async fn read_limited(
+        &self,
+        mut response: Response,
+        limit: usize,
+    ) -> Result<Vec<u8>> {
+        let url = display_url(response.url());
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(Error::Protocol {
+                url,
+                message: format!("body larger than {limit} bytes"),
+            });
+        }
+        let mut body = Vec::new();
+        loop {
+            let stall = self.request_stall;
+            let next = tokio::select! {
+                next = tokio::time::timeout(stall, response.chunk()) => next,
+                reason = self.stop.stopped() => return Err(Error::Stopped(reason)),
+            };
+            let Ok(next) = next else {
+                return Err(Error::Stalled {
                     method: "reading".into(),
                     url,
-                    source,
+                    waited: stall,
                 });
+            };
+            match next {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(Error::Protocol {
+                            url,
+                            message: format!("body larger than {limit} bytes"),
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(source) => {
+                    return Err(Error::Transport {
+                        method: "reading".into(),
+                        url,
+                        source,
+                    });
+                }
             }
         }
     }

@@ -7,6 +7,8 @@ use super::summary::{cell, code_span, md_escape};
 use crate::meta::ImageName;
 use crate::publish::execute::{Failure, Report, TagOutcome};
 use crate::publish::plan::{Plan, human_bytes};
+use crate::registry::StopReason;
+use crate::registry::stop::human_duration;
 
 /// `digest`, and `refs`: one `image@digest` per target image, in `images` order.
 pub fn publish_outputs(report: &Report, images: &[ImageName]) -> Outputs {
@@ -42,6 +44,13 @@ pub fn publish_summary(report: &Report) -> String {
         cell(&platforms)
     ));
     let untagged = report.targets.iter().all(|t| t.tags.is_empty());
+    if let Some(reason) = &report.stopped {
+        md.push_str(&format!(
+            "{}: publishing stopped before it completed. The tables below show what was written; \
+             the rest was not.\n\n",
+            stop_words(reason)
+        ));
+    }
     if !complete {
         md.push_str(&not_written(report));
     } else if untagged {
@@ -170,6 +179,27 @@ pub fn failure_lines<'a>(failures: impl IntoIterator<Item = &'a Failure>) -> Vec
             n => format!("{} ({n} {}s)", failure.message, failure.step),
         })
         .collect()
+}
+
+/// How a stop reads in a summary: `**Cancelled** (SIGTERM)`, `**Time limit reached** (...)`.
+fn stop_words(reason: &StopReason) -> String {
+    match reason {
+        StopReason::Signal(name) => format!("**Cancelled** ({name})"),
+        StopReason::Deadline(limit) => format!(
+            "**Time limit reached** (`timeout`: {})",
+            human_duration(*limit)
+        ),
+    }
+}
+
+/// The step summary of a publish stopped before its first write (while reading the source and
+/// observing the targets).
+pub fn stopped_summary(reason: &StopReason) -> String {
+    format!(
+        "### Publish stopped: nothing was written\n\n{}: the run stopped while reading the source \
+         and the targets, before the first write.\n\n",
+        stop_words(reason)
+    )
 }
 
 /// The step summary of a publish refused before anything was written: each refusal.

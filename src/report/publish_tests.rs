@@ -31,6 +31,7 @@ fn report() -> Report {
             ],
         }],
         failures: vec![],
+        stopped: None,
     }
 }
 
@@ -246,4 +247,35 @@ fn a_repository_that_held_the_image_says_so_instead_of_counting_nothing() {
     report.targets[0].image_present = true;
     let text = publish_summary(&report);
     assert!(text.contains("| the whole image |"), "{text}");
+}
+
+/// Issue 14, item 1: a cancelled run's summary says it was cancelled, what was written and what
+/// was not; one stopped before its first write says nothing was written.
+#[test]
+fn a_stopped_publish_says_why_and_what_was_written() {
+    let mut report = failed_report(true);
+    report.stopped = Some(crate::registry::StopReason::Signal("SIGTERM"));
+    let md = publish_summary(&report);
+    assert!(md.contains("### Publish incomplete:"), "{md}");
+    assert!(
+        md.contains("**Cancelled** (SIGTERM): publishing stopped before it completed"),
+        "{md}"
+    );
+    assert!(md.contains("**No tag was written**"), "{md}");
+    assert!(md.contains("| Blobs uploaded |"), "{md}");
+
+    report.stopped = Some(crate::registry::StopReason::Deadline(
+        std::time::Duration::from_secs(3600),
+    ));
+    let md = publish_summary(&report);
+    assert!(
+        md.contains("**Time limit reached** (`timeout`: 1h)"),
+        "{md}"
+    );
+
+    let early = stopped_summary(&crate::registry::StopReason::Signal("SIGINT"));
+    assert!(
+        early.starts_with("### Publish stopped: nothing was written\n\n**Cancelled** (SIGINT)"),
+        "{early}"
+    );
 }

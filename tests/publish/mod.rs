@@ -9,3 +9,5 @@ mod cli;
 mod engine;
 // Tags on re-runs and racing runs: floating tags unchanged, rolling tags only forward (issue 14).
 mod rolling;
+// A registry that stops answering, the `timeout` input and SIGTERM: the run ends, with its report.
+mod stall;

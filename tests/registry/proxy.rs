@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy on 127.0.0.1 in front of a real registry: answers chosen requests
-//! with 503 / 429 (+ `Retry-After` or a GHCR-style body) or corrupts a response body, forwards the
-//! rest, and records what it saw. One request per connection. Stopped on Drop.
+//! with 503 / 429 (+ `Retry-After` or a GHCR-style body), corrupts a response body, or stops
+//! answering (a registry under SIGSTOP), forwards the rest, and records what it saw. One request
+//! per connection. Stopped on Drop (stalled connections close then).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -21,6 +22,11 @@ pub enum Fault {
     CorruptBody,
     /// Read the request, then close the connection without answering (a connection reset).
     Reset,
+    /// Read the request's head, then neither read its body nor answer, holding the connection
+    /// open: an upload's body stalls once the socket buffers are full, a bodiless request waits.
+    Stall,
+    /// Forward, send the answer's head and the first half of its body, then stop sending.
+    StallBody,
 }
 
 /// Applies `fault` to the next `times` requests whose `"METHOD /path"` starts with `matching`
@@ -86,8 +92,9 @@ impl Proxy {
         }
     }
 
-    /// Every request as `("METHOD /path?query", outcome)`, outcome `forwarded`, `corrupted` or the
-    /// injected status, with `+chunked` appended for a chunked request body.
+    /// Every request as `("METHOD /path?query", outcome)`, outcome `forwarded`, `corrupted`,
+    /// `reset`, `stalled` or the injected status, with `+chunked` appended for a chunked request
+    /// body.
     pub fn seen(&self) -> Vec<(String, String)> {
         self.shared.seen.lock().expect("lock").clone()
     }
@@ -121,11 +128,6 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
     }
     head.extend_from_slice(b"Connection: close\r\n\r\n");
-    let mut body = vec![0; content_length];
-    reader.read_exact(&mut body)?;
-    if chunked {
-        body = read_chunked_raw(&mut reader)?;
-    }
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or_default();
     let target = parts.next().unwrap_or_default();
@@ -147,6 +149,16 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
                 r.fault.clone()
             })
     };
+    if matches!(fault, Some(Fault::Stall)) {
+        record(shared, full, "stalled");
+        hold(shared);
+        return Ok(());
+    }
+    let mut body = vec![0; content_length];
+    reader.read_exact(&mut body)?;
+    if chunked {
+        body = read_chunked_raw(&mut reader)?;
+    }
     let mut client = client;
     if matches!(fault, Some(Fault::Reset)) {
         shared
@@ -187,6 +199,16 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             {
                 *last ^= 0x01;
             }
+            if matches!(fault, Some(Fault::StallBody))
+                && let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n")
+            {
+                let body_len = response.len() - (split + 4);
+                client.write_all(&response[..split + 4 + body_len / 2])?;
+                client.flush()?;
+                record(shared, full, "stalled");
+                hold(shared);
+                return Ok(());
+            }
             let outcome = if corrupt { "corrupted" } else { "forwarded" };
             (response, outcome.to_owned())
         }
@@ -200,6 +222,23 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     // Recorded before answering, so a test that got its answer sees the record.
     shared.seen.lock().expect("lock").push((full, outcome));
     client.write_all(&response)
+}
+
+fn record(shared: &Shared, request: String, outcome: &str) {
+    shared
+        .seen
+        .lock()
+        .expect("lock")
+        .push((request, outcome.to_owned()));
+}
+
+/// Keeps a stalled connection open (its streams stay alive in the caller) until the proxy
+/// stops, or for ten minutes at most.
+fn hold(shared: &Shared) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while !shared.stop.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// Reads a chunked body and returns it re-encoded as chunked (forwarded as sent).
