@@ -47,12 +47,15 @@ fn plan_with(inv: &Inventory, policy: &str, closed: &[u64], untag: bool) -> Clea
     plan_cleanup(inv, &policy, &closed, Capabilities { untag }, now())
 }
 
-fn action(plan: &CleanupPlan, n: u64, tag: Option<&str>) -> (Action, Option<usize>) {
-    let d = plan
-        .decisions
+fn decision<'a>(plan: &'a CleanupPlan, n: u64, tag: Option<&str>) -> &'a Decision {
+    plan.decisions
         .iter()
         .find(|d| d.digest == digest(n) && d.tag.as_deref() == tag)
-        .unwrap_or_else(|| panic!("no decision for {n} {tag:?}: {plan:#?}"));
+        .unwrap_or_else(|| panic!("no decision for {n} {tag:?}: {plan:#?}"))
+}
+
+fn action(plan: &CleanupPlan, n: u64, tag: Option<&str>) -> (Action, Option<usize>) {
+    let d = decision(plan, n, tag);
     (d.action, d.rule.as_ref().map(|r| r.line))
 }
 
@@ -214,12 +217,7 @@ fn an_unknown_age_never_matches_older_than() {
 }
 
 fn reason(plan: &CleanupPlan, n: u64, tag: Option<&str>) -> String {
-    let d = plan
-        .decisions
-        .iter()
-        .find(|d| d.digest == digest(n) && d.tag.as_deref() == tag)
-        .unwrap_or_else(|| panic!("no decision for {n} {tag:?}: {plan:#?}"));
-    d.reason.to_string()
+    decision(plan, n, tag).reason.to_string()
 }
 
 #[test]
