@@ -35,6 +35,8 @@ pub struct TargetReport {
     pub uploaded_bytes: u64,
     pub mounted_blobs: usize,
     pub present_blobs: usize,
+    /// Manifest PUTs that wrote: child manifests, inner indexes, the root by digest, and one
+    /// per tag written.
     pub manifests_put: usize,
     pub tags: Vec<(String, TagKind, TagOutcome)>,
     /// The repository held the image already: no blob or manifest was looked at or sent.
@@ -169,10 +171,12 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                     TagDecision::Unchanged => (TagOutcome::Unchanged, None),
                     TagDecision::Held(why) => (TagOutcome::Held(why.clone()), None),
                     TagDecision::Refused(why) => (TagOutcome::Refused(why.clone()), None),
-                    TagDecision::Push | TagDecision::Replace(_) if failed_before => {
+                    TagDecision::Push | TagDecision::Replace(_) | TagDecision::Move(_)
+                        if failed_before =>
+                    {
                         (TagOutcome::Skipped, None)
                     }
-                    TagDecision::Push | TagDecision::Replace(_) => {
+                    TagDecision::Push | TagDecision::Replace(_) | TagDecision::Move(_) => {
                         let reference = Reference::Tag(tag.name.clone());
                         match put(client, &target.repo, reference, &plan.root.digest, source).await
                         {
@@ -180,6 +184,7 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                                 TagDecision::Replace(was) => {
                                     (TagOutcome::Replaced(was.clone()), None)
                                 }
+                                TagDecision::Move(was) => (TagOutcome::Moved(was.clone()), None),
                                 _ => (TagOutcome::Pushed, None),
                             },
                             Err(e) => {
@@ -196,6 +201,13 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
             .await;
         for (&(i, tag), (outcome, failure)) in tags.iter().zip(outcomes) {
             failures.extend(failure);
+            // A tag written is a manifest PUT (of the root, under the tag's name).
+            if matches!(
+                outcome,
+                TagOutcome::Pushed | TagOutcome::Replaced(_) | TagOutcome::Moved(_)
+            ) {
+                reports[i].manifests_put += 1;
+            }
             reports[i].tags.push((tag.name.clone(), tag.kind, outcome));
         }
     }

@@ -11,6 +11,8 @@ pub enum TagOutcome {
     Pushed,
     /// Pushed over a release tag that pointed at this other digest (`overwrite-releases`).
     Replaced(Digest),
+    /// A floating tag pushed that pointed at this other digest before (a promotion).
+    Moved(Digest),
     Unchanged,
     /// Pushed, read back, and put again where it belongs (see `rolling::settle`): on the image
     /// of the newer version tag `version` that a concurrent publish wrote, or (`None`) on this
@@ -31,6 +33,7 @@ impl fmt::Display for TagOutcome {
         match self {
             TagOutcome::Pushed => f.write_str("pushed"),
             TagOutcome::Replaced(was) => write!(f, "pushed, replacing {was} (overwrite-releases)"),
+            TagOutcome::Moved(was) => write!(f, "pushed, moved from {was}"),
             TagOutcome::Unchanged => f.write_str("unchanged (already there)"),
             TagOutcome::Settled {
                 digest,

@@ -78,6 +78,9 @@ pub enum TagDecision {
     Push,
     /// Push over a release tag that points at this other digest (`overwrite-releases`).
     Replace(Digest),
+    /// Push a floating tag that points at this other digest now (a promotion: `stable` moved
+    /// onto an image the repository holds).
+    Move(Digest),
     Unchanged,
     /// Not published, and the run fails: a release tag would change.
     Refused(String),
@@ -241,7 +244,10 @@ fn decide_tag(
     let already_there = observed.tag_digests.get(&name) == Some(root);
     let decision = match tag.kind {
         TagKind::Floating if already_there => TagDecision::Unchanged,
-        TagKind::Floating => TagDecision::Push,
+        TagKind::Floating => match observed.tag_digests.get(&name) {
+            Some(existing) => TagDecision::Move(existing.clone()),
+            None => TagDecision::Push,
+        },
         TagKind::Release => match observed.tag_digests.get(&name) {
             None => TagDecision::Push,
             Some(existing) if existing == root => TagDecision::Unchanged,
@@ -332,6 +338,7 @@ impl fmt::Display for Plan {
                 let what = match &tag.decision {
                     TagDecision::Push => "push".to_string(),
                     TagDecision::Replace(was) => format!("replace (was {was})"),
+                    TagDecision::Move(was) => format!("move (was {was})"),
                     TagDecision::Unchanged => "unchanged".to_string(),
                     TagDecision::Refused(why) => format!("REFUSED: {why}"),
                     TagDecision::Held(why) => format!("held: {why}"),

@@ -231,6 +231,32 @@ fn an_image_already_there_costs_only_its_new_tags() {
 }
 
 #[test]
+fn a_promotion_names_the_digest_the_floating_tag_leaves() {
+    let c = content();
+    let before = Digest::sha256(b"the image stable pointed at");
+    let there = Observed {
+        root_present: true,
+        tag_digests: [("stable".to_string(), before.clone())].into(),
+        ..with_tags(&["stable", "v1.2.3"])
+    };
+    let tags = [tag("stable", TagKind::Floating, None)];
+    let p = plan(
+        &c,
+        &[(repo("ghcr.io/o/app"), there)],
+        &tags,
+        &Options::default(),
+    );
+    assert_eq!(
+        p.targets[0].tags[0].decision,
+        TagDecision::Move(before.clone())
+    );
+    assert!(
+        p.to_string().contains(&format!("move (was {before})")),
+        "{p}"
+    );
+}
+
+#[test]
 fn a_release_tag_on_another_digest_is_refused_unless_overwriting() {
     let other = Digest::sha256(b"other build");
     let observed = Observed {

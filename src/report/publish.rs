@@ -71,6 +71,12 @@ pub fn publish_summary(report: &Report) -> String {
                         code_span(&was.to_string())
                     )
                 }
+                TagOutcome::Moved(was) => {
+                    format!(
+                        "pushed ({kind}), moved from {}",
+                        code_span(&was.to_string())
+                    )
+                }
                 TagOutcome::Unchanged => "unchanged".to_string(),
                 TagOutcome::Settled {
                     digest,

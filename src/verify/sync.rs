@@ -158,6 +158,7 @@ async fn publish_tag(
             match decision {
                 Some(TagDecision::Push) => Action::Planned("push".into()),
                 Some(TagDecision::Replace(was)) => Action::Planned(format!("replace (was {was})")),
+                Some(TagDecision::Move(was)) => Action::Planned(format!("move (was {was})")),
                 Some(TagDecision::Unchanged) => Action::Planned("unchanged".into()),
                 Some(TagDecision::Held(why)) => Action::Held(why),
                 Some(TagDecision::Refused(why)) => Action::Refused(why),
@@ -174,9 +175,12 @@ async fn publish_tag(
                 .and_then(|t| t.tags.first())
                 .map(|(_, _, o)| o.clone());
             match outcome {
-                Some(TagOutcome::Pushed | TagOutcome::Replaced(_) | TagOutcome::Unchanged) => {
-                    Action::Repaired
-                }
+                Some(
+                    TagOutcome::Pushed
+                    | TagOutcome::Replaced(_)
+                    | TagOutcome::Moved(_)
+                    | TagOutcome::Unchanged,
+                ) => Action::Repaired,
                 Some(TagOutcome::Settled { version: None, .. }) => Action::Repaired,
                 Some(TagOutcome::Settled {
                     version: Some(newer),

@@ -280,12 +280,18 @@ async fn a_rerun_only_writes_tags_and_a_second_repository_mounts() {
         .collect();
     assert_eq!(puts.len(), 1, "{puts:#?}");
     assert!(puts[0].contains("/manifests/main-abc1234"), "{puts:#?}");
+    // Moved back from the other image, which it names.
+    let moved_from = TagOutcome::Moved(other.content.root.digest.clone());
     assert!(
         back.targets[0]
             .tags
             .iter()
-            .any(|(n, _, o)| n == "main-abc1234" && *o == TagOutcome::Pushed)
+            .any(|(n, _, o)| n == "main-abc1234" && *o == moved_from),
+        "{:?}",
+        back.targets[0].tags
     );
+    // The summary's "Manifests put" counts that tag PUT (a promotion showed 0).
+    assert_eq!(back.targets[0].manifests_put, 1);
 }
 
 #[tokio::test]
