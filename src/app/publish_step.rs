@@ -26,7 +26,7 @@ pub(super) fn publish(
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let fail = |e: AppError| (e, String::new());
     // Its secrets are masked already (app::run masks every secret first).
-    let (mut config, _) =
+    let mut config =
         client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -116,7 +116,7 @@ pub fn run(
     .map_err(CleanupError::from)?;
     // The same logins as publishing: `credentials`, `github-token` for ghcr.io, Docker's config.
     // Its secrets are masked already (app::run masks every secret first).
-    let (config, _) =
+    let config =
         client_config(inputs, |name| vars.get(name).cloned()).map_err(CleanupError::from)?;
     let credentials_by_registry = (config.credentials.clone(), config.docker_config_dir.clone());
     let client = Client::new(config).map_err(|e| CleanupError::Client(e.to_string()))?;

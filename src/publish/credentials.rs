@@ -27,15 +27,14 @@ const FIELDS: [&str; 4] = ["registry", "username", "password", "password-env"];
 /// The keys of a line, for messages.
 const KEYS: &str = "registry=, username=, password= or password-env=";
 
-/// The `credentials` input, parsed: one login per registry, where each came from, and the
-/// secrets to mask in the log.
+/// The `credentials` input, parsed: one login per registry and where each came from (its
+/// secrets are masked from [`secrets_in`], before anything is parsed).
 #[derive(Debug, Default)]
 pub struct Logins {
     /// Registry name (`docker.io`, `127.0.0.1:5000`) -> credential.
     pub credentials: BTreeMap<String, Credential>,
     /// Registry name -> the line it was given on.
     pub origins: BTreeMap<String, CredentialOrigin>,
-    pub secrets: Vec<Secret>,
 }
 
 /// Every secret the `credentials` lines hold, found leniently (a line that does not parse still
@@ -76,9 +75,6 @@ fn parse_logins(
                     "`{registry}` already has a login on line {first}; give one line per registry"
                 ),
             });
-        }
-        if let Credential::Basic { password, .. } = &credential {
-            logins.secrets.push(Secret::new(password.clone()));
         }
         logins
             .origins
@@ -179,15 +175,13 @@ fn looks_space_separated(value: &str) -> bool {
 /// The registry client's settings from the inputs: `credentials`, `github-token` (for ghcr.io,
 /// as `GITHUB_ACTOR`) and `insecure-registries`, over Docker's config and CA files from the
 /// environment, with the stall timeouts `REGISTRY_ACTION_STALL_TIMEOUT` may shorten (a test knob).
-/// Also returns the secrets the log must mask.
 pub fn client_config(
     inputs: &crate::inputs::Inputs,
     var: impl Fn(&str) -> Option<String>,
-) -> Result<(crate::registry::ClientConfig, Vec<Secret>), CredentialsError> {
+) -> Result<crate::registry::ClientConfig, CredentialsError> {
     let Logins {
         mut credentials,
         mut origins,
-        secrets,
     } = parse_logins(&inputs.credentials, &var)?;
     add_github_token(
         &mut credentials,
@@ -204,7 +198,7 @@ pub fn client_config(
     config.credentials = credentials;
     config.credential_origins = origins;
     config.insecure_registries = inputs.insecure_registries.clone();
-    Ok((config, secrets))
+    Ok(config)
 }
 
 /// GHCR accepts the workflow token as the password of any user: `github-token` logs in to ghcr.io
@@ -376,13 +370,10 @@ mod tests {
 
     #[test]
     fn each_login_remembers_its_line() {
-        let logins = parse_logins(
-            &input_lines(
-                "\nregistry=quay.io,username=u,password=a\nregistry=ghcr.io,username=v,password=b",
-            ),
-            |_| None,
-        )
-        .unwrap();
+        let lines = input_lines(
+            "\nregistry=quay.io,username=u,password=a\nregistry=ghcr.io,username=v,password=b",
+        );
+        let logins = parse_logins(&lines, |_| None).unwrap();
         assert_eq!(
             logins.origins,
             BTreeMap::from([
@@ -390,7 +381,7 @@ mod tests {
                 ("ghcr.io".to_string(), CredentialOrigin::InputLine(3)),
             ])
         );
-        assert_eq!(logins.secrets.len(), 2);
+        assert_eq!(secrets_in(&lines, |_| None).len(), 2);
     }
 
     #[test]

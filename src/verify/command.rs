@@ -207,7 +207,7 @@ async fn assess_all(
 /// The client, with `credentials`, `github-token` and `insecure-registries` (as publish uses).
 fn connect(vars: &BTreeMap<String, String>, inputs: &Inputs) -> Result<Client, VerifyError> {
     // Its secrets are masked already (app::run masks every secret first).
-    let (config, _) = client_config(inputs, |name| vars.get(name).cloned())?;
+    let config = client_config(inputs, |name| vars.get(name).cloned())?;
     Client::new(config).map_err(|error| VerifyError::Client(Box::new(error)))
 }
 

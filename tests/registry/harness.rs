@@ -233,6 +233,30 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// The tags of `repo`, as `skopeo list-tags` lists them.
+    pub fn skopeo_tags(&self, repo: &str) -> Vec<String> {
+        let output = Command::new("skopeo")
+            .args(["list-tags", "--tls-verify=false", "--creds"])
+            .arg(format!("{USER}:{PASSWORD}"))
+            .arg(format!("docker://{}/{repo}", self.name()))
+            .output()
+            .expect("run skopeo list-tags");
+        assert!(
+            output.status.success(),
+            "skopeo list-tags failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("tags JSON");
+        json["Tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 5,

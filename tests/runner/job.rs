@@ -111,13 +111,15 @@ impl Job {
         Some((job, step))
     }
 
-    fn repository(&self) -> &str {
-        &self.github["GITHUB_REPOSITORY"]
+    /// The repository's name without its owner (`app` of `octo-org/app`).
+    fn repo_name(&self) -> &str {
+        let repository = &self.github["GITHUB_REPOSITORY"];
+        repository.rsplit('/').next().unwrap_or(repository)
     }
 
     /// `github.workspace` on the runner's host: `/home/runner/work/<repo>/<repo>`.
     pub fn host_workspace(&self) -> String {
-        let name = self.repository().rsplit('/').next().unwrap_or_default();
+        let name = self.repo_name();
         format!("/home/runner/work/{name}/{name}")
     }
 
@@ -199,7 +201,6 @@ impl Job {
         for (name, value) in self.env.iter().chain(&step.env) {
             set(name.clone(), evaluate(value, &context));
         }
-        let repo_name = self.repository().rsplit('/').next().unwrap_or_default();
         for (name, value) in &self.github {
             set(name.clone(), value.clone());
         }
@@ -236,7 +237,10 @@ impl Job {
             ("RUNNER_ENVIRONMENT", "github-hosted".to_owned()),
             ("RUNNER_TOOL_CACHE", "/opt/hostedtoolcache".to_owned()),
             ("RUNNER_TEMP", "/home/runner/work/_temp".to_owned()),
-            ("RUNNER_WORKSPACE", format!("/home/runner/work/{repo_name}")),
+            (
+                "RUNNER_WORKSPACE",
+                format!("/home/runner/work/{}", self.repo_name()),
+            ),
         ] {
             set(name.to_owned(), value);
         }

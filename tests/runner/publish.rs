@@ -219,7 +219,7 @@ fn cleanup_deletes_old_branch_tags_and_keeps_releases() {
     run.assert_success();
     assert_eq!(run.get("failed"), "0", "{}", run.log());
     assert!(run.get("deleted") != "0", "nothing deleted:\n{}", run.log());
-    let tags = tags(&registry);
+    let tags = registry.skopeo_tags("octo/app");
     assert!(
         !tags.contains(&"main-aaaaaaa".to_owned()),
         "tags left: {tags:?}"
@@ -232,25 +232,4 @@ fn cleanup_deletes_old_branch_tags_and_keeps_releases() {
     }
     drop(old);
     eprintln!("harness: cleanup in {} ms", run.elapsed.as_millis());
-}
-
-/// The tags of `octo/app` in `registry`, as skopeo lists them.
-pub fn tags(registry: &Registry) -> Vec<String> {
-    let output = std::process::Command::new("skopeo")
-        .args(["list-tags", "--tls-verify=false"])
-        .arg(format!("docker://{}/octo/app", registry.name()))
-        .output()
-        .expect("skopeo list-tags");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("tags JSON");
-    json["Tags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.as_str().map(str::to_owned))
-        .collect()
 }
