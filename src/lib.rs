@@ -16,6 +16,7 @@ pub mod image;
 pub mod inputs;
 pub mod logging;
 pub mod meta;
+pub mod oci;
 pub mod publish;
 pub mod registry;
 pub mod report;

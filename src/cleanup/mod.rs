@@ -71,6 +71,7 @@ pub use plan::{Action, Capabilities, CleanupPlan, Decision, RuleRef, plan_cleanu
 pub use policy::{Policy, PolicyError};
 
 use crate::registry::Digest;
+pub use crate::oci::referrer::cosign_subject as referrer_subject;
 
 /// One version of an image: a manifest or index with the tags that point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,13 +112,4 @@ pub struct Inventory {
     pub versions: Vec<Version>,
     /// Why the listing may miss versions (then nothing untagged is deleted).
     pub incomplete: Option<String>,
-}
-
-/// The digest a cosign-style tag `sha256-<hex>.sig` / `.att` / `.sbom` refers to.
-pub fn referrer_subject(tag: &str) -> Option<Digest> {
-    let rest = tag.strip_prefix("sha256-")?;
-    let (hex, suffix) = rest.split_once('.')?;
-    matches!(suffix, "sig" | "att" | "sbom")
-        .then(|| Digest::parse(&format!("sha256:{hex}")).ok())
-        .flatten()
 }

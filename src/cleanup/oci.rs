@@ -1,5 +1,5 @@
 //! The OCI distribution backend: reads one repository into an [`Inventory`] (tags list, a HEAD per
-//! tag, a GET per manifest, the config blob of each image for `created`), and executes a plan's
+//! tag, a GET per manifest (the [`crate::oci::walk`] from the tagged roots), the config blob of each image for `created`), and executes a plan's
 //! deletions (DELETE by digest, in the plan's order). Reading never writes.
 //!
 //! The distribution API cannot list untagged manifests, so a version here is a manifest reachable
@@ -10,8 +10,8 @@
 
 use super::backend::{Backend, BackendError, Blocked, Deleted, Outcome};
 use super::{Capabilities, CleanupPlan, Inventory, Version};
-use crate::publish::graph::{Kind, parse_manifest};
-use crate::registry::{Client, Digest, Reference, Repository, Result};
+use crate::oci::{Kind, Node, walk};
+use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests, Result};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -71,31 +71,28 @@ pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
     }
     let mut versions: BTreeMap<Digest, Version> = BTreeMap::new();
     let mut configs: BTreeMap<Digest, Digest> = BTreeMap::new();
-    let mut wave: Vec<Digest> = tagged.keys().cloned().collect();
-    // Breadth first, one concurrent wave per level: roots, then what they list, and so on.
-    while !wave.is_empty() {
-        let mut next = Vec::new();
-        for (digest, read) in read_manifests(client, repo, &wave).await {
-            let mut version = Version::new(digest.clone(), &[]);
-            version.tags = tagged.get(&digest).cloned().unwrap_or_default();
-            match read {
-                Ok(graph) => {
-                    version.media_type = graph.media_type;
-                    version.children = graph.children;
-                    version.subject = graph.subject;
-                    if let Some(config) = graph.config {
-                        configs.insert(digest.clone(), config);
-                    }
+    // The tagged roots and everything they list, each read once.
+    let source = RepositoryManifests {
+        client,
+        repository: repo,
+    };
+    let roots = tagged.keys().cloned().collect();
+    let walked = walk(&source, roots, Vec::new(), |_| true, READ_CONCURRENCY).await;
+    for (digest, read) in walked.nodes {
+        let mut version = Version::new(digest.clone(), &[]);
+        version.tags = tagged.get(&digest).cloned().unwrap_or_default();
+        match read.map(|node| ManifestGraph::of(&node)) {
+            Ok(graph) => {
+                version.media_type = graph.media_type;
+                version.children = graph.children;
+                version.subject = graph.subject;
+                if let Some(config) = graph.config {
+                    configs.insert(digest.clone(), config);
                 }
-                Err(why) => version.unreadable = Some(why),
             }
-            next.extend(version.children.iter().cloned());
-            versions.insert(digest, version);
+            Err(why) => version.unreadable = Some(why.to_string()),
         }
-        next.sort();
-        next.dedup();
-        next.retain(|d| !versions.contains_key(d));
-        wave = next;
+        versions.insert(digest, version);
     }
     let ages: Vec<(Digest, Option<jiff::Timestamp>)> = futures_util::stream::iter(configs)
         .map(|(manifest, config)| async move { (manifest, created(client, repo, &config).await) })
@@ -130,42 +127,51 @@ pub struct ManifestGraph {
 /// Manifests read at once (GETs in flight per image; the client's per-host limit still applies).
 const READ_CONCURRENCY: usize = 16;
 
-/// Reads `digests` from `repo`, concurrently; each result says why a manifest could not be read.
+impl ManifestGraph {
+    /// What cleanup needs of a manifest read.
+    pub fn of(node: &Node) -> ManifestGraph {
+        let parsed = &node.parsed;
+        ManifestGraph {
+            media_type: node.manifest.media_type.clone(),
+            children: parsed.manifests.iter().map(|d| d.digest.clone()).collect(),
+            subject: parsed.subject.as_ref().map(|d| d.digest.clone()),
+            config: match parsed.kind {
+                Kind::Image => parsed.blobs.first().map(|d| d.digest.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Reads `digests` from `repo`, concurrently (nothing they list); each result says why a
+/// manifest could not be read.
 pub async fn read_manifests(
     client: &Client,
     repo: &Repository,
     digests: &[Digest],
 ) -> Vec<(Digest, std::result::Result<ManifestGraph, String>)> {
-    futures_util::stream::iter(digests.iter().cloned())
-        .map(|digest| async move {
-            let read = read(client, repo, &digest).await;
-            (digest, read)
+    let source = RepositoryManifests {
+        client,
+        repository: repo,
+    };
+    let walked = walk(
+        &source,
+        digests.to_vec(),
+        Vec::new(),
+        |_| false,
+        READ_CONCURRENCY,
+    )
+    .await;
+    walked
+        .nodes
+        .into_iter()
+        .map(|(digest, read)| {
+            let graph = read
+                .map(|node| ManifestGraph::of(&node))
+                .map_err(|e| e.to_string());
+            (digest, graph)
         })
-        .buffer_unordered(READ_CONCURRENCY)
         .collect()
-        .await
-}
-
-async fn read(
-    client: &Client,
-    repo: &Repository,
-    digest: &Digest,
-) -> std::result::Result<ManifestGraph, String> {
-    let manifest = client
-        .get_manifest_raw(&repo.with(Reference::Digest(digest.clone())))
-        .await
-        .map_err(|e| e.to_string())?;
-    let parsed =
-        parse_manifest(&manifest.media_type, &manifest.bytes).map_err(|e| e.to_string())?;
-    Ok(ManifestGraph {
-        media_type: manifest.media_type,
-        children: parsed.manifests.iter().map(|d| d.digest.clone()).collect(),
-        subject: parsed.subject.map(|d| d.digest),
-        config: match parsed.kind {
-            Kind::Image => parsed.blobs.first().map(|d| d.digest.clone()),
-            _ => None,
-        },
-    })
 }
 
 /// The image config's `created`, when the config can be read and has one.

@@ -12,7 +12,7 @@ pub use super::outcome::{FailedStep, Failure, TagOutcome};
 use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TagDecision, TargetPlan};
 use super::rolling::{self, Settle};
 use crate::meta::TagKind;
-use crate::registry::manifests::is_index;
+use crate::oci::media::is_index;
 use crate::registry::{BlobSource, Client, Digest, Mount, Reference, Repository, StopReason};
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};

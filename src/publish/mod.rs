@@ -1,10 +1,9 @@
 //! Publishing: one image to every target repository under every tag, byte-for-byte.
-//! `graph` reads the image, `observe` what each target holds, `plan` decides (pure),
+//! The source's [`crate::oci::ImageGraph`] is the image, `observe` what each target holds, `plan` decides (pure),
 //! `execute` writes, `run` sequences them.
 
 pub mod credentials;
 pub mod execute;
-pub mod graph;
 pub mod observe;
 pub mod outcome;
 pub mod plan;

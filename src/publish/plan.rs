@@ -20,13 +20,7 @@ use crate::registry::{Digest, Repository};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-/// A manifest or blob: what a registry addresses by digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Descriptor {
-    pub digest: Digest,
-    pub size: u64,
-    pub media_type: String,
-}
+pub use crate::oci::Descriptor;
 
 /// What is being published.
 #[derive(Debug, Clone, PartialEq, Eq)]

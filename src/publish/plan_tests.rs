@@ -5,11 +5,7 @@ use crate::meta::TagName;
 use crate::publish::rolling::{Scope, scope_of};
 
 fn d(name: &str, size: u64, media_type: &str) -> Descriptor {
-    Descriptor {
-        digest: Digest::sha256(name.as_bytes()),
-        size,
-        media_type: media_type.into(),
-    }
+    Descriptor::new(Digest::sha256(name.as_bytes()), size, media_type)
 }
 
 fn content() -> Content {

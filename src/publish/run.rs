@@ -2,10 +2,10 @@
 //! the plan (dry run) or its execution. Decisions live in `plan`; this file only sequences I/O.
 
 use super::execute::{Report, SourceContent, execute};
-use super::graph::{self, ImageGraph, read_graph};
 use super::observe::{authorize, has_root, observe};
 use super::plan::{Content, Descriptor, Options, Plan, plan};
 use crate::meta::{ComputedTag, ImageName};
+use crate::oci::{GraphError, ImageGraph, Node};
 use crate::registry::{BlobSource, Client, Digest, Repository};
 use crate::source::{self, Source, SourceSpec};
 use bytes::Bytes;
@@ -34,7 +34,7 @@ pub enum PublishError {
     #[error("input `source`: {0}")]
     Source(#[from] source::Error),
     #[error("input `source`: cannot read the image: {0}")]
-    Graph(#[from] graph::Error),
+    Graph(#[from] GraphError<source::Error>),
     #[error("input `images`: `{image}` is not a repository to publish to: {error}")]
     Target {
         image: String,
@@ -103,7 +103,7 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     let graph = if present.iter().all(|p| *p) {
         None
     } else {
-        Some(read_graph(&source).await?)
+        Some(source.graph().await?)
     };
     let content = match &graph {
         Some(graph) => content_of(graph, source_repo),
@@ -189,18 +189,10 @@ fn root_only(
     root: &source::RawManifest,
     source_repo: Option<Repository>,
 ) -> Result<Content, PublishError> {
-    let parsed = graph::parse_manifest(&root.media_type, &root.bytes).map_err(|source| {
-        graph::Error::Manifest {
-            digest: root.digest.clone(),
-            source,
-        }
-    })?;
+    let root = Node::parse::<source::Error>(root.clone(), None)?;
+    let parsed = root.parsed;
     Ok(Content {
-        root: Descriptor {
-            digest: root.digest.clone(),
-            size: root.bytes.len() as u64,
-            media_type: parsed.media_type.clone(),
-        },
+        root: root.manifest.descriptor(),
         manifests: Vec::new(),
         blobs: Vec::new(),
         platforms: parsed.platforms(),
@@ -210,11 +202,7 @@ fn root_only(
 
 /// The planner's view of the graph.
 pub fn content_of(graph: &ImageGraph, source_repo: Option<Repository>) -> Content {
-    let descriptor = |n: &graph::Node| Descriptor {
-        digest: n.manifest.digest.clone(),
-        size: n.manifest.bytes.len() as u64,
-        media_type: n.manifest.media_type.clone(),
-    };
+    let descriptor = |n: &Node| n.manifest.descriptor();
     Content {
         root: descriptor(&graph.root),
         manifests: graph
@@ -223,15 +211,7 @@ pub fn content_of(graph: &ImageGraph, source_repo: Option<Repository>) -> Conten
             .filter(|n| n.manifest.digest != graph.root.manifest.digest)
             .map(descriptor)
             .collect(),
-        blobs: graph
-            .blobs
-            .iter()
-            .map(|b| Descriptor {
-                digest: b.digest.clone(),
-                size: b.size,
-                media_type: b.media_type.clone(),
-            })
-            .collect(),
+        blobs: graph.blobs.clone(),
         platforms: graph.platforms.clone(),
         source_repo,
     }

@@ -15,11 +15,11 @@ use tokio::io::AsyncRead;
 
 use super::auth::{Action, Scopes};
 use super::client::Client;
-use super::digest::{Digest, Verifier};
 use super::error::{Error, Result, display_url};
 use super::retry::is_retryable_status;
 use super::stall::{self, Progress};
 use super::transport::is_retryable_transport;
+use crate::oci::{Digest, Verifier};
 
 /// A stream of blob bytes.
 pub type BlobStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -420,7 +420,7 @@ pub(crate) fn verified(
                             return Some((Err(err), st));
                         }
                         if let Err(e) = verifier.finish() {
-                            let err = fail(&mut st, e);
+                            let err = fail(&mut st, e.into());
                             return Some((Err(err), st));
                         }
                         return st.held.take().map(|last| (Ok(last), st));

@@ -2,8 +2,21 @@
 //! registry's own error code and message, and a hint where the fix is known.
 
 use super::auth::CredentialOrigin;
-use super::digest::Digest;
 use super::stop::{StopReason, human_duration};
+use crate::oci::Digest;
+
+impl From<crate::oci::DigestError> for Error {
+    fn from(error: crate::oci::DigestError) -> Self {
+        match error {
+            crate::oci::DigestError::Invalid { input, reason } => {
+                Error::InvalidDigest { input, reason }
+            }
+            crate::oci::DigestError::Mismatch { expected, actual } => {
+                Error::DigestMismatch { expected, actual }
+            }
+        }
+    }
+}
 
 /// A `Result` with this layer's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

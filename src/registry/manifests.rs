@@ -7,32 +7,12 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 
 use super::auth::{Action, Scopes};
 use super::client::Client;
-use super::digest::Digest;
 use super::error::{Error, Result};
 use super::reference::{ImageRef, Reference, Repository};
+use crate::oci::{Digest, ManifestSource, RawManifest as Manifest};
+use futures_util::future::BoxFuture;
 
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// Whether `media_type` (parameters allowed) is an index or manifest list: a manifest that lists
-/// other manifests.
-pub fn is_index(media_type: &str) -> bool {
-    let base = media_type.split(';').next().unwrap_or("").trim();
-    base == OCI_INDEX || base == DOCKER_MANIFEST_LIST
-}
-
-/// Every manifest type the client accepts, OCI and Docker, image and index.
-pub const MANIFEST_TYPES: [&str; 4] = [
-    OCI_INDEX,
-    OCI_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-    DOCKER_MANIFEST,
-];
-
-/// The largest manifest read (the OCI spec's recommended limit).
-pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+pub use crate::oci::media::{MANIFEST_TYPES, MAX_MANIFEST_BYTES};
 
 /// What a HEAD tells about a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +20,6 @@ pub struct ManifestInfo {
     pub digest: Digest,
     pub size: u64,
     pub media_type: String,
-}
-
-/// A manifest's exact bytes, media type, and verified digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
-    pub bytes: Bytes,
-    pub media_type: String,
-    pub digest: Digest,
 }
 
 fn manifest_path(image: &ImageRef) -> String {
@@ -219,5 +191,21 @@ impl Client {
                 .status_error(&self.state(&repo.registry), "DELETE", sent)
                 .await),
         }
+    }
+}
+
+/// One repository's manifests by digest: the [`ManifestSource`] that verify and cleanup walk.
+pub struct RepositoryManifests<'a> {
+    pub client: &'a Client,
+    pub repository: &'a Repository,
+}
+
+impl ManifestSource for RepositoryManifests<'_> {
+    type Error = Error;
+    fn manifest<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Manifest>> {
+        Box::pin(async move {
+            let image = self.repository.with(Reference::Digest(digest.clone()));
+            self.client.get_manifest_raw(&image).await
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! The registry client: talks the OCI distribution API to registries (ping, manifests, blobs,
 //! mounts, tags) with Docker's references, credentials, auth, transport and retry rules.
 //!
-//! Layout: [`reference`] and [`digest`] are the nouns; [`auth`] and `token` who we are; `transport`
+//! Layout: [`reference`] is the noun (digests, media types and manifests are [`crate::oci`]'s); [`auth`] and `token` who we are; `transport`
 //! and [`retry`] how bytes move; `client` the request path every operation takes; `manifests`,
 //! `blobs` and `tags` the operations.
 
@@ -10,7 +10,6 @@ mod authorize;
 mod blobs;
 mod client;
 pub mod config;
-pub mod digest;
 pub mod error;
 pub mod manifests;
 pub mod reference;
@@ -21,13 +20,13 @@ mod tags;
 mod token;
 mod transport;
 
+pub use crate::oci::{Algorithm, Digest, Verifier};
 pub use auth::{Action, Credential, CredentialOrigin, Login, Scopes};
 pub use blobs::{Blob, BlobSource, BlobStream, Mount, ReaderSource, UploadSession};
 pub use client::Client;
 pub use config::ClientConfig;
-pub use digest::{Algorithm, Digest, Verifier};
 pub use error::{Error, Result};
-pub use manifests::{Manifest, ManifestInfo};
+pub use manifests::{ManifestInfo, RepositoryManifests};
 pub use reference::{ImageRef, Reference, Repository};
 pub use retry::RetryPolicy;
 pub use stop::{Stop, StopReason};

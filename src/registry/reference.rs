@@ -4,8 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::digest::Digest;
 use super::error::Error;
+use crate::oci::Digest;
 
 /// The registry name Docker Hub references normalise to.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -35,7 +35,9 @@ impl Reference {
     /// Parses a bare tag (`v1.2.3`) or digest (`sha256:...`).
     pub fn parse(input: &str) -> Result<Reference, Error> {
         if input.contains(':') {
-            Digest::parse(input).map(Reference::Digest)
+            Digest::parse(input)
+                .map(Reference::Digest)
+                .map_err(Error::from)
         } else if is_tag(input) {
             Ok(Reference::Tag(input.to_owned()))
         } else {

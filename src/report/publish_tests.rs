@@ -164,11 +164,11 @@ fn a_refused_publish_names_each_refusal_and_that_nothing_was_written() {
 }
 
 fn plan(tags: Vec<TagPlan>) -> Plan {
-    let root = Descriptor {
-        digest: Digest::sha256(b"index"),
-        size: 500,
-        media_type: "application/vnd.oci.image.index.v1+json".into(),
-    };
+    let root = Descriptor::new(
+        Digest::sha256(b"index"),
+        500,
+        "application/vnd.oci.image.index.v1+json",
+    );
     Plan {
         root,
         platforms: vec!["linux/amd64".into()],

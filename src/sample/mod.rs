@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use layer::{Layer, write_layer};
 pub use layer::{Noise, write_archive};
 
+use crate::oci::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use crate::registry::Digest;
-use crate::registry::manifests::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 
 /// What to generate. Every field changes the output; the same spec gives the same bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

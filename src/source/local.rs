@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::registry::manifests::MAX_MANIFEST_BYTES;
+use crate::oci::media::MAX_MANIFEST_BYTES;
 use crate::registry::{BlobSource, Digest};
 
 use super::archive::{ArchiveError, Entries, index_archive};

@@ -1,7 +1,7 @@
 //! Where the image to publish comes from: the `source` input ([`SourceSpec`]) opened as a
 //! [`Source`] that serves the root manifest, child manifests by digest (always verified) and blobs
 //! as re-openable streams, from an OCI layout directory, an OCI archive or a registry. The
-//! publisher reads the image graph through it (`publish::graph`) and streams blobs to targets.
+//! publisher reads the image graph through it ([`crate::oci::ImageGraph`]) and streams blobs to targets.
 
 mod archive;
 mod error;
@@ -13,11 +13,12 @@ mod tee;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::registry::manifests::{OCI_INDEX, OCI_MANIFEST};
+use crate::oci::media::{OCI_INDEX, OCI_MANIFEST};
+use crate::oci::{GraphError, ImageGraph, ManifestSource};
 use crate::registry::{BlobSource, Client, Digest};
+use futures_util::future::BoxFuture;
 
 pub use error::{Error, Result};
 pub use file::FileRange;
@@ -25,13 +26,7 @@ pub use local::{Local, REF_NAME};
 pub use remote::Remote;
 pub use spec::SourceSpec;
 
-/// A manifest's exact bytes with its media type and verified digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawManifest {
-    pub digest: Digest,
-    pub media_type: String,
-    pub bytes: Bytes,
-}
+pub use crate::oci::RawManifest;
 
 /// An opened image source.
 #[derive(Debug)]
@@ -85,6 +80,12 @@ impl Source {
         }
     }
 
+    /// The image graph below the root: every manifest read once (a registry source reads each
+    /// child by digest).
+    pub async fn graph(&self) -> std::result::Result<ImageGraph, GraphError<Error>> {
+        ImageGraph::read(self, self.root().clone()).await
+    }
+
     /// A blob of `size` bytes as a re-openable stream, never held in memory whole, for `readers`
     /// uploads. Local blobs are checked for their size now; a registry blob is read on its first
     /// open, once for all `readers` (an open beyond them reads it again).
@@ -98,6 +99,13 @@ impl Source {
             Source::Layout(l) | Source::Archive(l) => l.blob(digest, size).await,
             Source::Registry(r) => Ok(r.blob(digest, size, readers)),
         }
+    }
+}
+
+impl ManifestSource for Source {
+    type Error = Error;
+    fn manifest<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<RawManifest>> {
+        Box::pin(Source::manifest(self, digest))
     }
 }
 
@@ -121,6 +129,10 @@ pub fn sniff_media_type(bytes: &[u8]) -> String {
         _ => OCI_MANIFEST.to_owned(),
     }
 }
+
+#[cfg(test)]
+#[path = "graph_tests.rs"]
+mod graph_tests;
 
 #[cfg(test)]
 mod tests {

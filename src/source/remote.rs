@@ -132,7 +132,7 @@ impl Remote {
     }
 }
 
-fn raw(manifest: registry::Manifest) -> RawManifest {
+fn raw(manifest: RawManifest) -> RawManifest {
     let media_type = if manifest.media_type.is_empty() {
         sniff_media_type(&manifest.bytes)
     } else {

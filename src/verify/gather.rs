@@ -4,17 +4,14 @@
 
 use super::TagState;
 use super::tags::{self, Selection, VerifyTag};
-use crate::publish::graph::{Kind, parse_manifest};
-use crate::registry::manifests::is_index;
-use crate::registry::{Client, Digest, Reference, Repository};
+use crate::oci::media::is_index;
+use crate::oci::{Descriptor, GraphError, walk};
+use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Requests in flight at once.
 const CONCURRENCY: usize = 8;
-
-/// How deep nested indexes are followed (buildx nests one level).
-const MAX_DEPTH: usize = 8;
 
 /// One HEAD's answer: repository index, tag, and (digest, is an index) when the tag exists.
 type Head = (usize, String, Option<(Digest, bool)>);
@@ -144,58 +141,31 @@ async fn descendants(
     primary: &Repository,
     roots: BTreeSet<Digest>,
 ) -> Result<BTreeMap<Digest, BTreeSet<Digest>>, GatherError> {
-    let mut direct: BTreeMap<Digest, Vec<Digest>> = BTreeMap::new();
-    let mut pending = roots.clone();
-    for _ in 0..MAX_DEPTH {
-        if pending.is_empty() {
-            break;
-        }
-        let read: Vec<(Digest, Vec<(Digest, bool)>)> = stream::iter(std::mem::take(&mut pending))
-            .map(|digest| async move {
-                let image = primary.with(Reference::Digest(digest.clone()));
-                let manifest = client.get_manifest_raw(&image).await?;
-                let parsed =
-                    parse_manifest(&manifest.media_type, &manifest.bytes).map_err(|e| {
-                        GatherError::Index {
-                            repo: primary.to_string(),
-                            digest: digest.clone(),
-                            message: e.to_string(),
-                        }
-                    })?;
-                let kids = match parsed.kind {
-                    Kind::Index => parsed
-                        .manifests
-                        .iter()
-                        .map(|d| (d.digest.clone(), is_index(&d.media_type)))
-                        .collect(),
-                    Kind::Image => Vec::new(),
-                };
-                Ok::<_, GatherError>((digest, kids))
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        for (digest, kids) in read {
-            for (kid, nested) in &kids {
-                if *nested && !direct.contains_key(kid) {
-                    pending.insert(kid.clone());
-                }
-            }
-            direct.insert(digest, kids.into_iter().map(|(k, _)| k).collect());
-        }
+    let source = RepositoryManifests {
+        client,
+        repository: primary,
+    };
+    let only_indexes = |d: &Descriptor| is_index(&d.media_type);
+    let start = roots.iter().cloned().collect();
+    let mut walked = walk(&source, start, Vec::new(), only_indexes, CONCURRENCY).await;
+    let failed = walked.nodes.iter().find(|(_, n)| n.is_err());
+    if let Some(digest) = failed.map(|(d, _)| d.clone()) {
+        return Err(match walked.nodes.remove(&digest) {
+            Some(Err(GraphError::Read(e))) => e.into(),
+            other => GatherError::Index {
+                repo: primary.to_string(),
+                digest,
+                message: other
+                    .and_then(Result::err)
+                    .map_or(String::new(), |e| e.to_string()),
+            },
+        });
     }
-    let mut all = BTreeMap::new();
-    for root in roots {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![root.clone()];
-        while let Some(d) = stack.pop() {
-            for kid in direct.get(&d).into_iter().flatten() {
-                if seen.insert(kid.clone()) {
-                    stack.push(kid.clone());
-                }
-            }
-        }
-        all.insert(root, seen);
-    }
-    Ok(all)
+    Ok(roots
+        .into_iter()
+        .map(|root| {
+            let below = walked.below(&root);
+            (root, below)
+        })
+        .collect())
 }

@@ -11,7 +11,6 @@
 use super::{Status, TagReport};
 use crate::meta::ImageName;
 use crate::publish::execute::TagOutcome;
-use crate::publish::graph::read_graph;
 use crate::publish::observe::{authorize, observe};
 use crate::publish::plan::{Options, TagDecision, plan};
 use crate::publish::run::{self, Outcome, PublishError, Request, content_of, execute_from};
@@ -229,7 +228,7 @@ async fn try_complete(
         |_| true,
     )
     .await?;
-    let graph = read_graph(&opened).await?;
+    let graph = opened.graph().await?;
     let content = content_of(&graph, source_repo);
     let observed = observe(client, &content, target, &[], false).await?;
     let planned = plan(&content, &[(target.clone(), observed)], &[], options);

@@ -6,10 +6,10 @@ use crate::registry::image::{TestImage, index};
 use crate::registry::proxy::{Fault, Proxy, Rule};
 use bytes::Bytes;
 use registry_action::meta::{ComputedTag, TagKind, TagName};
+use registry_action::oci::media::{OCI_INDEX, OCI_MANIFEST};
 use registry_action::publish::execute::{Report, SourceContent, TagOutcome, execute};
 use registry_action::publish::observe::{authorize, has_root, observe};
 use registry_action::publish::plan::{Content, Descriptor, Options, Plan, plan};
-use registry_action::registry::manifests::{OCI_INDEX, OCI_MANIFEST};
 use registry_action::registry::{BlobSource, Client, ClientConfig, Digest, Repository};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,30 +36,26 @@ fn memory_image(seed: &str) -> MemoryImage {
             image.digest.clone(),
             (image.manifest.clone(), OCI_MANIFEST.to_string()),
         );
-        children.push(Descriptor {
-            digest: image.digest.clone(),
-            size: image.manifest.len() as u64,
-            media_type: OCI_MANIFEST.into(),
-        });
+        children.push(Descriptor::new(
+            image.digest.clone(),
+            image.manifest.len() as u64,
+            OCI_MANIFEST,
+        ));
         for blob in image.blobs() {
             if blobs
                 .insert(blob.digest.clone(), blob.bytes.clone())
                 .is_none()
             {
-                blob_list.push(Descriptor {
-                    digest: blob.digest.clone(),
-                    size: blob.bytes.len() as u64,
-                    media_type: blob.media_type.into(),
-                });
+                blob_list.push(Descriptor::new(
+                    blob.digest.clone(),
+                    blob.bytes.len() as u64,
+                    blob.media_type,
+                ));
             }
         }
     }
     let content = Content {
-        root: Descriptor {
-            digest: root_digest,
-            size: root_bytes.len() as u64,
-            media_type: OCI_INDEX.into(),
-        },
+        root: Descriptor::new(root_digest, root_bytes.len() as u64, OCI_INDEX),
         manifests: children,
         blobs: blob_list,
         platforms: vec!["linux/amd64".into(), "linux/arm64".into()],

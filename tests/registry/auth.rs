@@ -102,7 +102,7 @@ async fn token_auth_one_token_covers_push_and_mount_source() {
         .put_manifest_raw(
             &app.with(Reference::Tag("v1".into())),
             img.manifest.clone(),
-            registry_action::registry::manifests::OCI_MANIFEST,
+            registry_action::oci::media::OCI_MANIFEST,
         )
         .await
         .expect("put manifest");

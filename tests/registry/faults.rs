@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use registry_action::registry::manifests::OCI_MANIFEST;
+use registry_action::oci::media::OCI_MANIFEST;
 use registry_action::registry::{Client, Digest, Error, Reference};
 
 use super::harness::Registry;

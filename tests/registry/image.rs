@@ -2,7 +2,7 @@
 //! a two-platform OCI index; plus a helper that pushes one through the client under test.
 
 use bytes::Bytes;
-use registry_action::registry::manifests::{OCI_INDEX, OCI_MANIFEST};
+use registry_action::oci::media::{OCI_INDEX, OCI_MANIFEST};
 use registry_action::registry::{Client, Digest, ImageRef, Reference, Repository};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};

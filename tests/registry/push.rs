@@ -2,7 +2,7 @@
 //! back (HEAD, GET, blobs) and checking with skopeo.
 
 use futures_util::StreamExt;
-use registry_action::registry::manifests::{OCI_INDEX, OCI_MANIFEST};
+use registry_action::oci::media::{OCI_INDEX, OCI_MANIFEST};
 use registry_action::registry::{Client, Digest, Reference};
 
 use super::harness::Registry;

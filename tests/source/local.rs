@@ -2,11 +2,9 @@
 //! root bytes, `:ref` selects by annotation, every media-type shape is read, corruption is refused.
 
 use futures_util::StreamExt;
-use registry_action::publish::graph::{self, Kind, read_graph};
+use registry_action::oci::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+use registry_action::oci::{GraphError, Kind};
 use registry_action::registry::Digest;
-use registry_action::registry::manifests::{
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
-};
 use registry_action::sample::{self, SampleSpec};
 use registry_action::source::{self as src, Source, SourceSpec};
 
@@ -41,7 +39,7 @@ async fn blob_streams_are_the_blob_files_and_reopen() {
     });
     for spec in [sample.layout(), sample.archive()] {
         let source = open(&spec, &client()).await;
-        let g = read_graph(&source).await.expect("graph");
+        let g = source.graph().await.expect("graph");
         assert_eq!(g.blobs.len(), sample.image.blobs.len());
         for blob in &g.blobs {
             let stream = source.blob(&blob.digest, blob.size, 1).await.expect("blob");
@@ -227,8 +225,8 @@ async fn corrupted_manifests_are_refused_with_a_digest_error() {
     let child = &sample.image.manifests[0].digest;
     corrupt(&layout, child);
     let source = open(&sample.layout(), &client()).await;
-    match read_graph(&source).await {
-        Err(graph::Error::Source(e)) => match *e {
+    match source.graph().await {
+        Err(GraphError::Read(e)) => match e {
             src::Error::DigestMismatch { expected, .. } => assert_eq!(&expected, child),
             other => panic!("expected a digest mismatch, got {other}"),
         },

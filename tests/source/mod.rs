@@ -6,7 +6,7 @@ mod local;
 // A registry source: same graph, each blob read from the registry once.
 mod remote;
 
-use registry_action::publish::graph::{ImageGraph, read_graph};
+use registry_action::oci::ImageGraph;
 use registry_action::registry::{Client, ClientConfig};
 use registry_action::sample::{SampleImage, SampleSpec, write_archive, write_layout};
 use registry_action::source::{Source, SourceSpec};
@@ -48,7 +48,7 @@ pub async fn open(spec: &str, client: &Client) -> Source {
 
 pub async fn graph(spec: &str) -> ImageGraph {
     let source = open(spec, &client()).await;
-    read_graph(&source).await.expect("read graph")
+    source.graph().await.expect("read graph")
 }
 
 /// `skopeo inspect --raw <transport:ref>`.

@@ -3,7 +3,7 @@
 //! was opened for (an open beyond them, a retry, reads it again).
 
 use futures_util::StreamExt;
-use registry_action::publish::graph::{ImageGraph, read_graph};
+use registry_action::oci::ImageGraph;
 use registry_action::registry::{Client, Reference, Repository};
 use registry_action::sample::SampleSpec;
 use registry_action::source::Source;
@@ -68,7 +68,7 @@ async fn same_graph_and_blobs_read_once(spec: SampleSpec) {
     };
     let sample = Sample::new(&spec);
     let local = open(&sample.layout(), &client()).await;
-    let expected = read_graph(&local).await.expect("graph");
+    let expected = local.graph().await.expect("graph");
     let pusher = Client::new(registry.client_config()).expect("client");
     let repo = Repository::parse(&format!("{}/src/app", registry.name())).expect("repo");
     push(&pusher, &local, &expected, &repo, "v1").await;
@@ -82,7 +82,7 @@ async fn same_graph_and_blobs_read_once(spec: SampleSpec) {
     let reader = Client::new(registry.client_config()).expect("client");
     let remote = open(&format!("docker://{}/src/app:v1", registry.name()), &reader).await;
     let opened = reader.requests(&registry.name());
-    let got = read_graph(&remote).await.expect("graph from registry");
+    let got = remote.graph().await.expect("graph from registry");
     assert_eq!(got, expected);
     // Each blob opened for four uploads: by two "destinations" (two handles, both streamed,
     // concurrently), twice, the second pair after the first finished (it reads what memory kept).
@@ -183,13 +183,15 @@ async fn registry_source_by_digest_and_missing_tags() {
     };
     let sample = Sample::new(&SampleSpec::default());
     let local = open(&sample.layout(), &client()).await;
-    let expected = read_graph(&local).await.expect("graph");
+    let expected = local.graph().await.expect("graph");
     let pusher = Client::new(registry.client_config()).expect("client");
     let repo = Repository::parse(&format!("{}/by/digest", registry.name())).expect("repo");
     push(&pusher, &local, &expected, &repo, "edge").await;
     let by_digest = format!("{}/by/digest@{}", registry.name(), sample.image.root.digest);
     let reader = Client::new(registry.client_config()).expect("client");
-    let got = read_graph(&open(&by_digest, &reader).await)
+    let got = open(&by_digest, &reader)
+        .await
+        .graph()
         .await
         .expect("graph");
     assert_eq!(got, expected);
@@ -222,10 +224,10 @@ async fn an_image_pushed_by_skopeo_reads_as_the_same_graph() {
         &target,
     ]);
     let reader = Client::new(registry.client_config()).expect("client");
-    let from_registry = read_graph(&open(&target, &reader).await)
+    let from_registry = open(&target, &reader).await.graph().await.expect("graph");
+    let from_layout = open(&sample.layout(), &client())
         .await
-        .expect("graph");
-    let from_layout = read_graph(&open(&sample.layout(), &client()).await)
+        .graph()
         .await
         .expect("graph");
     assert_eq!(from_registry, from_layout);

@@ -107,7 +107,7 @@ pub fn placeholder_manifest(tag: &str, nonce: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::graph::parse_manifest;
+    use crate::oci::parse_manifest;
 
     fn api_version(id: u64, name: &str, tags: &[&str], created: &str) -> PackageVersion {
         serde_json::from_value(serde_json::json!({

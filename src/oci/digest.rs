@@ -6,7 +6,14 @@ use std::str::FromStr;
 
 use sha2::{Digest as _, Sha256, Sha512};
 
-use super::error::Error;
+/// A digest that does not parse, or bytes that do not hash to the digest they claim.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    #[error("invalid digest `{input}`: {reason}")]
+    Invalid { input: String, reason: String },
+    #[error("digest mismatch: expected {expected}, got {actual}")]
+    Mismatch { expected: Digest, actual: Digest },
+}
 
 /// A digest algorithm this client can verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,8 +55,8 @@ pub struct Digest {
 
 impl Digest {
     /// Parses `algorithm:hex`.
-    pub fn parse(input: &str) -> Result<Digest, Error> {
-        let invalid = |reason: &str| Error::InvalidDigest {
+    pub fn parse(input: &str) -> Result<Digest, DigestError> {
+        let invalid = |reason: &str| DigestError::Invalid {
             input: input.to_owned(),
             reason: reason.to_owned(),
         };
@@ -102,7 +109,7 @@ impl Digest {
     }
 
     /// Checks `bytes` against this digest.
-    pub fn verify(&self, bytes: &[u8]) -> Result<(), Error> {
+    pub fn verify(&self, bytes: &[u8]) -> Result<(), DigestError> {
         let mut verifier = self.verifier();
         verifier.update(bytes);
         verifier.finish()
@@ -122,8 +129,8 @@ impl fmt::Debug for Digest {
 }
 
 impl FromStr for Digest {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Digest, Error> {
+    type Err = DigestError;
+    fn from_str(s: &str) -> Result<Digest, DigestError> {
         Digest::parse(s)
     }
 }
@@ -185,13 +192,13 @@ impl Verifier {
         }
     }
 
-    /// `Ok` when the bytes fed match the expected digest, else [`Error::DigestMismatch`].
-    pub fn finish(self) -> Result<(), Error> {
+    /// `Ok` when the bytes fed match the expected digest, else [`DigestError::Mismatch`].
+    pub fn finish(self) -> Result<(), DigestError> {
         let actual = self.actual();
         if actual == self.expected {
             Ok(())
         } else {
-            Err(Error::DigestMismatch {
+            Err(DigestError::Mismatch {
                 expected: self.expected,
                 actual,
             })
@@ -258,7 +265,7 @@ mod tests {
         let mut v = digest.verifier();
         v.update(b"actual");
         match v.finish() {
-            Err(Error::DigestMismatch { expected, actual }) => {
+            Err(DigestError::Mismatch { expected, actual }) => {
                 assert_eq!(expected, digest);
                 assert_eq!(actual, Digest::sha256(b"actual"));
             }
