@@ -71,7 +71,7 @@ pub use plan::{Action, Capabilities, CleanupPlan, Decision, RuleRef, plan_cleanu
 pub use policy::{Policy, PolicyError};
 
 use crate::registry::Digest;
-pub use crate::oci::referrer::cosign_subject as referrer_subject;
+pub use crate::oci::referrer::cosign_subject;
 
 /// One version of an image: a manifest or index with the tags that point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The deletion side of a plan: which deleted version each one goes with, and the order that
 //! deletes every index and referrer before what it points at.
 
-use super::{Version, referrer_subject};
+use super::{Version, cosign_subject};
 use crate::registry::Digest;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,7 +40,7 @@ pub(super) fn parents_first(
             .iter()
             .chain(v.subject.iter())
             .cloned()
-            .chain(v.tags.iter().filter_map(|t| referrer_subject(t)))
+            .chain(v.tags.iter().filter_map(|t| cosign_subject(t)))
             .filter_map(|d| index.get(&d).copied())
             .filter(|j| deleted.contains(j) && *j != i);
         for j in targets {

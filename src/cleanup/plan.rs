@@ -10,7 +10,7 @@
 
 use super::order::{parents, parents_first};
 use super::policy::{Policy, Rule, Selector, Verb};
-use super::{Inventory, Version, referrer_subject};
+use super::{Inventory, Version, cosign_subject};
 use crate::registry::Digest;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -131,7 +131,7 @@ pub fn plan_cleanup(
             v.tags
                 .iter()
                 .map(|tag| {
-                    if let Some(&i) = referrer_subject(tag).and_then(|d| index.get(&d)) {
+                    if let Some(&i) = cosign_subject(tag).and_then(|d| index.get(&d)) {
                         return Verdict::Follow(i);
                     }
                     let selecting = |verb| {
@@ -170,7 +170,7 @@ pub fn plan_cleanup(
                 versions[i]
                     .tags
                     .iter()
-                    .any(|t| referrer_subject(t).is_none() && tag_matches(rule, t))
+                    .any(|t| cosign_subject(t).is_none() && tag_matches(rule, t))
             })
             .collect();
         candidates.sort_by(|&a, &b| {

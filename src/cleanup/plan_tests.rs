@@ -119,10 +119,10 @@ fn helpers_match_globs_ages_prs_and_versions() {
     assert!(semver_match(SemverKind::Prerelease, "1.2.3-rc.1"));
     assert!(!semver_match(SemverKind::Prerelease, "1.2.3"));
     assert_eq!(
-        referrer_subject(&format!("sha256-{}.sig", digest(1).hex())),
+        cosign_subject(&format!("sha256-{}.sig", digest(1).hex())),
         Some(digest(1))
     );
-    assert_eq!(referrer_subject("sha256-abc.sig"), None);
+    assert_eq!(cosign_subject("sha256-abc.sig"), None);
 }
 
 #[test]

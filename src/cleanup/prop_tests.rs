@@ -111,7 +111,7 @@ fn needs(versions: &[Version], root: &Digest) -> BTreeSet<Digest> {
             let refers = v.subject.as_ref() == Some(&d)
                 || v.tags
                     .iter()
-                    .any(|t| referrer_subject(t).as_ref() == Some(&d));
+                    .any(|t| cosign_subject(t).as_ref() == Some(&d));
             if v.digest == d {
                 stack.extend(v.children.iter().cloned());
             } else if refers {
@@ -181,7 +181,7 @@ fn kept_graphs_survive_random_histories_and_policies() {
                     || parent
                         .tags
                         .iter()
-                        .any(|t| referrer_subject(t).as_ref() == Some(d));
+                        .any(|t| cosign_subject(t).as_ref() == Some(d));
                 prop_assert!(
                     !points || parent.digest == *d,
                     "{} deleted before its parent {}",
@@ -210,7 +210,7 @@ fn kept_graphs_survive_random_histories_and_policies() {
             }
             for tag in &v.tags {
                 let follows =
-                    referrer_subject(tag).is_some_and(|s| versions.iter().any(|x| x.digest == s));
+                    cosign_subject(tag).is_some_and(|s| versions.iter().any(|x| x.digest == s));
                 let protected = !follows
                     && policy.rules.iter().any(|r| {
                         r.verb == policy::Verb::Keep
