@@ -16,6 +16,7 @@ pub struct GithubEnv {
     pub sha: Option<String>,
     pub repository: Option<String>,
     pub server_url: Option<String>,
+    pub api_url: Option<String>,
 }
 
 impl GithubEnv {
@@ -73,6 +74,12 @@ pub struct Context {
     pub pr_base_ref: Option<String>,
     /// The commit's date from the payload (`commits[]` or `head_commit` matching `sha`).
     pub commit_date: Option<jiff::Timestamp>,
+    /// `GITHUB_REPOSITORY` (`owner/name`), when it names one.
+    pub repository: Option<String>,
+    /// `GITHUB_API_URL` without a trailing `/` (`https://api.github.com` when unset).
+    pub api_url: String,
+    /// The pull request this event closed (`pull_request(_target)` with `action: closed`).
+    pub closed_pull_request: Option<u64>,
 }
 
 impl Context {
@@ -135,7 +142,23 @@ impl Context {
                 .unwrap_or_default(),
         };
         let commit_date = commit_timestamp(event, &sha);
+        let pr_event = matches!(event_name.as_str(), "pull_request" | "pull_request_target");
+        let closed_pull_request = (pr_event && event.action.as_deref() == Some("closed"))
+            .then(|| {
+                event
+                    .number
+                    .or(event.pull_request.as_ref().and_then(|pr| pr.number))
+            })
+            .flatten();
         Context {
+            repository: env.repository.clone().filter(|r| r.contains('/')),
+            api_url: env
+                .api_url
+                .as_deref()
+                .unwrap_or("https://api.github.com")
+                .trim_end_matches('/')
+                .to_string(),
+            closed_pull_request,
             event_name,
             git_ref,
             sha,
@@ -280,5 +303,38 @@ mod tests {
                 .to_string()
                 .contains("not valid JSON")
         );
+    }
+
+    #[test]
+    fn a_closed_pull_request_event_names_its_number() {
+        let closed = |name: &str, json: &str| {
+            let event = Event::parse(json).unwrap();
+            Context::assemble(&env(&[("GITHUB_EVENT_NAME", name)]), &event, false)
+                .closed_pull_request
+        };
+        let top = r#"{"action": "closed", "number": 7}"#;
+        assert_eq!(closed("pull_request", top), Some(7));
+        assert_eq!(closed("push", top), None);
+        assert_eq!(closed("pull_request_review", top), None);
+        assert_eq!(
+            closed("pull_request", r#"{"action": "opened", "number": 7}"#),
+            None
+        );
+        let nested = r#"{"action": "closed", "pull_request": {"number": 9}}"#;
+        assert_eq!(closed("pull_request_target", nested), Some(9));
+    }
+
+    #[test]
+    fn api_url_and_repository_for_cleanup() {
+        let ctx = |pairs: &[(&str, &str)]| Context::assemble(&env(pairs), &Event::default(), false);
+        assert_eq!(ctx(&[]).api_url, "https://api.github.com");
+        assert_eq!(ctx(&[]).repository, None);
+        let c = ctx(&[
+            ("GITHUB_API_URL", "https://ghe.example/api/v3/"),
+            ("GITHUB_REPOSITORY", "octo/app"),
+        ]);
+        assert_eq!(c.api_url, "https://ghe.example/api/v3");
+        assert_eq!(c.repository.as_deref(), Some("octo/app"));
+        assert_eq!(ctx(&[("GITHUB_REPOSITORY", "odd")]).repository, None);
     }
 }

@@ -5,6 +5,8 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct Event {
+    /// What happened (`closed`, `opened`, `published`, ...), for events that have kinds.
+    pub action: Option<String>,
     pub repository: Option<Repository>,
     /// `push` of a tag: the branch the tag's commit was on (undocumented, kept for `{{base_ref}}`).
     pub base_ref: Option<String>,

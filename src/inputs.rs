@@ -56,24 +56,7 @@ impl fmt::Display for Command {
     }
 }
 
-/// A secret input: never printed, `Debug` shows `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Secret(value)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use crate::secret::Secret;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
@@ -193,7 +176,7 @@ impl Inputs {
             sep_labels: get("sep-labels"),
             sep_annotations: get("sep-annotations"),
             dry_run,
-            github_token: (!token.is_empty()).then_some(Secret(token)),
+            github_token: (!token.is_empty()).then_some(Secret::new(token)),
             source: (!source.is_empty()).then_some(source),
             credentials: input_lines(&get("credentials")),
             overwrite_releases,

@@ -21,5 +21,7 @@ pub mod publish;
 pub mod registry;
 pub mod report;
 pub mod sample;
+pub mod secret;
+pub mod size;
 pub mod source;
 pub mod verify;

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         Ok(vars) => vars,
         Err(error) => {
             app::report_error(&error, false, &mut std::io::stderr().lock());
-            return ExitCode::FAILURE;
+            return ExitCode::from(error.exit_code());
         }
     };
     registry_action::logging::init(&vars);
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
                 drop(stdout);
                 app::report_error(&error, false, &mut std::io::stderr().lock());
             }
-            ExitCode::FAILURE
+            ExitCode::from(error.exit_code())
         }
     }
 }

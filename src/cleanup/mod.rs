@@ -54,6 +54,7 @@
 //! [`hub`] (Docker Hub's API), [`oci`] (the distribution API of any other registry).
 
 pub mod backend;
+pub mod error;
 pub mod github;
 pub mod hub;
 pub mod oci;
@@ -65,13 +66,12 @@ pub mod policy;
 #[cfg(test)]
 mod prop_tests;
 pub mod run;
-pub mod shell;
 
 pub use plan::{Action, Capabilities, CleanupPlan, Decision, RuleRef, plan_cleanup};
 pub use policy::{Policy, PolicyError};
 
-use crate::registry::Digest;
 pub use crate::oci::referrer::cosign_subject;
+use crate::registry::Digest;
 
 /// One version of an image: a manifest or index with the tags that point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -117,36 +117,3 @@ pub async fn cleanup(
     }
     (runs, warnings)
 }
-
-/// The pull request a `pull_request` / `pull_request_target` event with `action: closed` closed.
-pub fn closed_pr_from_event(event_name: &str, payload: &serde_json::Value) -> Option<u64> {
-    let pr_event = matches!(event_name, "pull_request" | "pull_request_target");
-    let closed = payload.get("action").and_then(|a| a.as_str()) == Some("closed");
-    (pr_event && closed)
-        .then(|| {
-            payload
-                .get("number")
-                .and_then(|n| n.as_u64())
-                .or_else(|| payload.get("pull_request")?.get("number")?.as_u64())
-        })
-        .flatten()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_closed_pull_request_event_names_its_number() {
-        let closed = serde_json::json!({"action": "closed", "number": 7});
-        assert_eq!(closed_pr_from_event("pull_request", &closed), Some(7));
-        assert_eq!(closed_pr_from_event("push", &closed), None);
-        let opened = serde_json::json!({"action": "opened", "number": 7});
-        assert_eq!(closed_pr_from_event("pull_request", &opened), None);
-        let nested = serde_json::json!({"action": "closed", "pull_request": {"number": 9}});
-        assert_eq!(
-            closed_pr_from_event("pull_request_target", &nested),
-            Some(9)
-        );
-    }
-}

@@ -21,6 +21,7 @@ fn ctx(event: &str, git_ref: &str) -> Context {
         push_base_ref: None,
         pr_base_ref: None,
         commit_date: Some("2020-01-09T22:00:00Z".parse().unwrap()),
+        ..Context::default()
     }
 }
 

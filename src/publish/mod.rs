@@ -2,7 +2,6 @@
 //! The source's [`crate::oci::ImageGraph`] is the image, `observe` what each target holds, `plan` decides (pure),
 //! `execute` writes, `run` sequences them.
 
-pub mod credentials;
 pub mod execute;
 pub mod observe;
 pub mod outcome;

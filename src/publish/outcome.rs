@@ -132,6 +132,27 @@ pub fn is_transient(error: &crate::registry::Error) -> bool {
     }
 }
 
+/// Each distinct failure once, in first-seen order, with how many steps it stopped when more
+/// than one: six blob uploads answered `405` are one line, `... HTTP 405 (6 blobs)`.
+pub fn failure_lines<'a>(failures: impl IntoIterator<Item = &'a Failure>) -> Vec<String> {
+    let mut seen: Vec<(&Failure, usize)> = Vec::new();
+    for failure in failures {
+        match seen
+            .iter_mut()
+            .find(|(f, _)| f.message == failure.message && f.step == failure.step)
+        {
+            Some((_, count)) => *count += 1,
+            None => seen.push((failure, 1)),
+        }
+    }
+    seen.into_iter()
+        .map(|(failure, count)| match count {
+            1 => failure.message.clone(),
+            n => format!("{} ({n} {}s)", failure.message, failure.step),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@
 use super::rolling::{self, VersionForms};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::{Digest, Repository};
+use crate::size::human_bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
@@ -270,15 +271,6 @@ fn decide_tag(
 fn short(digest: &Digest) -> String {
     let text = digest.to_string();
     text.chars().take(19).collect()
-}
-
-pub fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }
 
 impl fmt::Display for Plan {

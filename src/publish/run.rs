@@ -4,7 +4,7 @@
 use super::execute::{Report, SourceContent, execute};
 use super::observe::{authorize, has_root, observe};
 use super::plan::{Content, Descriptor, Options, Plan, plan};
-use crate::meta::{ComputedTag, ImageName};
+use crate::meta::ComputedTag;
 use crate::oci::{GraphError, ImageGraph, Node};
 use crate::registry::{BlobSource, Client, Digest, Repository};
 use crate::source::{self, Source, SourceSpec};
@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 /// What to publish where.
 pub struct Request<'a> {
-    pub source: &'a str,
-    pub images: &'a [ImageName],
+    pub source: &'a SourceSpec,
+    /// The repositories to publish to, in `images` order.
+    pub targets: &'a [Repository],
     pub tags: &'a [ComputedTag],
     pub options: Options,
     pub dry_run: bool,
@@ -60,21 +61,12 @@ impl From<crate::registry::Error> for PublishError {
 }
 
 pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, PublishError> {
-    if request.images.is_empty() {
+    if request.targets.is_empty() {
         return Err(PublishError::NoImages);
     }
-    let targets = request
-        .images
-        .iter()
-        .map(|image| {
-            Repository::parse(image.as_str()).map_err(|error| PublishError::Target {
-                image: image.to_string(),
-                error: Box::new(error),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let spec = SourceSpec::parse(request.source)?;
-    let source_repo = match &spec {
+    let targets = request.targets.to_vec();
+    let spec = request.source;
+    let source_repo = match spec {
         SourceSpec::Registry(image) => Some(image.repo()),
         _ => None,
     };
@@ -84,11 +76,7 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
         |registry: &str| source_repo.as_ref().is_some_and(|s| s.registry == registry);
     let others = |registry: &str| !on_source_registry(registry);
     let (source, ()) = futures_util::future::try_join(
-        async {
-            Source::open(&spec, client)
-                .await
-                .map_err(PublishError::from)
-        },
+        async { Source::open(spec, client).await.map_err(PublishError::from) },
         async {
             authorize(client, source_repo.as_ref(), &targets, others)
                 .await

@@ -70,14 +70,16 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
-    /// The defaults plus the environment: Docker's config from `DOCKER_CONFIG` or `~/.docker`, and
-    /// the CA files named by `SSL_CERT_FILE` / found in `SSL_CERT_DIR`.
-    pub fn from_env() -> ClientConfig {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    /// The defaults plus the run's environment (`var` reads it: the process's, then any
+    /// `--env-file`): Docker's config from `DOCKER_CONFIG` or `~/.docker`, and the CA files named
+    /// by `SSL_CERT_FILE` / found in `SSL_CERT_DIR`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> ClientConfig {
+        let var = |name: &str| var(name).filter(|v| !v.is_empty());
+        let ca_files = super::transport::env_ca_files(var("SSL_CERT_FILE"), var("SSL_CERT_DIR"));
         let docker_config_dir = docker_config_dir(var, |dir| dir.is_dir());
         ClientConfig {
             docker_config_dir,
-            ca_files: super::transport::env_ca_files(),
+            ca_files,
             ..ClientConfig::default()
         }
     }

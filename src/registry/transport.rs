@@ -337,10 +337,10 @@ fn system_bundle() -> Option<PathBuf> {
 /// out the system store itself (loaded anyway): the system bundle named again, and a directory
 /// that holds it (as `/etc/ssl/certs` holds `ca-certificates.crt` beside the same certificates
 /// one per file, whose reading would cost ~20 ms at every start).
-pub(crate) fn env_ca_files() -> Vec<PathBuf> {
+pub(crate) fn env_ca_files(file: Option<String>, dirs: Option<String>) -> Vec<PathBuf> {
     ca_files_named(
-        std::env::var_os("SSL_CERT_FILE"),
-        std::env::var_os("SSL_CERT_DIR"),
+        file.map(Into::into),
+        dirs.map(Into::into),
         system_bundle().as_deref(),
     )
 }

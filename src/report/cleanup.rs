@@ -207,11 +207,12 @@ mod tests {
         assert!(cleanup_summary(&runs, false).contains("delete **failed**"));
         let outputs = cleanup_outputs(&runs, false);
         assert_eq!(outputs.get("failed"), Some("1"));
-        let failed = crate::cleanup::shell::outcome(&runs).unwrap_err();
+        let failed = crate::cleanup::error::outcome(&runs).unwrap_err();
         assert_eq!(
             failed.to_string(),
             "cleanup finished with 1 failure(s); see the `report` output and the step summary"
         );
-        assert!(failed.hint().contains("delete rights"));
+        let failed = crate::app::AppError::from(failed);
+        assert!(failed.hint().is_some_and(|h| h.contains("delete rights")));
     }
 }

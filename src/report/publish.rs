@@ -6,9 +6,10 @@ use super::outputs::Outputs;
 use super::summary::{cell, code_span, md_escape};
 use crate::meta::ImageName;
 use crate::publish::execute::{Failure, Report, TagOutcome};
-use crate::publish::plan::{Plan, human_bytes};
+use crate::publish::plan::Plan;
 use crate::registry::StopReason;
 use crate::registry::stop::human_duration;
+use crate::size::human_bytes;
 
 /// `digest`, and `refs`: one `image@digest` per target image, in `images` order.
 pub fn publish_outputs(report: &Report, images: &[ImageName]) -> Outputs {
@@ -166,26 +167,7 @@ fn failure_sections(failures: &[Failure]) -> String {
     md
 }
 
-/// Each distinct failure once, in first-seen order, with how many steps it stopped when more
-/// than one: six blob uploads answered `405` are one line, `... HTTP 405 (6 blobs)`.
-pub fn failure_lines<'a>(failures: impl IntoIterator<Item = &'a Failure>) -> Vec<String> {
-    let mut seen: Vec<(&Failure, usize)> = Vec::new();
-    for failure in failures {
-        match seen
-            .iter_mut()
-            .find(|(f, _)| f.message == failure.message && f.step == failure.step)
-        {
-            Some((_, count)) => *count += 1,
-            None => seen.push((failure, 1)),
-        }
-    }
-    seen.into_iter()
-        .map(|(failure, count)| match count {
-            1 => failure.message.clone(),
-            n => format!("{} ({n} {}s)", failure.message, failure.step),
-        })
-        .collect()
-}
+pub use crate::publish::outcome::failure_lines;
 
 /// How a stop reads in a summary: `**Cancelled** (SIGTERM)`, `**Time limit reached** (...)`.
 fn stop_words(reason: &StopReason) -> String {

@@ -3,6 +3,7 @@
 
 use super::summary::{cell, code_block, code_span};
 use crate::registry::Digest;
+use crate::report::commands::Untrusted;
 use crate::verify::sync::Step;
 use crate::verify::{Finding, Status, TagReport};
 use serde_json::{Value, json};
@@ -162,6 +163,20 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
         }
     }
     out
+}
+
+/// `sync <tag> -> <image>: <action>[ <reason>]`.
+pub fn sync_line(step: &Step) -> String {
+    let mut line = format!(
+        "sync {} -> {}: {}",
+        Untrusted(&step.tag),
+        step.repo,
+        step.action.name()
+    );
+    if let Some(reason) = step.action.reason() {
+        line.push_str(&format!(" {}", Untrusted(reason)));
+    }
+    line
 }
 
 #[cfg(test)]

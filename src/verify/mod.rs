@@ -1,6 +1,6 @@
 //! Verify: do the registries in `images` agree? Observed tag states (gathered by `gather`, HEAD
 //! requests only) -> [`compare`] (pure) -> findings per tag x registry -> optional repair by the
-//! publish engine (`sync`) -> report. `command` sequences it for the app shell.
+//! publish engine (`sync`) -> report. `check` gathers and assesses; the app sequences it.
 //!
 //! | primary          | other registry                       | status       |
 //! |------------------|--------------------------------------|--------------|
@@ -16,11 +16,14 @@
 //! every registry lacks is [`TagReport::missing_everywhere`]: not a copy gone astray but a tag
 //! that does not exist (a typo in `verify-tags`, or not published yet), reported as such.
 
-pub mod command;
+pub mod check;
+pub mod error;
 pub mod gather;
 pub mod sync;
 pub mod tags;
 pub mod verdict;
+
+pub use error::VerifyError;
 
 use crate::registry::{Digest, Repository};
 use std::collections::BTreeMap;

@@ -9,13 +9,12 @@
 //! | primary `missing`/`incomplete` | none: the primary is the source of truth                 |
 
 use super::{Status, TagReport};
-use crate::meta::ImageName;
 use crate::publish::execute::TagOutcome;
 use crate::publish::observe::{authorize, observe};
+use crate::publish::outcome::failure_lines;
 use crate::publish::plan::{Options, TagDecision, plan};
 use crate::publish::run::{self, Outcome, PublishError, Request, content_of, execute_from};
-use crate::registry::{Client, Digest, Repository};
-use crate::report::publish::failure_lines;
+use crate::registry::{Client, Digest, Reference, Repository};
 use crate::source::{Source, SourceSpec};
 use std::collections::BTreeMap;
 
@@ -105,7 +104,7 @@ pub async fn sync(
                 steps.push(step(None, Action::Skipped(why)));
                 continue;
             };
-            let source = format!("{}@{digest}", primary.repo);
+            let source = SourceSpec::Registry(primary.repo.with(Reference::Digest(digest.clone())));
             let action = match finding.status {
                 Status::Incomplete { .. } if !dry_run => {
                     let key = (finding.repo.clone(), digest.clone());
@@ -132,17 +131,17 @@ pub async fn sync(
 /// Publishes `source` to `target` under the report's tag, and reads the engine's decision.
 async fn publish_tag(
     client: &Client,
-    source: &str,
+    source: &SourceSpec,
     report: &TagReport,
     target: &Repository,
     options: &Options,
     dry_run: bool,
 ) -> Action {
-    let images = [ImageName::new_unchecked(target.to_string())];
+    let targets = [target.clone()];
     let tags = [report.tag.computed()];
     let request = Request {
         source,
-        images: &images,
+        targets: &targets,
         tags: &tags,
         options: options.clone(),
         dry_run,
@@ -201,7 +200,12 @@ async fn publish_tag(
 
 /// Copies what `target` lacks of the image at `source` (an index whose children are partly gone):
 /// the engine's observe -> plan -> execute, with every child checked instead of trusting the root.
-async fn complete(client: &Client, source: &str, target: &Repository, options: &Options) -> Action {
+async fn complete(
+    client: &Client,
+    source: &SourceSpec,
+    target: &Repository,
+    options: &Options,
+) -> Action {
     match try_complete(client, source, target, options).await {
         Ok(failures) if failures.is_empty() => Action::Repaired,
         Ok(failures) => Action::Failed(failures.join("; ")),
@@ -211,12 +215,11 @@ async fn complete(client: &Client, source: &str, target: &Repository, options: &
 
 async fn try_complete(
     client: &Client,
-    source: &str,
+    source: &SourceSpec,
     target: &Repository,
     options: &Options,
 ) -> Result<Vec<String>, PublishError> {
-    let spec = SourceSpec::parse(source)?;
-    let opened = Source::open(&spec, client).await?;
+    let opened = Source::open(source, client).await?;
     let source_repo = match &opened {
         Source::Registry(remote) => Some(remote.image().repo()),
         _ => None,

@@ -350,11 +350,13 @@ fn sync_lines_have_no_trailing_space() {
         action,
     };
     assert_eq!(
-        command::sync_line(&step(sync::Action::Repaired)),
+        crate::report::verify::sync_line(&step(sync::Action::Repaired)),
         "sync v0.2 -> 127.0.0.1:5000/b: repaired"
     );
     assert_eq!(
-        command::sync_line(&step(sync::Action::Held("a newer release holds it".into()))),
+        crate::report::verify::sync_line(&step(sync::Action::Held(
+            "a newer release holds it".into()
+        ))),
         "sync v0.2 -> 127.0.0.1:5000/b: held a newer release holds it"
     );
 }

@@ -12,7 +12,7 @@
 //! yet: verify cannot say anything about it, so it fails whatever `fail-on-drift` says.
 
 use super::TagReport;
-use super::command::VerifyError;
+use super::VerifyError;
 
 /// What the reports add up to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

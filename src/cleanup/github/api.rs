@@ -4,7 +4,7 @@
 
 use super::pace::{Budget, Pace, is_rate_limited, next_link};
 use crate::cleanup::backend::BackendError;
-use crate::inputs::Secret;
+use crate::secret::Secret;
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use octocrab::models::packages::PackageVersion;

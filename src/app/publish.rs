@@ -1,52 +1,76 @@
-//! The publish step as the app runs it: the engine's outcome turned into the log, the outputs
-//! and the step summary (a dry run's plan, a publish's report, or the error with what was done).
+//! `command: publish` with a `source` in the app: the engine's outcome turned into the log, the
+//! outputs and the step summary (a dry run's plan, a publish's report, or the error with what
+//! was done).
 
-use super::{AppError, log, warn};
-use crate::inputs::Inputs;
+use super::context::RunContext;
+use super::error::AppError;
+use super::session::Session;
+use super::{Finished, log, warn};
 use crate::meta::Meta;
-use crate::publish::credentials::client_config;
 use crate::publish::execute::Report;
 use crate::publish::plan::{Options, Plan};
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
-use crate::registry::{Client, StopReason};
+use crate::registry::{Repository, StopReason};
 use crate::report::commands::Untrusted;
 use crate::report::{self, outputs};
-use std::collections::BTreeMap;
+use crate::source::SourceSpec;
 use std::io::Write;
 
 /// Publishes `source` under the computed tags: the publish outputs and summary, or the error
 /// with whatever summary there is (a failed run still reports what it did).
-pub(super) fn publish(
-    vars: &BTreeMap<String, String>,
-    inputs: &Inputs,
+pub fn run(
+    run: &RunContext<'_>,
     meta: &Meta,
-    source: &str,
+    source: &SourceSpec,
     console: &mut dyn Write,
-    actions: bool,
+) -> Finished {
+    match publish(run, meta, source, console) {
+        Ok((outputs, summary)) => Finished {
+            outputs,
+            summary,
+            failure: None,
+        },
+        Err((error, summary)) => Finished {
+            outputs: outputs::Outputs::new(),
+            summary,
+            failure: Some(error),
+        },
+    }
+}
+
+fn publish(
+    run: &RunContext<'_>,
+    meta: &Meta,
+    source: &SourceSpec,
+    console: &mut dyn Write,
 ) -> Result<(outputs::Outputs, String), (AppError, String)> {
     let fail = |e: AppError| (e, String::new());
-    // Its secrets are masked already (app::run masks every secret first).
-    let mut config =
-        client_config(inputs, |name| vars.get(name).cloned()).map_err(|e| fail(e.into()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| fail(AppError::Runtime(e)))?;
+    let inputs = &run.inputs;
+    let actions = run.actions;
+    let targets = meta
+        .images
+        .iter()
+        .map(|image| {
+            Repository::parse(image.as_str()).map_err(|error| PublishError::Target {
+                image: image.to_string(),
+                error: Box::new(error),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.into()))?;
     // From here a signal or the `timeout` input stops the run with its report.
-    let stop = super::stop::watch(&runtime, inputs.timeout);
-    config.stop = stop.clone();
-    let client = Client::new(config).map_err(|e| fail(PublishError::from(e).into()))?;
+    let session = Session::open(run).map_err(fail)?;
+    let (client, runtime, stop) = (&session.client, &session.runtime, &session.stop);
     let request = publish_run::Request {
         source,
-        images: &meta.images,
+        targets: &targets,
         tags: &meta.tags,
         options: Options {
             overwrite_releases: inputs.overwrite_releases,
         },
         dry_run: inputs.dry_run,
     };
-    let outcome = match runtime.block_on(publish_run::publish(&client, request)) {
+    let outcome = match runtime.block_on(publish_run::publish(client, request)) {
         Ok(outcome) => outcome,
         // Stopped before the executor started: nothing was written (only it writes).
         Err(_) if stop.reason().is_some() => {
@@ -123,7 +147,7 @@ fn log_published(
             false => format!(
                 "{repo}: {} blobs uploaded ({}), {} mounted, {} already there",
                 target.uploaded_blobs,
-                crate::publish::plan::human_bytes(target.uploaded_bytes),
+                crate::size::human_bytes(target.uploaded_bytes),
                 target.mounted_blobs,
                 target.present_blobs
             ),

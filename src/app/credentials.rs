@@ -9,9 +9,9 @@
 //! `password-env=` exclude each other. Errors name the line, never its secret. Each login keeps
 //! its line, so a registry that refuses it can say which line to fix.
 
-use crate::inputs::Secret;
 use crate::meta::lines::{InputLine, split_attr, split_fields};
 use crate::registry::{Credential, CredentialOrigin, Repository};
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -183,18 +183,20 @@ pub fn client_config(
         mut credentials,
         mut origins,
     } = parse_logins(&inputs.credentials, &var)?;
+    let actor = var("GITHUB_ACTOR");
     add_github_token(
         &mut credentials,
         inputs.github_token.as_ref(),
-        var("GITHUB_ACTOR").as_deref(),
+        actor.as_deref(),
     );
     if credentials.contains_key("ghcr.io") {
         origins
             .entry("ghcr.io".into())
             .or_insert(CredentialOrigin::GithubToken);
     }
-    let mut config = crate::registry::ClientConfig::from_env()
-        .with_stall_timeout(var(crate::registry::config::STALL_TIMEOUT_VAR).as_deref());
+    let stall = var(crate::registry::config::STALL_TIMEOUT_VAR);
+    let mut config =
+        crate::registry::ClientConfig::from_vars(&var).with_stall_timeout(stall.as_deref());
     config.credentials = credentials;
     config.credential_origins = origins;
     config.insecure_registries = inputs.insecure_registries.clone();

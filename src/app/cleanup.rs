@@ -1,0 +1,153 @@
+//! `command: cleanup` in the app: the parsed policy, images and closed pull requests, with the
+//! session's client -> [`cleanup::run::cleanup`] on its runtime -> outputs and step summary
+//! (rendered by `report::cleanup`) and the failure, decided from the runs.
+
+use super::context::{CleanupInputs, RunContext};
+use super::error::AppError;
+use super::session::Session;
+use super::{Finished, log};
+use crate::cleanup::backend::{Api, Backend, PullRequestStates};
+use crate::cleanup::error::outcome;
+use crate::cleanup::github::api::GithubApi;
+use crate::cleanup::github::{GithubBackend, GithubPullRequests};
+use crate::cleanup::hub::HubBackend;
+use crate::cleanup::oci::OciBackend;
+use crate::cleanup::plan::Action;
+use crate::cleanup::run::{self, ImageRun, Request};
+use crate::registry::{ClientConfig, Credential, Repository};
+use crate::report::cleanup::{cleanup_outputs, cleanup_summary};
+use crate::report::commands::{self, Untrusted, UntrustedMessage};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// One GitHub API client per URL, shared by every image: one rate-limit budget, one pace.
+type GithubApis = Mutex<BTreeMap<String, Arc<Result<GithubApi, String>>>>;
+
+/// Plans (and unless `dry-run`, executes) the cleanup; logs each decision.
+pub fn run(
+    run: &RunContext<'_>,
+    cleanup: &CleanupInputs,
+    console: &mut dyn Write,
+) -> Result<Finished, AppError> {
+    let session = Session::open(run)?;
+    // octocrab's client spawns its service on the runtime it is built in.
+    let _runtime_context = session.runtime.enter();
+    let dry_run = run.inputs.dry_run;
+    let request = Request {
+        images: cleanup.images.clone(),
+        policy: &cleanup.policy,
+        closed_prs: cleanup.closed_prs.clone(),
+        now: run.now,
+        dry_run,
+    };
+    let github_apis = GithubApis::default();
+    let github_api = |url: &str| api_for(&github_apis, url, run);
+    let workflow = &run.workflow;
+    // On the `closed` event itself the event says which; elsewhere the API is asked.
+    let pull_requests = match (&workflow.repository, &run.inputs.github_token) {
+        (Some(repository), Some(_))
+            if workflow.closed_pull_request.is_none() && cleanup.policy.uses_closed_prs() =>
+        {
+            Some(GithubPullRequests {
+                api: github_api(&workflow.api_url),
+                repository: repository.clone(),
+            })
+        }
+        _ => None,
+    };
+    let client = &session.client;
+    let backend_for = |repo: &Repository| -> Box<dyn Backend> {
+        match cleanup.apis.for_registry(&repo.registry) {
+            Api::Oci => Box::new(OciBackend {
+                client: client.clone(),
+            }),
+            Api::GitHub(url) => Box::new(GithubBackend::new(github_api(&url), client.clone())),
+            Api::DockerHub(api) => Box::new(HubBackend::new(
+                api,
+                registry_credential(&session.config, &repo.registry),
+                client,
+            )),
+        }
+    };
+    let (runs, warnings) = session.runtime.block_on(run::cleanup(
+        &backend_for,
+        pull_requests.as_ref().map(|p| p as &dyn PullRequestStates),
+        &request,
+    ));
+    for warning in &warnings {
+        log(
+            console,
+            &commands::Annotation::warning(warning.as_str()).to_string(),
+        );
+    }
+    log_runs(console, &runs, dry_run);
+    Ok(Finished {
+        outputs: cleanup_outputs(&runs, dry_run),
+        summary: cleanup_summary(&runs, dry_run),
+        failure: outcome(&runs).err().map(AppError::from),
+    })
+}
+
+/// The API client for `url`, made once per run.
+fn api_for(apis: &GithubApis, url: &str, run: &RunContext<'_>) -> Arc<Result<GithubApi, String>> {
+    let mut apis = apis.lock().expect("api cache lock");
+    apis.entry(url.to_string())
+        .or_insert_with(|| {
+            Arc::new(match &run.inputs.github_token {
+                Some(token) => GithubApi::new(url, token).map_err(|e| e.to_string()),
+                None => Err(format!(
+                    "the GitHub Packages API ({url}) needs a token: set `github-token` (`${{{{ github.token }}}}` with `permissions: packages: write`, or a PAT with read:packages and delete:packages)"
+                )),
+            })
+        })
+        .clone()
+}
+
+/// Each image's decisions, as a dry run would carry them out or as they were.
+fn log_runs(console: &mut dyn Write, runs: &[ImageRun], dry_run: bool) {
+    if dry_run {
+        log(
+            console,
+            "Dry run: nothing is deleted; each line says what a real run would do.",
+        );
+    }
+    for image in runs {
+        log(console, &format!("{}:", Untrusted(&image.image)));
+        if let Some(error) = &image.error {
+            let indented = error.replace('\n', "\n    ");
+            log(
+                console,
+                &format!("  error: {}", UntrustedMessage(&indented)),
+            );
+        }
+        for d in image.plan.iter().flat_map(|p| &p.decisions) {
+            let rule = d
+                .rule
+                .as_ref()
+                .map_or(String::new(), |r| format!(" [line {}]", r.line));
+            let action = match (dry_run, d.action) {
+                (true, Action::Delete) => "Would delete".to_owned(),
+                (true, Action::Untag) => "Would untag".to_owned(),
+                (_, action) => format!("{action:?}"),
+            };
+            let line = format!(
+                "  {action} {} {}{rule}: {}",
+                d.tag.as_deref().unwrap_or("(untagged)"),
+                d.digest,
+                d.reason
+            );
+            log(console, &Untrusted(&line).to_string());
+        }
+    }
+}
+
+/// The login for `registry`: the `credentials` input first, then Docker's config.json.
+fn registry_credential(config: &ClientConfig, registry: &str) -> Option<Credential> {
+    config.credentials.get(registry).cloned().or_else(|| {
+        let dir = config.docker_config_dir.as_ref()?;
+        crate::registry::auth::from_docker_config(dir, registry)
+            .ok()
+            .flatten()
+    })
+}

@@ -1,0 +1,37 @@
+//! One check of every registry: gather the selected tags' states, then assess each tag
+//! (pure) into its report.
+
+use super::gather::gather;
+use super::tags::Selection;
+use super::{TagReport, TagState, VerifyError, assess};
+use crate::registry::{Client, Repository};
+use std::collections::BTreeMap;
+
+/// The report of every selected tag across `repos` (the primary first).
+pub async fn check(
+    client: &Client,
+    repos: &[Repository],
+    selection: &Selection,
+) -> Result<Vec<TagReport>, VerifyError> {
+    let observation = gather(client, repos, selection).await?;
+    let Some((primary_states, other_states)) = observation.states.split_first() else {
+        return Ok(Vec::new());
+    };
+    Ok(observation
+        .tags
+        .into_iter()
+        .map(|tag| {
+            let state = |states: &BTreeMap<String, TagState>| {
+                states.get(&tag.name).cloned().unwrap_or_default()
+            };
+            let primary = state(primary_states);
+            let others: Vec<(Repository, TagState)> = repos
+                .iter()
+                .skip(1)
+                .zip(other_states)
+                .map(|(r, s)| (r.clone(), state(s)))
+                .collect();
+            assess(tag, (&repos[0], &primary), &others)
+        })
+        .collect())
+}
