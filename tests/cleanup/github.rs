@@ -360,3 +360,34 @@ fn without_a_token_the_error_names_github_token() {
         "no API call without a token"
     );
 }
+
+/// Issue 17: GitHub counts at most 180 deletions in any 60 s as they arrive, and refuses the rest
+/// (403, `retry-after`). A cleanup of 300 versions (more than a minute's worth) in real time must
+/// never be refused, and no 60 s of the server's record may hold more than 180 deletions.
+#[test]
+fn issue_17_three_hundred_deletions_stay_within_the_secondary_limit_as_the_server_counts() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    let count = 300;
+    emulator.seed(PACKAGE, count, |i| vec![format!("main-{i}")]);
+    emulator
+        .state()
+        .set_all_created(PACKAGE, unix_now() - 20 * DAY);
+    let start = std::time::Instant::now();
+    let r = cleanup_with(&emulator, TOKEN, false, "delete tag=main-* older-than=14d");
+    let wall = start.elapsed();
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("deleted"), count.to_string(), "{}", r.summary_file);
+    let state = emulator.state();
+    eprintln!(
+        "{count} deletions: {:.1} s, at most {} in any 60 s as the server counted, {} refused",
+        wall.as_secs_f64(),
+        state.max_deletions_in_a_minute(),
+        state.secondary_refusals
+    );
+    assert_eq!(state.secondary_refusals, 0, "secondary-limit refusals");
+    assert!(state.max_deletions_in_a_minute() <= 180);
+    assert!(state.versions.is_empty());
+}
