@@ -1,5 +1,6 @@
-//! The emulator's REST API face: routes, the primary budget, version listing with `Link`
-//! pagination, version deletion (also in the real registry), and the documented response shapes.
+//! The emulator's REST API face: routes, the primary budget of each token kind (`/rate_limit`
+//! answered free), the package and its version listing with `Link` pagination, version deletion
+//! (also in the real registry) within the secondary limit, and the documented response shapes.
 
 use super::{Budget, DELETIONS_PER_MINUTE, Login, Shared, State, Version, unix_now};
 use crate::emulator::http::{Request, forward_raw, response_head};
