@@ -341,6 +341,35 @@ fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_do
 }
 
 #[test]
+fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    let branch = publish(&emulator, 2, &["main-aaa"]);
+    {
+        let mut state = emulator.state();
+        state.set_all_created(PACKAGE, unix_now() - 20 * DAY);
+        state.secondary_status = 429;
+        state.inject_secondary = 2;
+    }
+    let start = std::time::Instant::now();
+    let r = cleanup(&emulator, TOKEN, false);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("deleted"), branch.digests().len().to_string());
+    assert!(
+        start.elapsed() >= std::time::Duration::from_secs(2),
+        "retry-after: 1, twice"
+    );
+    let deletes = api_requests(&emulator, "DELETE").len();
+    assert_eq!(
+        deletes,
+        branch.digests().len() + 2,
+        "each refused deletion asked again once"
+    );
+}
+
+#[test]
 fn without_a_token_the_error_names_github_token() {
     let Some(registry) = Registry::plain() else {
         return;

@@ -332,8 +332,12 @@ fn delete_version(
     }
     if state.inject_secondary > 0 {
         state.inject_secondary -= 1;
-        let (status, _, body) = secondary_limit();
-        return (status, vec![("retry-after".into(), "1".into())], body);
+        let (_, _, body) = secondary_limit();
+        return (
+            state.secondary_status,
+            vec![("retry-after".into(), "1".into())],
+            body,
+        );
     }
     // The secondary limit: 900 points a minute, 5 a DELETE.
     let now = Instant::now();
@@ -350,9 +354,9 @@ fn delete_version(
         let oldest = recent.last().copied().unwrap_or(now);
         let wait = (oldest + window).saturating_duration_since(now);
         let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let (status, _, body) = secondary_limit();
+        let (_, _, body) = secondary_limit();
         return (
-            status,
+            state.secondary_status,
             vec![("retry-after".into(), retry_after.max(1).to_string())],
             body,
         );

@@ -148,8 +148,10 @@ pub struct State {
     /// Whether the secondary limit refuses deletions; when false it only counts them (to see how
     /// far a client would go over).
     pub enforce_secondary: bool,
-    /// The next N deletions get a secondary-limit 403 with `retry-after: 1`.
+    /// The next N deletions get a secondary-limit refusal with `retry-after: 1`.
     pub inject_secondary: usize,
+    /// The status of a secondary-limit refusal: 403 (the default) or 429, as GitHub answers.
+    pub secondary_status: u16,
     /// The next N deletions find the version already deleted (by another run): 404.
     pub deleted_elsewhere: usize,
     /// The budget of the workflow tokens: one repository's `GITHUB_TOKEN`, 1,000 an hour.
@@ -283,6 +285,7 @@ impl GithubEmulator {
                 secondary_refusals: 0,
                 enforce_secondary: true,
                 inject_secondary: 0,
+                secondary_status: 403,
                 deleted_elsewhere: 0,
                 rate: Budget::new(1000),
                 personal_rate: Budget::new(5000),
