@@ -1,6 +1,6 @@
 //! Authentication failures through the real binary, against the htpasswd registry over TLS: no
-//! credentials, and credentials refused (from a `credentials` line, from Docker's config.json), each
-//! named as such with its fix; the password is never printed.
+//! credentials, and credentials refused (from a `credentials` line, from Docker's config.json, a
+//! `github-token` ghcr.io refuses), each named as such with its fix; the password is never printed.
 
 use crate::registry::harness::{PASSWORD, Registry, USER};
 use crate::support::{Run, run};
@@ -149,4 +149,43 @@ fn a_refused_docker_login_points_to_docker_login() {
         &[("DOCKER_CONFIG", docker.path().to_str().expect("utf-8"))],
     );
     assert!(r.success(), "{}", shown(&r));
+}
+
+/// ghcr.io refuses a wrong `github-token` at its token endpoint (401): the error names the input.
+#[test]
+fn a_github_token_ghcr_io_refuses_is_named() {
+    use crate::emulator::github::GithubEmulator;
+    let Some(upstream) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(upstream.addr, "octo-org", "Organization");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), &SampleSpec::default()).expect("layout");
+    let wrong = "ghs_0123456789abcdefghijklmnopqrstuvwxyz";
+    let env = emulator.ghcr_env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    vars.extend([("INPUT_GITHUB-TOKEN", wrong), ("GITHUB_ACTIONS", "true")]);
+    let r = run(
+        &[
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            "ghcr.io/octo-org/app",
+            "--tags",
+            "type=raw,value=v1.0.0",
+        ],
+        &vars,
+    );
+    assert!(!r.success(), "{}", shown(&r));
+    let all = shown(&r);
+    assert!(all.contains("`github-token`"), "{all}");
+    let leaked = all
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .any(|l| l.contains(wrong));
+    assert!(!leaked, "the token leaked:\n{all}");
+    let state = emulator.state();
+    assert!(state.token_requests.iter().all(|t| t.status == 401));
+    assert!(state.versions.is_empty());
 }

@@ -111,6 +111,12 @@ impl Job {
         Some((job, step))
     }
 
+    /// Sets a `GITHUB_*` value of the job's context (as a GHES runner gives another
+    /// `GITHUB_API_URL`).
+    pub fn set_github(&mut self, name: &str, value: &str) {
+        self.github.insert(name.to_owned(), value.to_owned());
+    }
+
     /// The repository's name without its owner (`app` of `octo-org/app`).
     fn repo_name(&self) -> &str {
         let repository = &self.github["GITHUB_REPOSITORY"];

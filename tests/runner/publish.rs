@@ -1,7 +1,8 @@
 //! Publishing, verifying and cleaning up in the image against real local registries, as a
 //! workflow runs them: from an OCI layout and an `oci-archive:` in the workspace, from a registry
 //! (which needs a writable temporary directory), `command: verify` with `sync: true`, and
-//! `command: cleanup`.
+//! `command: cleanup`; and all of it against the GitHub emulator as `ghcr.io` with the job's
+//! token alone.
 
 use super::job::{Job, Step};
 use crate::cleanup::images::{multi_arch, publish_to};
@@ -232,4 +233,99 @@ fn cleanup_deletes_old_branch_tags_and_keeps_releases() {
     }
     drop(old);
     eprintln!("harness: cleanup in {} ms", run.elapsed.as_millis());
+}
+
+/// The release job against GHCR as a workflow meets it: `ghcr.io/octo-org/app` (the emulator,
+/// through `REGISTRY_ACTION_RESOLVE` and its CA in the workspace), the GitHub API at
+/// `GITHUB_API_URL`, and the job's `GITHUB_TOKEN` (`github-token`'s default) as the only
+/// credential: publish, verify, then cleanup of an old branch image.
+#[test]
+fn publishes_verifies_and_cleans_up_ghcr_io_with_the_job_token_alone() {
+    use crate::emulator::github::GithubEmulator;
+    let Some(upstream) = Registry::plain() else {
+        return;
+    };
+    let Some((mut job, step)) = Job::from_fixture("release-v0.2.0") else {
+        return;
+    };
+    let emulator = GithubEmulator::start(upstream.addr, "octo-org", "Organization");
+    emulator.state().token = job.token.clone();
+    job.set_github("GITHUB_API_URL", &emulator.api_url());
+    std::fs::copy(emulator.ca_file(), job.workspace().join("ghcr-ca.pem")).expect("the CA");
+    let mut step = step.with("images", "ghcr.io/octo-org/app");
+    step.env.extend([
+        ("REGISTRY_ACTION_RESOLVE".to_owned(), emulator.resolve()),
+        (
+            "SSL_CERT_FILE".to_owned(),
+            "/github/workspace/ghcr-ca.pem".to_owned(),
+        ),
+    ]);
+    let release = sample_in(&job, "image", 6);
+    let run = job.run(&step.clone().with("source", "oci:image"));
+    run.assert_success();
+    assert_eq!(
+        run.get("refs"),
+        format!("ghcr.io/octo-org/app@{}", release.root.digest)
+    );
+    let old = sample_in(&job, "old", 7);
+    job.run(
+        &step
+            .clone()
+            .with("source", "oci:old")
+            .with("tags", "type=raw,value=main-aaaaaaa"),
+    )
+    .assert_success();
+    let verify = job.run(&step.clone().with("command", "verify"));
+    verify.assert_success();
+    assert_eq!(verify.get("in-sync"), "true", "{}", verify.log());
+    // The fixture's clock is 2025-11-23: the branch image is two months old, the release a day.
+    let now = 1_763_856_000;
+    {
+        let mut state = emulator.state();
+        state.set_all_created("octo-org/app", now - 86_400);
+        for v in state.versions.iter_mut() {
+            if v.digest == old.root.digest.to_string()
+                || old
+                    .manifests
+                    .iter()
+                    .any(|m| m.digest.to_string() == v.digest)
+            {
+                v.created_at = now - 60 * 86_400;
+            }
+        }
+    }
+    let cleanup = job.run(&step.with("command", "cleanup").with("tags", "").with(
+        "retention",
+        "keep tag=latest\nkeep semver=release\ndelete tag=main-* older-than=30d",
+    ));
+    cleanup.assert_success();
+    assert_eq!(cleanup.get("failed"), "0", "{}", cleanup.log());
+    let state = emulator.state();
+    assert!(
+        state
+            .version("octo-org/app", &old.root.digest.to_string())
+            .is_none(),
+        "the branch image is still a version:\n{}",
+        cleanup.log()
+    );
+    let kept = state
+        .version("octo-org/app", &release.root.digest.to_string())
+        .expect("the release is kept");
+    assert!(kept.tags.contains(&"v0.2.0".to_owned()), "{:?}", kept.tags);
+    assert!(!state.token_requests.is_empty());
+    assert!(
+        state
+            .token_requests
+            .iter()
+            .all(|t| t.status == 200 && t.user.as_deref() == Some("octocat")),
+        "{:?}",
+        state.token_requests
+    );
+    assert!(
+        state
+            .requests
+            .iter()
+            .any(|r| r.starts_with("DELETE /orgs/octo-org/"))
+    );
+    cleanup.assert_no_leak(&[&job.token]);
 }
