@@ -7,7 +7,7 @@
 use crate::cli::Cli;
 use crate::envfile;
 use crate::inputs::input_env_var;
-use crate::meta::lines::input_lines;
+use crate::lines::input_lines;
 use crate::meta::{self, Meta};
 use crate::report::commands::{self, Annotation, Untrusted};
 use crate::report::outputs::{self, Outputs, Separators};

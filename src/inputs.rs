@@ -1,8 +1,8 @@
 //! Action inputs: `INPUT_*` variables (hyphens kept, as the runner sets them) -> typed `Inputs`,
 //! with action.yml's defaults applied here too, so the binary behaves the same outside a workflow.
 
+use crate::lines::{InputLine, input_lines};
 use crate::meta::TagInputs;
-use crate::meta::lines::{InputLine, input_lines};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -140,7 +140,7 @@ impl Inputs {
         let verify_tags = list(&get("verify-tags"));
         if let Some(bad) = verify_tags
             .iter()
-            .find(|t| *t != "*" && !crate::meta::tag::is_valid(t))
+            .find(|t| *t != "*" && !crate::registry::reference::is_tag(t))
         {
             return Err(InputError {
                 input: "verify-tags",

@@ -14,6 +14,7 @@ pub mod envfile;
 pub mod event;
 pub mod image;
 pub mod inputs;
+pub mod lines;
 pub mod logging;
 pub mod meta;
 pub mod oci;

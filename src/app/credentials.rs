@@ -9,7 +9,7 @@
 //! `password-env=` exclude each other. Errors name the line, never its secret. Each login keeps
 //! its line, so a registry that refuses it can say which line to fix.
 
-use crate::meta::lines::{InputLine, split_attr, split_fields};
+use crate::lines::{InputLine, split_attr, split_fields};
 use crate::registry::{Credential, CredentialOrigin, Repository};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
@@ -229,7 +229,7 @@ fn add_github_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::lines::input_lines;
+    use crate::lines::input_lines;
 
     fn parse(text: &str) -> Result<BTreeMap<String, Credential>, String> {
         parse_logins(&input_lines(text), |name| {

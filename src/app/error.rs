@@ -228,3 +228,36 @@ pub fn report_error(error: &AppError, actions: bool, console: &mut dyn Write) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_follow_what_failed_and_inputs_exit_with_two() {
+        let deletions = AppError::from(CleanupError::Failed {
+            unread: 0,
+            deletions: 1,
+        });
+        assert!(
+            deletions
+                .hint()
+                .is_some_and(|h| h.contains("delete rights"))
+        );
+        assert_eq!(deletions.exit_code(), EXIT_FAILED);
+        let unread = AppError::from(CleanupError::Failed {
+            unread: 1,
+            deletions: 0,
+        });
+        assert!(unread.hint().is_some_and(|h| h.contains("cannot be read")));
+        assert!(!unread.hint().is_some_and(|h| h.contains("delete rights")));
+        let no_policy = AppError::from(CleanupError::NoPolicy);
+        assert_eq!(no_policy.exit_code(), EXIT_USAGE);
+        let input = AppError::from(InputError {
+            input: "dry-run",
+            message: "`yes` is not a boolean".into(),
+        });
+        assert_eq!(input.exit_code(), EXIT_USAGE);
+        assert_eq!(input.hint(), None);
+    }
+}

@@ -177,7 +177,7 @@ impl Apis {
             .trim_end_matches('/')
             .to_string();
         let mut explicit = Vec::new();
-        for line in crate::meta::lines::input_lines(raw) {
+        for line in crate::lines::input_lines(raw) {
             let text = line.text.as_str();
             let err = |message: String| ApisError {
                 line: line.number,

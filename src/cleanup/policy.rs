@@ -1,7 +1,7 @@
 //! The `retention` input: lines -> validated [`Policy`] (rules with their line numbers), and
 //! the pure matching of one rule against one tag or version. Syntax and examples: [`super`].
 
-use crate::meta::lines::{InputLine, input_lines, split_attr};
+use crate::lines::{InputLine, input_lines, split_attr};
 use std::fmt;
 
 /// Whether a rule keeps or deletes what it selects.

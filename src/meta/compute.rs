@@ -9,7 +9,6 @@ use super::expr::{self, Scope, Template};
 use super::flavor::{Flavor, LatestMode, parse_flavor};
 use super::image::parse_images_once;
 use super::labels::oci_pairs;
-use super::lines::InputLine;
 use super::placeholders::unknown_placeholders;
 use super::rule::{RefEvent, RuleKind, ShaFormat, TagRule, parse_rules};
 use super::scope::GlobalScope;
@@ -18,6 +17,7 @@ use super::tag::{replace_invalid, to_tag_name};
 use super::version::{VersionKey, parse_pep440, parse_semver};
 use super::{ComputedTag, Meta, TagKind};
 use crate::context::Context;
+use crate::lines::InputLine;
 
 /// The list inputs of the tag engine, split into lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

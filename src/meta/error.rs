@@ -1,6 +1,6 @@
 //! Errors of the tag engine: every one names the input, the line and what was expected.
 
-use super::lines::InputLine;
+use crate::lines::InputLine;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetaError {

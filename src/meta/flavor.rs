@@ -7,7 +7,7 @@
 //! ```
 
 use super::error::MetaError;
-use super::lines::{InputLine, split_attr, split_fields};
+use crate::lines::{InputLine, split_attr, split_fields};
 
 const INPUT: &str = "flavor";
 
@@ -107,7 +107,7 @@ pub fn parse_flavor(lines: &[InputLine]) -> Result<Flavor, MetaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::lines::input_lines;
+    use crate::lines::input_lines;
 
     fn flavor(input: &str) -> Result<Flavor, String> {
         parse_flavor(&input_lines(input)).map_err(|e| e.to_string())

@@ -10,7 +10,7 @@
 
 use super::ImageName;
 use super::error::MetaError;
-use super::lines::{InputLine, split_attr, split_fields};
+use crate::lines::{InputLine, split_attr, split_fields};
 
 const INPUT: &str = "images";
 
@@ -252,7 +252,7 @@ fn valid_component(component: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::lines::input_lines;
+    use crate::lines::input_lines;
 
     fn images(input: &str) -> Result<Vec<String>, String> {
         parse_images_once(&input_lines(input))

@@ -3,8 +3,8 @@
 
 use super::error::MetaError;
 use super::expr;
-use super::lines::InputLine;
 use super::scope::GlobalScope;
+use crate::lines::InputLine;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 

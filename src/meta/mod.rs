@@ -133,7 +133,7 @@ pub mod expr;
 pub mod flavor;
 pub mod image;
 pub mod labels;
-pub mod lines;
+
 pub mod moment;
 pub mod placeholders;
 pub mod rule;

@@ -16,9 +16,9 @@ use std::fmt;
 
 use super::compute::TagInputs;
 use super::expr::Template;
-use super::lines::InputLine;
 use super::rule::{RuleKind, TagRule};
 use super::scope::{GLOBAL_NAMES, PEP440_NAMES, SEMVER_NAMES};
+use crate::lines::InputLine;
 
 /// A placeholder its template's scope does not know: it renders as an empty string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +154,7 @@ impl Found {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::lines::input_lines;
+    use crate::lines::input_lines;
     use crate::meta::rule::parse_rules;
 
     fn warnings(tags: &str, flavor: &str, labels: &str) -> Vec<String> {

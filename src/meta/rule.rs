@@ -11,7 +11,7 @@
 //! Unlike metadata-action, an attribute the rule type does not use is an error, not ignored.
 
 use super::error::MetaError;
-use super::lines::{InputLine, split_attr, split_fields};
+use crate::lines::{InputLine, split_attr, split_fields};
 use std::collections::BTreeMap;
 
 const INPUT: &str = "tags";

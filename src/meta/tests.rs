@@ -1,8 +1,8 @@
 //! Table tests of the tag engine against docker/metadata-action's documented behaviour.
 
-use super::lines::input_lines;
 use super::*;
 use crate::context::{Context, RepoInfo};
+use crate::lines::input_lines;
 
 const SHA: &str = "860c1904a1ce19322e91ac35af1ab07466440c37";
 

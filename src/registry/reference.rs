@@ -309,8 +309,8 @@ fn is_path_component(component: &str) -> bool {
     true
 }
 
-/// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
-fn is_tag(tag: &str) -> bool {
+/// Whether `tag` is a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (the distribution spec).
+pub fn is_tag(tag: &str) -> bool {
     let bytes = tag.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 128

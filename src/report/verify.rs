@@ -305,4 +305,23 @@ mod tests {
         let none: Value = serde_json::from_str(&report_json(&[], None)).expect("valid JSON");
         assert_eq!(none, serde_json::json!({"in-sync": true, "tags": []}));
     }
+
+    /// `sync v0.2 -> ...: repaired` ends where its words end.
+    #[test]
+    fn sync_lines_have_no_trailing_space() {
+        let step = |action| Step {
+            tag: "v0.2".into(),
+            repo: Repository::parse("127.0.0.1:5000/b").unwrap(),
+            digest: None,
+            action,
+        };
+        assert_eq!(
+            sync_line(&step(Action::Repaired)),
+            "sync v0.2 -> 127.0.0.1:5000/b: repaired"
+        );
+        assert_eq!(
+            sync_line(&step(Action::Held("a newer release holds it".into()))),
+            "sync v0.2 -> 127.0.0.1:5000/b: held a newer release holds it"
+        );
+    }
 }

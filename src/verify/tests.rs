@@ -339,24 +339,3 @@ fn tag_report_renamed(report: &TagReport, name: &str) -> TagReport {
         findings: report.findings.clone(),
     }
 }
-
-/// Review finding: `sync v0.2 -> ...: repaired ` ended in a space.
-#[test]
-fn sync_lines_have_no_trailing_space() {
-    let step = |action| sync::Step {
-        tag: "v0.2".into(),
-        repo: repo("b"),
-        digest: None,
-        action,
-    };
-    assert_eq!(
-        crate::report::verify::sync_line(&step(sync::Action::Repaired)),
-        "sync v0.2 -> 127.0.0.1:5000/b: repaired"
-    );
-    assert_eq!(
-        crate::report::verify::sync_line(&step(sync::Action::Held(
-            "a newer release holds it".into()
-        ))),
-        "sync v0.2 -> 127.0.0.1:5000/b: held a newer release holds it"
-    );
-}

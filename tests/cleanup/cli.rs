@@ -63,3 +63,44 @@ fn an_image_that_cannot_be_read_says_so_whole_with_the_right_hint() {
         "the hint should be about reading the image: {console}"
     );
 }
+
+/// Cleanup reads `images` as publish does: the old one-line `a,b` form names both images, and a
+/// line with `enable=false` is left alone.
+#[test]
+fn cleanup_reads_images_as_publish_does() {
+    use super::images::{multi_arch, publish_to};
+    let Some(registry) = crate::registry::harness::Registry::plain() else {
+        return;
+    };
+    let name = |repo: &str| format!("{}/{repo}", registry.name());
+    let _published: Vec<_> = ["one", "two", "three"]
+        .iter()
+        .map(|repo| publish_to(&name(repo), &multi_arch(1, false), &["main-abc1234"], &[]))
+        .collect();
+    let cleanup = |images: &str| {
+        let r = run(
+            &["cleanup"],
+            &[
+                ("INPUT_IMAGES", images),
+                ("INPUT_RETENTION", "delete tag=main-*"),
+                ("INPUT_DRY-RUN", "true"),
+            ],
+        );
+        assert!(r.success(), "{}", r.console());
+        r.console()
+    };
+    let both = cleanup(&format!("{},{}", name("one"), name("two")));
+    for repo in ["one", "two"] {
+        assert!(both.contains(&format!("{}:\n", name(repo))), "{both}");
+    }
+    let disabled = cleanup(&format!(
+        "{}\nname={},enable=false",
+        name("one"),
+        name("three")
+    ));
+    assert!(
+        disabled.contains(&format!("{}:\n", name("one"))),
+        "{disabled}"
+    );
+    assert!(!disabled.contains(&name("three")), "{disabled}");
+}

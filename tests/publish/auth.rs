@@ -189,3 +189,47 @@ fn a_github_token_ghcr_io_refuses_is_named() {
     assert!(state.token_requests.iter().all(|t| t.status == 401));
     assert!(state.versions.is_empty());
 }
+
+/// `DOCKER_CONFIG` and `SSL_CERT_FILE` given in an `--env-file` are read like the process's
+/// own: the login and the test CA come from the file alone.
+#[test]
+fn docker_config_and_ca_from_an_env_file() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let docker = tempfile::tempdir().expect("temp dir");
+    docker_login(docker.path(), &registry, PASSWORD);
+    let env_file = docker.path().join("env");
+    let ca = registry.ca_file();
+    std::fs::write(
+        &env_file,
+        format!(
+            "DOCKER_CONFIG={}\nSSL_CERT_FILE={}\n",
+            docker.path().display(),
+            ca.display()
+        ),
+    )
+    .expect("env file");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = write_layout(&dir.path().join("layout"), &SampleSpec::default()).expect("layout");
+    let r = run(
+        &[
+            "--env-file",
+            env_file.to_str().expect("utf-8 path"),
+            "publish",
+            "--source",
+            &format!("oci:{}", image.dir.display()),
+            "--images",
+            &format!("{}/private/app", registry.name()),
+            "--tags",
+            "type=raw,value=v1.0.0",
+        ],
+        &[],
+    );
+    assert!(r.success(), "{}", shown(&r));
+    let raw = registry.skopeo_raw("private/app:v1.0.0");
+    assert_eq!(
+        registry_action::registry::Digest::sha256(&raw),
+        image.root.digest
+    );
+}

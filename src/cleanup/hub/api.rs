@@ -103,7 +103,7 @@ impl HubApi<'_> {
     /// Deletes `tag` of `repo`: `Done`, or `AlreadyGone` on 404.
     pub async fn delete_tag(&self, repo: &HubRepository, tag: &str) -> Result<Deleted, HubError> {
         let step = Step::Delete(repo.to_string(), tag.to_string());
-        if !crate::meta::tag::is_valid(tag) {
+        if !crate::registry::reference::is_tag(tag) {
             return Err(HubError::Protocol {
                 step,
                 message: "not a valid tag name".into(),

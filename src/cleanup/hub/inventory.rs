@@ -96,7 +96,7 @@ pub fn to_inventory(image: &str, tags: &[HubTag]) -> Inventory {
     let mut left_out: Vec<String> = Vec::new();
     let mut by_name: BTreeMap<&str, Option<&HubTag>> = BTreeMap::new();
     for tag in tags {
-        if !crate::meta::tag::is_valid(&tag.name) {
+        if !crate::registry::reference::is_tag(&tag.name) {
             left_out.push(format!("{:?} is not a valid tag name", short(&tag.name)));
             continue;
         }
