@@ -3,60 +3,12 @@
 //! repository scopes a Bearer token is asked for.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::error::Error;
 use super::reference::DOCKER_HUB;
 
-/// A credential for one registry. Its `Debug` never shows a secret.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// Username and password (or a personal access token as the password, as GHCR takes it).
-    Basic { username: String, password: String },
-    /// An OAuth2 refresh token (`identitytoken` in `config.json`), exchanged at the token realm.
-    IdentityToken(String),
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::Basic { username, .. } => f
-                .debug_struct("Basic")
-                .field("username", username)
-                .field("password", &format_args!("<redacted>"))
-                .finish(),
-            Credential::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
-        }
-    }
-}
-
-/// Where a registry's credential came from: named when the registry refuses it, so the user
-/// knows which line or file to fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialOrigin {
-    /// A line of the `credentials` input (1-based).
-    InputLine(usize),
-    /// The `github-token` input (ghcr.io).
-    GithubToken,
-    /// Docker's `config.json` in this directory, or a credential helper it names.
-    DockerConfig(PathBuf),
-    /// Given to the client directly, with no origin recorded.
-    Configured,
-}
-
-impl fmt::Display for CredentialOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CredentialOrigin::InputLine(line) => write!(f, "the `credentials` input, line {line}"),
-            CredentialOrigin::GithubToken => f.write_str("the `github-token` input"),
-            CredentialOrigin::DockerConfig(dir) => {
-                write!(f, "Docker's {}", dir.join("config.json").display())
-            }
-            CredentialOrigin::Configured => f.write_str("the client's configuration"),
-        }
-    }
-}
+pub use super::credential::{Credential, CredentialOrigin};
 
 /// A credential and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +103,22 @@ pub enum Challenge {
 }
 
 /// Parses every challenge of a `WWW-Authenticate` value (schemes other than Basic and Bearer are
+/// Bearer if offered (it carries scopes), else Basic.
+pub(crate) fn pick_challenge(response: &reqwest::Response) -> Option<Challenge> {
+    let challenges: Vec<Challenge> = response
+        .headers()
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_challenges)
+        .collect();
+    challenges
+        .iter()
+        .find(|c| matches!(c, Challenge::Bearer { .. }))
+        .or_else(|| challenges.first())
+        .cloned()
+}
+
 /// skipped; a Bearer challenge without a realm is unusable and skipped).
 pub fn parse_challenges(header: &str) -> Vec<Challenge> {
     let mut out = Vec::new();

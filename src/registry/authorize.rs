@@ -4,7 +4,8 @@
 
 use std::sync::atomic::Ordering;
 
-use reqwest::header::{HeaderValue, WWW_AUTHENTICATE};
+use super::auth::pick_challenge;
+use reqwest::header::HeaderValue;
 
 use super::auth::{self, Challenge, Credential, CredentialOrigin, Login, Scopes};
 use super::client::{Client, RegistryState};
@@ -173,22 +174,6 @@ impl Client {
         // Basic credentials already sent and refused: sending them again cannot help.
         Ok(can_retry && !(challenge == Challenge::Basic && previous == Some(Challenge::Basic)))
     }
-}
-
-/// Bearer if offered (it carries scopes), else Basic.
-pub(crate) fn pick_challenge(response: &reqwest::Response) -> Option<Challenge> {
-    let challenges: Vec<Challenge> = response
-        .headers()
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(auth::parse_challenges)
-        .collect();
-    challenges
-        .iter()
-        .find(|c| matches!(c, Challenge::Bearer { .. }))
-        .or_else(|| challenges.first())
-        .cloned()
 }
 
 fn bearer(secret: &str) -> String {

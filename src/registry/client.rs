@@ -12,8 +12,8 @@ use reqwest::header::AUTHORIZATION;
 use reqwest::{RequestBuilder, Url};
 use tokio::sync::OnceCell;
 
+use super::auth::pick_challenge;
 use super::auth::{Challenge, Login, Scopes};
-use super::authorize::pick_challenge;
 use super::config::ClientConfig;
 use super::error::{Error, Result, display_url, forbidden_hint};
 use super::reference::api_host;

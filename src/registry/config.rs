@@ -129,7 +129,7 @@ impl ClientConfig {
     /// by `SSL_CERT_FILE` / found in `SSL_CERT_DIR`.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> ClientConfig {
         let var = |name: &str| var(name).filter(|v| !v.is_empty());
-        let ca_files = super::transport::env_ca_files(var("SSL_CERT_FILE"), var("SSL_CERT_DIR"));
+        let ca_files = super::ca::env_ca_files(var("SSL_CERT_FILE"), var("SSL_CERT_DIR"));
         let docker_config_dir = docker_config_dir(var, |dir| dir.is_dir());
         ClientConfig {
             docker_config_dir,

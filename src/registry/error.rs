@@ -1,7 +1,7 @@
 //! The registry layer's one error type: what went wrong talking to a registry, with the URL, the
 //! registry's own error code and message, and a hint where the fix is known.
 
-use super::auth::CredentialOrigin;
+use super::credential::CredentialOrigin;
 use super::stop::{StopReason, human_duration};
 use crate::oci::Digest;
 

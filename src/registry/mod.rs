@@ -8,8 +8,10 @@
 pub mod auth;
 mod authorize;
 mod blobs;
+mod ca;
 mod client;
 pub mod config;
+pub mod credential;
 pub mod error;
 pub mod manifests;
 pub mod reference;
@@ -21,10 +23,11 @@ mod token;
 mod transport;
 
 pub use crate::oci::{Algorithm, Digest, Verifier};
-pub use auth::{Action, Credential, CredentialOrigin, Login, Scopes};
+pub use auth::{Action, Login, Scopes};
 pub use blobs::{Blob, BlobSource, BlobStream, Mount, ReaderSource, UploadSession};
 pub use client::Client;
 pub use config::ClientConfig;
+pub use credential::{Credential, CredentialOrigin};
 pub use error::{Error, Result};
 pub use manifests::{ManifestInfo, RepositoryManifests};
 pub use reference::{ImageRef, Reference, Repository};
