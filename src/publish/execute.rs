@@ -62,7 +62,31 @@ pub struct Report {
 pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -> Report {
     let mut reports: Vec<TargetReport> = plan.targets.iter().map(empty_report).collect();
     let mut failures = Vec::new();
+    send_blobs(client, plan, source, &mut reports, &mut failures).await;
+    if failures.is_empty() {
+        put_manifests(client, plan, source, &mut reports, &mut failures).await;
+    }
+    put_tags(client, plan, source, &mut reports, &mut failures).await;
+    settle_rolling(client, plan, source, &mut reports, &mut failures).await;
+    Report {
+        digest: plan.root.digest.clone(),
+        media_type: plan.root.media_type.clone(),
+        platforms: plan.platforms.clone(),
+        // A stop that came after the last step changed nothing.
+        stopped: client.stop().reason().filter(|_| !failures.is_empty()),
+        targets: reports,
+        failures,
+    }
+}
 
+/// Blobs to every target: uploads first, then mounts (which may need an upload's blob).
+async fn send_blobs(
+    client: &Client,
+    plan: &Plan,
+    source: &SourceContent<'_>,
+    reports: &mut [TargetReport],
+    failures: &mut Vec<Failure>,
+) {
     let uploads = jobs(plan, |step| matches!(step, BlobStep::Upload));
     let mounts = jobs(plan, |step| matches!(step, BlobStep::Mount { .. }));
     for (phase, is_mount) in [(uploads, false), (mounts, true)] {
@@ -98,56 +122,72 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
             }
         }
     }
+}
 
-    if failures.is_empty() {
-        // Each target's child manifests in order (a nested index after what it lists), the
-        // targets side by side.
-        let per_target = plan.targets.iter().map(|target| async move {
-            // Image manifests list only blobs, all in by now: they go at once. Indexes follow
-            // one by one in the graph's order, each after what it lists; the root last.
-            let (images, indexes): (Vec<&Digest>, Vec<&Digest>) = target
-                .manifests
-                .iter()
-                .filter(|(_, step)| *step == ManifestStep::Put)
-                .map(|(m, _)| &m.digest)
-                .partition(|d| !source.manifests.get(*d).is_some_and(|(_, t)| is_index(t)));
-            let put_one = |digest: &Digest| {
-                let reference = Reference::Digest(digest.clone());
-                let digest = digest.clone();
-                async move {
-                    put(client, &target.repo, reference, &digest, source)
-                        .await
-                        .map_err(|e| {
-                            let message = format!("{}: manifest {digest}: {e}", target.repo);
-                            Failure::new(FailedStep::Manifest, message, &e)
-                        })
-                }
-            };
-            let results = futures_util::future::join_all(images.into_iter().map(put_one)).await;
-            let mut put_count = results.iter().filter(|r| r.is_ok()).count();
-            let mut errors: Vec<Failure> = results.into_iter().filter_map(Result::err).collect();
-            let root = target.root_by_digest.then_some(&plan.root.digest);
-            for digest in indexes.into_iter().chain(root) {
-                if !errors.is_empty() {
-                    break;
-                }
-                match put_one(digest).await {
-                    Ok(()) => put_count += 1,
-                    Err(e) => errors.push(e),
-                }
+/// Each target's child manifests in order (a nested index after what it lists), the targets
+/// side by side.
+async fn put_manifests(
+    client: &Client,
+    plan: &Plan,
+    source: &SourceContent<'_>,
+    reports: &mut [TargetReport],
+    failures: &mut Vec<Failure>,
+) {
+    // Each target's child manifests in order (a nested index after what it lists), the
+    // targets side by side.
+    let per_target = plan.targets.iter().map(|target| async move {
+        // Image manifests list only blobs, all in by now: they go at once. Indexes follow
+        // one by one in the graph's order, each after what it lists; the root last.
+        let (images, indexes): (Vec<&Digest>, Vec<&Digest>) = target
+            .manifests
+            .iter()
+            .filter(|(_, step)| *step == ManifestStep::Put)
+            .map(|(m, _)| &m.digest)
+            .partition(|d| !source.manifests.get(*d).is_some_and(|(_, t)| is_index(t)));
+        let put_one = |digest: &Digest| {
+            let reference = Reference::Digest(digest.clone());
+            let digest = digest.clone();
+            async move {
+                put(client, &target.repo, reference, &digest, source)
+                    .await
+                    .map_err(|e| {
+                        let message = format!("{}: manifest {digest}: {e}", target.repo);
+                        Failure::new(FailedStep::Manifest, message, &e)
+                    })
             }
-            (put_count, errors)
-        });
-        let done = futures_util::future::join_all(per_target).await;
-        for (report, (put_count, errors)) in reports.iter_mut().zip(done) {
-            report.manifests_put += put_count;
-            failures.extend(errors);
+        };
+        let results = futures_util::future::join_all(images.into_iter().map(put_one)).await;
+        let mut put_count = results.iter().filter(|r| r.is_ok()).count();
+        let mut errors: Vec<Failure> = results.into_iter().filter_map(Result::err).collect();
+        let root = target.root_by_digest.then_some(&plan.root.digest);
+        for digest in indexes.into_iter().chain(root) {
+            if !errors.is_empty() {
+                break;
+            }
+            match put_one(digest).await {
+                Ok(()) => put_count += 1,
+                Err(e) => errors.push(e),
+            }
         }
+        (put_count, errors)
+    });
+    let done = futures_util::future::join_all(per_target).await;
+    for (report, (put_count, errors)) in reports.iter_mut().zip(done) {
+        report.manifests_put += put_count;
+        failures.extend(errors);
     }
+}
 
-    // Tags in two phases: release and floating tags (`v1.2.3`, `main-<sha>`), then rolling tags
-    // (`latest`, `v1`), every target and tag of a phase at once; rolling tags start once the
-    // others are done, and after any failure no further tag moves.
+/// Tags in two phases: release and floating tags (`v1.2.3`, `main-<sha>`), then rolling tags
+/// (`latest`, `v1`), every target and tag of a phase at once; rolling tags start once the
+/// others are done, and after any failure no further tag moves.
+async fn put_tags(
+    client: &Client,
+    plan: &Plan,
+    source: &SourceContent<'_>,
+    reports: &mut [TargetReport],
+    failures: &mut Vec<Failure>,
+) {
     for phase in [
         &[TagKind::Release, TagKind::Floating][..],
         &[TagKind::Rolling][..],
@@ -211,9 +251,17 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
             reports[i].tags.push((tag.name.clone(), tag.kind, outcome));
         }
     }
+}
 
-    // Each rolling tag this run pushed for a version is read back and settled on the newest
-    // version's image: a concurrent publish may have written it meanwhile (see `rolling`).
+/// Each rolling tag this run pushed for a version is read back and settled on the newest
+/// version's image: a concurrent publish may have written it meanwhile (see `rolling`).
+async fn settle_rolling(
+    client: &Client,
+    plan: &Plan,
+    source: &SourceContent<'_>,
+    reports: &mut [TargetReport],
+    failures: &mut Vec<Failure>,
+) {
     let pushed: Vec<(usize, usize, &super::plan::TagPlan, &str)> = reports
         .iter()
         .enumerate()
@@ -251,15 +299,6 @@ pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -
                 failures.push(Failure::new(FailedStep::Tag, message, &e));
             }
         }
-    }
-    Report {
-        digest: plan.root.digest.clone(),
-        media_type: plan.root.media_type.clone(),
-        platforms: plan.platforms.clone(),
-        // A stop that came after the last step changed nothing.
-        stopped: client.stop().reason().filter(|_| !failures.is_empty()),
-        targets: reports,
-        failures,
     }
 }
 
