@@ -13,11 +13,12 @@ runs="${1:-3}"
 mib="${2:-512}"
 ra_apt_ensure docker-registry:docker-registry python3:python3
 ra_log "cargo build --release (binary and the sample-image generator)"
-cargo build --release --locked --bin registry-action --example sample-image >&2
+cargo build --release --locked --bin registry-action >&2
+cargo build --release --locked -p imagekit --bin sample-image >&2
 bin=target/release/registry-action
 work="$(mktemp -d)"
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-target/release/examples/sample-image --out "$work/good" --platform-mib "$mib" --layers 4 \
+target/release/sample-image --out "$work/good" --platform-mib "$mib" --layers 4 \
     --seed 7 --top-seed 1 --ref src >/dev/null
 cp -r "$work/good" "$work/bad"
 largest="$(find "$work/bad/blobs/sha256" -type f -printf '%s %f\n' | sort -rn | head -n 1 | cut -d' ' -f2)"

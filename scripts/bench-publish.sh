@@ -12,5 +12,6 @@ ra_log "installing what is missing"
 ra_apt_ensure docker-registry:docker-registry skopeo:skopeo python3:python3
 ra_rust_ensure
 ra_log "cargo build --release (binary and the sample-image generator)"
-cargo build --release --locked --bin registry-action --example sample-image
+cargo build --release --locked --bin registry-action
+cargo build --release --locked -p imagekit --bin sample-image
 exec python3 scripts/bench_publish.py --runs "${1:-3}" --platform-mib "${2:-64}" --only "${3:-abcd}"

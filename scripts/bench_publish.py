@@ -17,7 +17,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target/release/registry-action")
-SAMPLE = os.path.join(ROOT, "target/release/examples/sample-image")
+SAMPLE = os.path.join(ROOT, "target/release/sample-image")
 REGISTRY = "/usr/bin/docker-registry"
 TAGS_A = ["v1.2.3", "v1.2", "v1", "latest", "main-abc1234", "sha-abc1234"]
 TAGS_B = [f"extra-{i}" for i in range(1, 7)]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds registry-action's container image reproducibly, without Docker: the static musl release
 # binaries for linux/amd64 and linux/arm64 (cross-compiled; installs what is missing), then the
-# OCI image layout (examples/assemble-image.rs) in target/image. Prints the index digest, the
+# OCI image layout (crates/imagekit's assemble-image) in target/image. Prints the index digest, the
 # digest that action.yml pins, and each platform's image size; fails when a platform's image is
 # over the 8 MiB budget.
 #
@@ -41,7 +41,7 @@ done
 ra_log "assembling the OCI layout in $out (SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
 rm -rf "$out"
 assembled=$SECONDS
-report="$(cargo run --quiet --locked --example assemble-image -- "${args[@]}" \
+report="$(cargo run --quiet --locked -p imagekit --bin assemble-image -- "${args[@]}" \
     --ca-bundle packaging/ca-certificates.crt \
     --label org.opencontainers.image.title=registry-action \
     --label "org.opencontainers.image.description=Compute image tags, publish, verify and clean up container images: one static binary" \

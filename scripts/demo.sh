@@ -32,9 +32,10 @@ ra_log "installing what is missing"
 ra_install_deps
 
 ra_log "cargo build --release"
-cargo build --release --locked --bin registry-action --example sample-image
+cargo build --release --locked --bin registry-action
+cargo build --release --locked -p imagekit --bin sample-image
 binary="$PWD/target/release/registry-action"
-sample="$PWD/target/release/examples/sample-image"
+sample="$PWD/target/release/sample-image"
 
 shopt -s nullglob
 envs=(fixtures/*/env)

@@ -19,7 +19,7 @@ ra_log "cargo fmt --check"
 cargo fmt --all --check || ra_die "formatting differs: run 'cargo fmt --all'"
 
 ra_log "cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings || ra_die "clippy found problems (see above)"
+cargo clippy --workspace --all-targets --locked -- -D warnings || ra_die "clippy found problems (see above)"
 
 ra_log "workflow lint (zizmor, shellcheck)"
 bash scripts/lint-workflows.sh || ra_die "the workflows have lint findings (see above)"
@@ -55,6 +55,6 @@ RA_IMAGE_LAYOUT="${CARGO_TARGET_DIR:-target}/image"
 # The tests, the runner harness among them (tests/runner: the image above under podman, run as
 # GitHub's runner runs it). CI=true: a missing registry, podman or image fails instead of skipping.
 ra_log "cargo test (the image under podman: $RA_IMAGE_LAYOUT)"
-CI="${CI:-true}" RA_IMAGE_LAYOUT="$RA_IMAGE_LAYOUT" cargo test --locked || ra_die "tests failed (see above)"
+CI="${CI:-true}" RA_IMAGE_LAYOUT="$RA_IMAGE_LAYOUT" cargo test --workspace --locked || ra_die "tests failed (see above)"
 
 echo "test.sh: all checks passed (fmt, clippy, workflow lint, tests, static $target binary $(ra_mib "$size"), $platform image within budget) in $((SECONDS - started))s"

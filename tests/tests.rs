@@ -2,6 +2,8 @@
 
 // Shared helpers: run the binary, parse what it wrote.
 mod support;
+// The sample images of crates/imagekit, with the library's digest type.
+mod sample;
 
 // The binary as a user meets it: help, flags, error messages.
 mod cli;

@@ -209,22 +209,12 @@ impl Run<'_> {
     /// What one enabled rule yields for this event, before prefix/suffix.
     fn produce(&mut self, rule: &TagRule) -> Result<Option<Produced>, MetaError> {
         let ctx = self.scope.ctx;
-        let git_ref = ctx.git_ref.as_str();
-        let tag_ref = git_ref.strip_prefix("refs/tags/");
-        let floating = |value: String, latest: bool| {
-            Some(Produced {
-                value,
-                kind: TagKind::Floating,
-                version: None,
-                latest,
-            })
-        };
-        Ok(match &rule.kind {
+        match &rule.kind {
             RuleKind::Schedule { pattern } => {
                 if !ctx.event_name.contains("schedule") {
                     return Ok(None);
                 }
-                floating(self.render(pattern, rule)?, false)
+                Ok(floating(self.render(pattern, rule)?))
             }
             RuleKind::Semver {
                 pattern,
@@ -235,81 +225,27 @@ impl Run<'_> {
                 pattern,
                 value,
                 matcher,
-            } => {
-                let pep440 = matches!(rule.kind, RuleKind::Pep440 { .. });
-                let Some(raw) = self.version_source(value, matcher, rule)? else {
-                    return Ok(None);
-                };
-                let template = Template::parse(pattern)
-                    .map_err(|e| MetaError::line("tags", &rule.line, e.0))?;
-                if pep440 {
-                    self.pep440(&raw, &template, rule)?
-                } else {
-                    self.semver(&raw, &template, rule)?
-                }
-            }
+            } => self.produce_version(pattern, value, matcher, rule),
             RuleKind::Match {
                 pattern,
                 group,
                 value,
-            } => {
-                let source = if !value.is_empty() {
-                    self.render(value, rule)?
-                } else if let Some(t) = tag_ref {
-                    t.to_string()
-                } else {
-                    return Ok(None);
-                };
-                let Some(matched) = self.regex_group(pattern, &source, *group, rule)? else {
-                    return Ok(None);
-                };
-                Some(classify(matched, true))
-            }
-            RuleKind::Ref {
-                event: RefEvent::Branch,
-            } => match git_ref.strip_prefix("refs/heads/") {
-                Some(branch) => floating(branch.to_string(), false),
-                None => None,
-            },
-            RuleKind::Ref {
-                event: RefEvent::Tag,
-            } => tag_ref.map(|t| classify(t.to_string(), true)),
-            RuleKind::Ref {
-                event: RefEvent::Pr,
-            } => git_ref.strip_prefix("refs/pull/").and_then(|pr| {
-                floating(pr.strip_suffix("/merge").unwrap_or(pr).to_string(), false)
-            }),
-            RuleKind::Edge { branch } => {
-                let Some(current) = git_ref.strip_prefix("refs/heads/") else {
-                    return Ok(None);
-                };
-                let target = if branch.is_empty() {
-                    ctx.default_branch.as_deref()
-                } else {
-                    Some(branch.as_str())
-                };
-                match target {
-                    Some(target) if target == current => floating("edge".into(), false),
-                    Some(_) => None,
-                    None => {
-                        self.warnings.push(format!("`{}`: the default branch is unknown (no repository in the event payload); set `branch=`", rule.line.text));
-                        None
-                    }
-                }
-            }
+            } => self.produce_match(pattern, *group, value, rule),
+            RuleKind::Ref { event } => Ok(self.produce_ref(*event)),
+            RuleKind::Edge { branch } => Ok(self.produce_edge(branch, rule)),
             RuleKind::Raw { value } => {
                 let value = self.render(value, rule)?;
                 if value == "latest" {
                     // `latest` is the newest release's tag however it is asked for: it moves
                     // only forward, as flavor `latest=auto`'s does.
-                    Some(Produced {
+                    Ok(Some(Produced {
                         value,
                         kind: TagKind::Rolling,
                         version: None,
                         latest: false,
-                    })
+                    }))
                 } else {
-                    Some(classify(value, false))
+                    Ok(Some(classify(value, false)))
                 }
             }
             RuleKind::Sha { format } => {
@@ -320,9 +256,84 @@ impl Run<'_> {
                     ShaFormat::Short => self.scope.short_sha().to_string(),
                     ShaFormat::Long => ctx.sha.clone(),
                 };
-                floating(sha, false)
+                Ok(floating(sha))
             }
-        })
+        }
+    }
+
+    /// `type=semver` and `type=pep440`: the version read by [`Run::version_source`], formatted by
+    /// `pattern`.
+    fn produce_version(
+        &mut self,
+        pattern: &str,
+        value: &str,
+        matcher: &str,
+        rule: &TagRule,
+    ) -> Result<Option<Produced>, MetaError> {
+        let Some(raw) = self.version_source(value, matcher, rule)? else {
+            return Ok(None);
+        };
+        let template =
+            Template::parse(pattern).map_err(|e| MetaError::line("tags", &rule.line, e.0))?;
+        if matches!(rule.kind, RuleKind::Pep440 { .. }) {
+            self.pep440(&raw, &template, rule)
+        } else {
+            self.semver(&raw, &template, rule)
+        }
+    }
+
+    /// `type=match`: a group of `pattern` in `value=` or the pushed tag.
+    fn produce_match(
+        &mut self,
+        pattern: &str,
+        group: usize,
+        value: &str,
+        rule: &TagRule,
+    ) -> Result<Option<Produced>, MetaError> {
+        let source = if !value.is_empty() {
+            self.render(value, rule)?
+        } else if let Some(t) = self.scope.ctx.git_ref.strip_prefix("refs/tags/") {
+            t.to_string()
+        } else {
+            return Ok(None);
+        };
+        let matched = self.regex_group(pattern, &source, group, rule)?;
+        Ok(matched.map(|m| classify(m, true)))
+    }
+
+    /// `type=ref`: the branch, the tag or the pull request number the event's ref names.
+    fn produce_ref(&self, event: RefEvent) -> Option<Produced> {
+        let git_ref = self.scope.ctx.git_ref.as_str();
+        match event {
+            RefEvent::Branch => git_ref
+                .strip_prefix("refs/heads/")
+                .and_then(|branch| floating(branch.to_string())),
+            RefEvent::Tag => git_ref
+                .strip_prefix("refs/tags/")
+                .map(|t| classify(t.to_string(), true)),
+            RefEvent::Pr => git_ref
+                .strip_prefix("refs/pull/")
+                .and_then(|pr| floating(pr.strip_suffix("/merge").unwrap_or(pr).to_string())),
+        }
+    }
+
+    /// `type=edge`: `edge` on `branch=`, or on the default branch without one.
+    fn produce_edge(&mut self, branch: &str, rule: &TagRule) -> Option<Produced> {
+        let ctx = self.scope.ctx;
+        let current = ctx.git_ref.strip_prefix("refs/heads/")?;
+        let target = if branch.is_empty() {
+            ctx.default_branch.as_deref()
+        } else {
+            Some(branch)
+        };
+        match target {
+            Some(target) if target == current => floating("edge".into()),
+            Some(_) => None,
+            None => {
+                self.warnings.push(format!("`{}`: the default branch is unknown (no repository in the event payload); set `branch=`", rule.line.text));
+                None
+            }
+        }
     }
 
     /// The version text a semver/pep440 rule reads: `value=` or the pushed tag, narrowed by `match=`.
@@ -457,6 +468,17 @@ fn version_tag(
         kind,
         version: full,
         latest: true,
+    })
+}
+
+/// A tag that simply names a branch, a pull request, a sha or a schedule: it moves with each run
+/// and has no opinion on `latest`.
+fn floating(value: String) -> Option<Produced> {
+    Some(Produced {
+        value,
+        kind: TagKind::Floating,
+        version: None,
+        latest: false,
     })
 }
 

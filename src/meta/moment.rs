@@ -264,21 +264,20 @@ const WEEKDAYS: [&str; 7] = [
     "Saturday",
 ];
 
-/// The value of a formatting token, or `None` for text moment has no token for.
+/// The value of a formatting token, or `None` for text moment has no token for. Each group of
+/// tokens below knows only its own.
 fn value(time: &ZonedDateTime, token: &str) -> Option<String> {
-    let year = i64::from(time.year());
+    calendar_value(time, token)
+        .or_else(|| week_value(time, token))
+        .or_else(|| year_value(time, token))
+        .or_else(|| clock_value(time, token))
+        .or_else(|| zone_value(time, token))
+}
+
+/// Month, quarter, day of month, day of year, day of week.
+fn calendar_value(time: &ZonedDateTime, token: &str) -> Option<String> {
     let month = usize::from(time.month().unsigned_abs()); // 1..=12
     let weekday = usize::from(time.weekday().to_sunday_zero_offset().unsigned_abs()); // 0..=6
-    let hour = i64::from(time.hour());
-    let hour12 = if hour % 12 == 0 { 12 } else { hour % 12 };
-    let minute = i64::from(time.minute());
-    let second = i64::from(time.second());
-    let milli = i64::from(time.millisecond());
-    let (era_abbr, era_name, era_year) = if year >= 1 {
-        ("AD", "Anno Domini", year)
-    } else {
-        ("BC", "Before Christ", 1 - year)
-    };
     let value = match token {
         // Month
         "M" => month.to_string(),
@@ -303,7 +302,14 @@ fn value(time: &ZonedDateTime, token: &str) -> Option<String> {
         "ddd" => WEEKDAYS[weekday][..3].to_owned(),
         "dddd" => WEEKDAYS[weekday].to_owned(),
         "E" => time.weekday().to_monday_one_offset().to_string(),
-        // Week of year, week-year
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// Week of year and week-year, in the en locale's weeks (`w`, `g`) and ISO weeks (`W`, `G`).
+fn week_value(time: &ZonedDateTime, token: &str) -> Option<String> {
+    let value = match token {
         "w" => week_of_year(time, EN_WEEK).week.to_string(),
         "wo" => ordinal(week_of_year(time, EN_WEEK).week),
         "ww" => zero_fill(week_of_year(time, EN_WEEK).week, 2),
@@ -316,7 +322,20 @@ fn value(time: &ZonedDateTime, token: &str) -> Option<String> {
         "GG" => zero_fill(week_of_year(time, ISO_WEEK).year % 100, 2),
         "GGGG" => zero_fill(week_of_year(time, ISO_WEEK).year, 4),
         "GGGGG" => zero_fill(week_of_year(time, ISO_WEEK).year, 5),
-        // Year, era
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// Year and era.
+fn year_value(time: &ZonedDateTime, token: &str) -> Option<String> {
+    let year = i64::from(time.year());
+    let (era_abbr, era_name, era_year) = if year >= 1 {
+        ("AD", "Anno Domini", year)
+    } else {
+        ("BC", "Before Christ", 1 - year)
+    };
+    let value = match token {
         "Y" | "YYYY" => zero_fill(year, 4),
         "YY" => zero_fill(year % 100, 2),
         "YYYYY" => zero_fill(year, 5),
@@ -328,7 +347,19 @@ fn value(time: &ZonedDateTime, token: &str) -> Option<String> {
         "yy" => zero_fill(era_year, 2),
         "yyy" => zero_fill(era_year, 3),
         "yyyy" => zero_fill(era_year, 4),
-        // AM/PM, hour, minute, second
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// AM/PM, hour, minute, second and fraction of a second.
+fn clock_value(time: &ZonedDateTime, token: &str) -> Option<String> {
+    let hour = i64::from(time.hour());
+    let hour12 = if hour % 12 == 0 { 12 } else { hour % 12 };
+    let minute = i64::from(time.minute());
+    let second = i64::from(time.second());
+    let milli = i64::from(time.millisecond());
+    let value = match token {
         "A" => (if hour > 11 { "PM" } else { "AM" }).to_owned(),
         "a" => (if hour > 11 { "pm" } else { "am" }).to_owned(),
         "H" => hour.to_string(),
@@ -352,7 +383,14 @@ fn value(time: &ZonedDateTime, token: &str) -> Option<String> {
         "SSSS" | "SSSSS" | "SSSSSS" | "SSSSSSS" | "SSSSSSSS" | "SSSSSSSSS" => {
             format!("{}{}", zero_fill(milli, 3), "0".repeat(token.len() - 3))
         }
-        // Time zone
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// Time zone abbreviation and offset, Unix time.
+fn zone_value(time: &ZonedDateTime, token: &str) -> Option<String> {
+    let value = match token {
         "z" | "zz" => time
             .time_zone()
             .to_offset_info(time.timestamp())

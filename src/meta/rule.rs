@@ -117,140 +117,9 @@ pub fn parse_rules(lines: &[InputLine]) -> Result<Vec<TagRule>, MetaError> {
 pub fn parse_rule(line: &InputLine) -> Result<TagRule, MetaError> {
     let err = |message: String| MetaError::line(INPUT, line, message);
     let fields = split_fields(&line.text).map_err(|e| err(e.to_string()))?;
-    let mut kind_name = "raw".to_string();
-    let mut attrs: BTreeMap<String, String> = BTreeMap::new();
-    for field in &fields {
-        match split_attr(field) {
-            (Some(key), value) if key == "type" => kind_name = value.to_string(),
-            (Some(key), value) => {
-                attrs.insert(key, value.to_string());
-            }
-            (None, value) => {
-                attrs.insert("value".into(), value.to_string());
-            }
-        }
-    }
-    let type_attrs: &[&str] = match kind_name.as_str() {
-        "schedule" => &["pattern"],
-        "semver" | "pep440" => &["pattern", "value", "match"],
-        "match" => &["pattern", "group", "value"],
-        "edge" => &["branch"],
-        "ref" => &["event"],
-        "raw" => &["value"],
-        "sha" => &["format"],
-        other => {
-            return Err(err(format!(
-                "unknown tag type `{other}`; expected one of: {TYPES}"
-            )));
-        }
-    };
-    if let Some(unknown) = attrs
-        .keys()
-        .find(|k| !type_attrs.contains(&k.as_str()) && !GLOBAL_ATTRS.contains(&k.as_str()))
-    {
-        let allowed: Vec<&str> = type_attrs
-            .iter()
-            .chain(GLOBAL_ATTRS.iter())
-            .copied()
-            .collect();
-        return Err(err(format!(
-            "unknown attribute `{unknown}` for `type={kind_name}`; expected one of: {}",
-            allowed.join(", ")
-        )));
-    }
-    let mut take = |key: &str| attrs.remove(key);
-    let required = |value: Option<String>, key: &str| {
-        value.ok_or_else(|| err(format!("`type={kind_name}` needs a `{key}=` attribute")))
-    };
-    let (kind, default_priority, default_prefix) = match kind_name.as_str() {
-        "schedule" => (
-            RuleKind::Schedule {
-                pattern: take("pattern").unwrap_or_else(|| "nightly".into()),
-            },
-            1000,
-            None,
-        ),
-        "semver" | "pep440" => {
-            let pattern = required(take("pattern"), "pattern")?;
-            let value = take("value").unwrap_or_default();
-            let matcher = take("match").unwrap_or_default();
-            let kind = if kind_name == "semver" {
-                RuleKind::Semver {
-                    pattern,
-                    value,
-                    matcher,
-                }
-            } else {
-                RuleKind::Pep440 {
-                    pattern,
-                    value,
-                    matcher,
-                }
-            };
-            (kind, 900, None)
-        }
-        "match" => {
-            let pattern = required(take("pattern"), "pattern")?;
-            let group = match take("group") {
-                None => 0,
-                Some(g) => g.parse::<usize>().map_err(|_| {
-                    err(format!(
-                        "invalid match group `{g}`: expected a group number such as 0 or 1"
-                    ))
-                })?,
-            };
-            (
-                RuleKind::Match {
-                    pattern,
-                    group,
-                    value: take("value").unwrap_or_default(),
-                },
-                800,
-                None,
-            )
-        }
-        "edge" => (
-            RuleKind::Edge {
-                branch: take("branch").unwrap_or_default(),
-            },
-            700,
-            None,
-        ),
-        "ref" => {
-            let event = match required(take("event"), "event")?.as_str() {
-                "branch" => RefEvent::Branch,
-                "tag" => RefEvent::Tag,
-                "pr" => RefEvent::Pr,
-                other => {
-                    return Err(err(format!(
-                        "invalid event `{other}`; expected one of: branch, tag, pr"
-                    )));
-                }
-            };
-            let prefix = (event == RefEvent::Pr).then(|| "pr-".to_string());
-            (RuleKind::Ref { event }, 600, prefix)
-        }
-        "raw" => (
-            RuleKind::Raw {
-                value: required(take("value"), "value")?,
-            },
-            200,
-            None,
-        ),
-        _ => {
-            let format = match take("format").as_deref() {
-                None | Some("short") => ShaFormat::Short,
-                Some("long") => ShaFormat::Long,
-                Some(other) => {
-                    return Err(err(format!(
-                        "invalid format `{other}`; expected short or long"
-                    )));
-                }
-            };
-            (RuleKind::Sha { format }, 100, Some("sha-".to_string()))
-        }
-    };
-    let priority = match take("priority") {
+    let mut attrs = Attrs::parse(&fields).map_err(err)?;
+    let (kind, default_priority, default_prefix) = attrs.kind().map_err(err)?;
+    let priority = match attrs.take("priority") {
         None => default_priority,
         Some(p) => p.parse::<i64>().map_err(|_| {
             err(format!(
@@ -260,12 +129,162 @@ pub fn parse_rule(line: &InputLine) -> Result<TagRule, MetaError> {
     };
     Ok(TagRule {
         kind,
-        enable: take("enable").unwrap_or_else(|| "true".into()),
+        enable: attrs.take("enable").unwrap_or_else(|| "true".into()),
         priority,
-        prefix: take("prefix").or(default_prefix),
-        suffix: take("suffix"),
+        prefix: attrs.take("prefix").or(default_prefix),
+        suffix: attrs.take("suffix"),
         line: line.clone(),
     })
+}
+
+/// A line's rule type and its other attributes by key, each taken once by what reads it. The
+/// errors are messages about the line; [`parse_rule`] places them.
+struct Attrs {
+    kind_name: String,
+    values: BTreeMap<String, String>,
+}
+
+impl Attrs {
+    /// The fields of a line: `type=` names the kind (`raw` when absent), a field without `=` is
+    /// the `value`. Refuses an unknown type and any attribute the type does not use.
+    fn parse(fields: &[String]) -> Result<Attrs, String> {
+        let mut kind_name = "raw".to_string();
+        let mut values = BTreeMap::new();
+        for field in fields {
+            match split_attr(field) {
+                (Some(key), value) if key == "type" => kind_name = value.to_string(),
+                (Some(key), value) => {
+                    values.insert(key, value.to_string());
+                }
+                (None, value) => {
+                    values.insert("value".into(), value.to_string());
+                }
+            }
+        }
+        let type_attrs: &[&str] = match kind_name.as_str() {
+            "schedule" => &["pattern"],
+            "semver" | "pep440" => &["pattern", "value", "match"],
+            "match" => &["pattern", "group", "value"],
+            "edge" => &["branch"],
+            "ref" => &["event"],
+            "raw" => &["value"],
+            "sha" => &["format"],
+            other => {
+                return Err(format!(
+                    "unknown tag type `{other}`; expected one of: {TYPES}"
+                ));
+            }
+        };
+        let known =
+            |k: &&String| type_attrs.contains(&k.as_str()) || GLOBAL_ATTRS.contains(&k.as_str());
+        if let Some(unknown) = values.keys().find(|k| !known(k)) {
+            let allowed: Vec<&str> = type_attrs
+                .iter()
+                .chain(GLOBAL_ATTRS.iter())
+                .copied()
+                .collect();
+            return Err(format!(
+                "unknown attribute `{unknown}` for `type={kind_name}`; expected one of: {}",
+                allowed.join(", ")
+            ));
+        }
+        Ok(Attrs { kind_name, values })
+    }
+
+    fn take(&mut self, key: &str) -> Option<String> {
+        self.values.remove(key)
+    }
+
+    fn required(&mut self, key: &str) -> Result<String, String> {
+        let kind_name = &self.kind_name;
+        self.values
+            .remove(key)
+            .ok_or_else(|| format!("`type={kind_name}` needs a `{key}=` attribute"))
+    }
+
+    /// The rule's kind with its type's default priority and prefix.
+    fn kind(&mut self) -> Result<(RuleKind, i64, Option<String>), String> {
+        Ok(match self.kind_name.as_str() {
+            "schedule" => {
+                let pattern = self.take("pattern").unwrap_or_else(|| "nightly".into());
+                (RuleKind::Schedule { pattern }, 1000, None)
+            }
+            "semver" | "pep440" => (self.version_kind()?, 900, None),
+            "match" => (self.match_kind()?, 800, None),
+            "edge" => {
+                let branch = self.take("branch").unwrap_or_default();
+                (RuleKind::Edge { branch }, 700, None)
+            }
+            "ref" => {
+                let event = self.ref_event()?;
+                let prefix = (event == RefEvent::Pr).then(|| "pr-".to_string());
+                (RuleKind::Ref { event }, 600, prefix)
+            }
+            "raw" => {
+                let value = self.required("value")?;
+                (RuleKind::Raw { value }, 200, None)
+            }
+            _ => {
+                let format = self.sha_format()?;
+                (RuleKind::Sha { format }, 100, Some("sha-".to_string()))
+            }
+        })
+    }
+
+    /// `type=semver` or `type=pep440`: the same attributes, two version schemes.
+    fn version_kind(&mut self) -> Result<RuleKind, String> {
+        let pattern = self.required("pattern")?;
+        let value = self.take("value").unwrap_or_default();
+        let matcher = self.take("match").unwrap_or_default();
+        Ok(if self.kind_name == "semver" {
+            RuleKind::Semver {
+                pattern,
+                value,
+                matcher,
+            }
+        } else {
+            RuleKind::Pep440 {
+                pattern,
+                value,
+                matcher,
+            }
+        })
+    }
+
+    fn match_kind(&mut self) -> Result<RuleKind, String> {
+        let pattern = self.required("pattern")?;
+        let group = match self.take("group") {
+            None => 0,
+            Some(g) => g.parse::<usize>().map_err(|_| {
+                format!("invalid match group `{g}`: expected a group number such as 0 or 1")
+            })?,
+        };
+        let value = self.take("value").unwrap_or_default();
+        Ok(RuleKind::Match {
+            pattern,
+            group,
+            value,
+        })
+    }
+
+    fn ref_event(&mut self) -> Result<RefEvent, String> {
+        match self.required("event")?.as_str() {
+            "branch" => Ok(RefEvent::Branch),
+            "tag" => Ok(RefEvent::Tag),
+            "pr" => Ok(RefEvent::Pr),
+            other => Err(format!(
+                "invalid event `{other}`; expected one of: branch, tag, pr"
+            )),
+        }
+    }
+
+    fn sha_format(&mut self) -> Result<ShaFormat, String> {
+        match self.take("format").as_deref() {
+            None | Some("short") => Ok(ShaFormat::Short),
+            Some("long") => Ok(ShaFormat::Long),
+            Some(other) => Err(format!("invalid format `{other}`; expected short or long")),
+        }
+    }
 }
 
 #[cfg(test)]

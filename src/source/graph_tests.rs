@@ -2,12 +2,12 @@
 
 use super::*;
 use crate::oci::ImageGraph;
-use crate::sample::{SampleSpec, write_layout};
+use imagekit::sample::{SampleSpec, write_layout};
 use std::collections::HashSet;
 
 async fn graph_of(
     spec: &SampleSpec,
-) -> (tempfile::TempDir, crate::sample::SampleImage, ImageGraph) {
+) -> (tempfile::TempDir, imagekit::sample::SampleImage, ImageGraph) {
     let dir = tempfile::tempdir().unwrap();
     let image = write_layout(dir.path(), spec).unwrap();
     let client = crate::registry::Client::new(Default::default()).unwrap();
@@ -29,8 +29,9 @@ async fn children_come_before_parents_and_the_root_is_last() {
     };
     let (_dir, image, graph) = graph_of(&spec).await;
     let digests: Vec<&Digest> = graph.manifests.iter().map(|n| &n.manifest.digest).collect();
-    assert_eq!(digests.last(), Some(&&image.root.digest));
-    assert_eq!(graph.root.manifest.digest, image.root.digest);
+    let root = Digest::parse(&image.root.digest.to_string()).unwrap();
+    assert_eq!(digests.last(), Some(&&root));
+    assert_eq!(graph.root.manifest.digest, root);
     // 2 platform manifests + 2 attestations + inner index + root, each once.
     assert_eq!(digests.len(), 6);
     let unique: HashSet<_> = digests.iter().collect();

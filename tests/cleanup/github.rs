@@ -6,9 +6,9 @@
 use super::images::{Published, multi_arch, publish_to, signature, signature_tag};
 use crate::emulator::github::{GithubEmulator, READ_ONLY_TOKEN, TOKEN, unix_now};
 use crate::registry::harness::Registry;
+use crate::sample::SampleImage;
 use crate::support::{Run, run};
 use registry_action::registry::Digest;
-use registry_action::sample::SampleImage;
 
 const PACKAGE: &str = "octo-org/app";
 const DAY: i64 = 86_400;

@@ -8,9 +8,9 @@
 use super::images::{Published, manifest_bytes, multi_arch, publish_to, signature, signature_tag};
 use crate::emulator::hub::{HubEmulator, NOW, PAT, READ_ONLY_PAT, RateLimit, Route};
 use crate::registry::harness::Registry;
+use crate::sample::SampleImage;
 use crate::support::{Run, run};
 use registry_action::registry::Digest;
-use registry_action::sample::SampleImage;
 
 const REPO: &str = "user/app";
 

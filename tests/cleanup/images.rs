@@ -1,9 +1,9 @@
 //! Sample images published with the binary for the cleanup tests: multi-arch images (with or
 //! without attestations) and cosign-style signatures, each under raw tags.
 
+use crate::sample::{SampleImage, SampleSpec, write_layout};
 use crate::support::run;
 use registry_action::registry::Digest;
-use registry_action::sample::{SampleImage, SampleSpec, write_layout};
 
 /// An image published from its own layout (kept on disk for byte comparisons).
 pub struct Published {

@@ -5,8 +5,8 @@
 
 use super::images::{Published, manifest_bytes, multi_arch, publish_to, signature, signature_tag};
 use crate::registry::harness::Registry;
+use crate::sample::SampleImage;
 use crate::support::{Run, run};
-use registry_action::sample::SampleImage;
 
 /// The sample configs say `created: 1970-01-01T00:00:00Z`: the clock is pinned 20 days later.
 const TWENTY_DAYS: &str = "1728000";

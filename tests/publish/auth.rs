@@ -3,8 +3,8 @@
 //! `github-token` ghcr.io refuses), each named as such with its fix; the password is never printed.
 
 use crate::registry::harness::{PASSWORD, Registry, USER};
+use crate::sample::{SampleSpec, write_layout};
 use crate::support::{Run, run};
-use registry_action::sample::{SampleSpec, write_layout};
 
 /// Publishes a sample to `private/app` on `registry` with `vars` (plus its CA), as in a workflow:
 /// the error is an `::error` annotation on stdout.

@@ -4,8 +4,8 @@
 
 use crate::registry::harness::{PASSWORD, Registry, USER};
 use crate::registry::proxy::{Fault, Proxy, Rule};
+use crate::sample::{SampleSpec, write_archive, write_layout};
 use crate::support::{Run, run};
-use registry_action::sample::{SampleSpec, write_archive, write_layout};
 
 /// `registry-action publish --source <source> --images <images> --tags <tags>` with `vars`.
 pub(super) fn publish_cli(
@@ -29,16 +29,14 @@ pub(super) fn publish_cli(
 }
 
 /// The sample image of `seed`, as an OCI layout.
-pub(super) fn sample(seed: u64) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
+pub(super) fn sample(seed: u64) -> (tempfile::TempDir, crate::sample::SampleImage) {
     layout(&SampleSpec {
         seed,
         ..SampleSpec::default()
     })
 }
 
-pub(super) fn layout(
-    spec: &SampleSpec,
-) -> (tempfile::TempDir, registry_action::sample::SampleImage) {
+pub(super) fn layout(spec: &SampleSpec) -> (tempfile::TempDir, crate::sample::SampleImage) {
     let dir = tempfile::tempdir().expect("temp dir");
     let image = write_layout(&dir.path().join("layout"), spec).expect("sample layout");
     (dir, image)
@@ -167,11 +165,7 @@ fn archive_and_registry_sources_publish_the_same_digest() {
 fn in_registry(
     source: &Registry,
     spec: &SampleSpec,
-) -> (
-    tempfile::TempDir,
-    registry_action::sample::SampleImage,
-    Vec<u8>,
-) {
+) -> (tempfile::TempDir, crate::sample::SampleImage, Vec<u8>) {
     let (dir, image) = layout(spec);
     let pushed = publish_cli(
         format!("oci:{}", image.dir.display()),
@@ -628,7 +622,7 @@ fn a_refusal_on_two_registries_is_reported_whole_in_the_log_and_the_summary() {
     let images = format!("{}/octo/app\n{}/octo/app", a.name(), b.name());
     let (_d1, first) = sample(21);
     let (_d2, second) = sample(22);
-    let publish = |image: &registry_action::sample::SampleImage, vars: &[(&str, &str)]| {
+    let publish = |image: &crate::sample::SampleImage, vars: &[(&str, &str)]| {
         let source = format!("oci:{}", image.dir.display());
         let args = [
             "publish",
@@ -763,7 +757,7 @@ fn a_dry_run_that_a_real_run_would_refuse_fails_and_says_why() {
     let target = format!("{}/dryrefused/app", registry.name());
     let (_d1, first) = sample(24);
     let (_d2, second) = sample(25);
-    let publish = |image: &registry_action::sample::SampleImage, dry_run: &str| {
+    let publish = |image: &crate::sample::SampleImage, dry_run: &str| {
         let source = format!("oci:{}", image.dir.display());
         let args = [
             "publish",

@@ -4,8 +4,8 @@
 
 use super::cli::{digest_at, layout, publish_cli, writes};
 use crate::registry::harness::Registry;
+use crate::sample::{SampleImage, SampleSpec};
 use crate::support::Run;
-use registry_action::sample::{SampleImage, SampleSpec};
 
 /// The sample image of `seed`, with its layout kept alive.
 fn sample_image(seed: u64) -> (tempfile::TempDir, SampleImage) {

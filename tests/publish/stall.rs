@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use super::cli::{layout, publish_cli, sample};
 use crate::registry::harness::Registry;
 use crate::registry::proxy::{Fault, Proxy, Rule};
+use crate::sample::SampleSpec;
 use crate::support::start;
-use registry_action::sample::SampleSpec;
 
 /// The test knob that shortens both stall timeouts (`registry::config::STALL_TIMEOUT_VAR`).
 const STALL: &str = "REGISTRY_ACTION_STALL_TIMEOUT";

@@ -6,7 +6,7 @@ use base64::Engine;
 
 use super::job::{Job, Step};
 use crate::registry::harness::{Auth, PASSWORD, Registry, USER};
-use registry_action::sample::{SampleSpec, write_layout};
+use crate::sample::{SampleSpec, write_layout};
 
 /// The README's recipe, as a job-level `env:` entry.
 const RECIPE: (&str, &str) = ("DOCKER_CONFIG", "${{ github.workspace }}/.docker");

@@ -6,7 +6,7 @@ use super::job::{Job, Step};
 use super::readme::{example, examples, tag_table};
 use crate::cleanup::images::{multi_arch, publish_to};
 use crate::registry::harness::{Auth, PASSWORD, Registry, USER};
-use registry_action::sample::{SampleSpec, write_layout};
+use crate::sample::{SampleSpec, write_layout};
 
 /// The README sections whose examples this file runs.
 const RUN_HERE: &[&str] = &["Usage", "Publishing", "Verify", "Cleanup"];

@@ -7,7 +7,7 @@
 use super::job::{Job, Step};
 use crate::cleanup::images::{multi_arch, publish_to};
 use crate::registry::harness::Registry;
-use registry_action::sample::{SampleImage, SampleSpec, write_archive, write_layout};
+use crate::sample::{SampleImage, SampleSpec, write_archive, write_layout};
 
 /// The release fixture's job (`v0.2.0`) publishing to the images `targets`.
 fn release_job(targets: &[&Registry]) -> Option<(Job, Step)> {

@@ -1,11 +1,11 @@
 //! OCI layout directories and archives as sources: both give the same graph, skopeo reads the same
 //! root bytes, `:ref` selects by annotation, every media-type shape is read, corruption is refused.
 
+use crate::sample::{self, SampleSpec};
 use futures_util::StreamExt;
 use registry_action::oci::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use registry_action::oci::{GraphError, Kind};
 use registry_action::registry::Digest;
-use registry_action::sample::{self, SampleSpec};
 use registry_action::source::{self as src, Source, SourceSpec};
 
 use super::{Sample, client, graph, open, skopeo_raw};
@@ -309,7 +309,7 @@ async fn single_manifest_with_subject_and_an_empty_layer() {
     let sample = Sample::new(&SampleSpec {
         single_manifest: true,
         empty_layer: true,
-        subject: Some(subject.clone()),
+        subject: Some((&subject).into()),
         ..SampleSpec::default()
     });
     let g = graph(&sample.layout()).await;

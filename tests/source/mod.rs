@@ -6,9 +6,9 @@ mod local;
 // A registry source: same graph, each blob read from the registry once.
 mod remote;
 
+use crate::sample::{SampleImage, SampleSpec, write_archive, write_layout};
 use registry_action::oci::ImageGraph;
 use registry_action::registry::{Client, ClientConfig};
-use registry_action::sample::{SampleImage, SampleSpec, write_archive, write_layout};
 use registry_action::source::{Source, SourceSpec};
 
 /// A sample image written into a fresh temp dir, as layout `dir/layout` and archive `dir/image.tar`.

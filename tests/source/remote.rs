@@ -2,10 +2,10 @@
 //! back as the same graph, and each blob is read from the registry once for all the uploads it
 //! was opened for (an open beyond them, a retry, reads it again).
 
+use crate::sample::SampleSpec;
 use futures_util::StreamExt;
 use registry_action::oci::ImageGraph;
 use registry_action::registry::{Client, Reference, Repository};
-use registry_action::sample::SampleSpec;
 use registry_action::source::Source;
 
 use super::{Sample, client, open};

@@ -3,9 +3,9 @@
 //! `sync: true` where the publish rules allow it; checked with skopeo and the access logs.
 
 use crate::registry::harness::{PASSWORD, Registry, USER};
+use crate::sample::{SampleImage, SampleSpec, write_layout};
 use crate::support::{Run, run};
 use registry_action::registry::{Client, Digest, Repository};
-use registry_action::sample::{SampleImage, SampleSpec, write_layout};
 use serde_json::Value;
 
 struct Setup {

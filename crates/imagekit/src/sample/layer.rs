@@ -8,7 +8,7 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest as _, Sha256};
 
 use super::Descriptor;
-use crate::registry::Digest;
+use crate::Digest;
 
 #[derive(Clone)]
 pub(super) struct Layer {
@@ -122,9 +122,7 @@ impl<W> Hashing<W> {
     }
 
     fn digest(&self) -> Digest {
-        let hex = format!("{:x}", self.hasher.clone().finalize());
-        // A SHA-256 hex string always parses.
-        Digest::parse(&format!("sha256:{hex}")).unwrap_or_else(|_| Digest::sha256(b""))
+        Digest::of(self.hasher.clone().finalize())
     }
 }
 

@@ -11,8 +11,11 @@ use serde_json::{Value, json};
 use layer::{Layer, write_layer};
 pub use layer::{Noise, write_archive};
 
-use crate::oci::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
-use crate::registry::Digest;
+use crate::Digest;
+use crate::media::{
+    DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, IN_TOTO, OCI_CONFIG,
+    OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST,
+};
 
 /// What to generate. Every field changes the output; the same spec gives the same bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +108,27 @@ pub fn write_layout(dir: &Path, spec: &SampleSpec) -> std::io::Result<SampleImag
         blobs: Vec::new(),
     };
     let types = Types::new(spec.docker_media_types);
+    let entries = write_platforms(dir, spec, &types, &mut image)?;
+    image.root = write_root(dir, spec, &types, entries, &mut image)?;
+    write_index_json(dir, spec, &image.root)?;
+    let mut blobs = Vec::new();
+    for layer_blob in image.blobs.drain(..) {
+        if !blobs.contains(&layer_blob) {
+            blobs.push(layer_blob);
+        }
+    }
+    image.blobs = blobs;
+    Ok(image)
+}
+
+/// Each platform's layers, config and manifest (and attestation, when asked): returns the
+/// entries of the platform index, the platforms first, then their attestations.
+fn write_platforms(
+    dir: &Path,
+    spec: &SampleSpec,
+    types: &Types,
+    image: &mut SampleImage,
+) -> std::io::Result<Vec<Value>> {
     let base = match spec.shared_base {
         Some(size) => Some(write_layer(dir, types.layer, ("base", spec.seed, 0), size)?),
         None => None,
@@ -113,31 +137,11 @@ pub fn write_layout(dir: &Path, spec: &SampleSpec) -> std::io::Result<SampleImag
     let mut attestations = Vec::new();
     let count = if spec.single_manifest { 1 } else { usize::MAX };
     for (p, platform) in spec.platforms.iter().take(count).enumerate() {
-        let mut layers: Vec<Layer> = base.iter().cloned().collect();
-        if spec.empty_layer {
-            layers.push(Layer::new(
-                blob(dir, types.layer, Vec::new())?,
-                Digest::sha256(b""),
-            ));
-        }
-        let own = spec.layer_sizes.len();
-        for (i, &size) in spec.layer_sizes.iter().enumerate() {
-            let seed = if i + 1 == own {
-                spec.top_layer_seed
-            } else {
-                spec.seed
-            };
-            let key = (
-                if i + 1 == own { "top" } else { "layer" },
-                seed,
-                p * 1000 + i,
-            );
-            layers.push(write_layer(dir, types.layer, key, size)?);
-        }
-        let manifest = image_manifest(dir, &types, platform, &layers, spec, &mut image)?;
+        let layers = platform_layers(dir, spec, types, base.as_ref(), p)?;
+        let manifest = image_manifest(dir, types, platform, &layers, spec, image)?;
         entries.push(with_platform(&manifest, platform, None));
         if spec.attestation && !spec.single_manifest {
-            let att = attestation(dir, &manifest, &mut image)?;
+            let att = attestation(dir, &manifest, image)?;
             let annotations = json!({
                 "vnd.docker.reference.digest": manifest.digest.to_string(),
                 "vnd.docker.reference.type": "attestation-manifest",
@@ -148,26 +152,68 @@ pub fn write_layout(dir: &Path, spec: &SampleSpec) -> std::io::Result<SampleImag
         image.manifests.push(manifest);
     }
     entries.extend(attestations);
+    Ok(entries)
+}
+
+/// The layers of platform number `p`, bottom to top: the shared base, the empty layer, its own
+/// layers (the last seeded by `top_layer_seed`).
+fn platform_layers(
+    dir: &Path,
+    spec: &SampleSpec,
+    types: &Types,
+    base: Option<&Layer>,
+    p: usize,
+) -> std::io::Result<Vec<Layer>> {
+    let mut layers: Vec<Layer> = base.into_iter().cloned().collect();
+    if spec.empty_layer {
+        layers.push(Layer::new(
+            blob(dir, types.layer, Vec::new())?,
+            Digest::sha256(b""),
+        ));
+    }
+    let own = spec.layer_sizes.len();
+    for (i, &size) in spec.layer_sizes.iter().enumerate() {
+        let top = i + 1 == own;
+        let seed = if top { spec.top_layer_seed } else { spec.seed };
+        let key = (if top { "top" } else { "layer" }, seed, p * 1000 + i);
+        layers.push(write_layer(dir, types.layer, key, size)?);
+    }
+    Ok(layers)
+}
+
+/// The root: the single platform manifest itself, or the platform index of `entries`
+/// (wrapped in an outer index for `nested_index`).
+fn write_root(
+    dir: &Path,
+    spec: &SampleSpec,
+    types: &Types,
+    entries: Vec<Value>,
+    image: &mut SampleImage,
+) -> std::io::Result<Descriptor> {
     let single = if spec.single_manifest {
         image.manifests.pop()
     } else {
         None
     };
-    let root = if let Some(manifest) = single {
-        manifest
-    } else {
-        let mut index =
-            json!({ "schemaVersion": 2, "mediaType": types.index, "manifests": entries });
-        if spec.nested_index {
-            let inner = blob(dir, types.index, to_json(&index))?;
-            index = json!({ "schemaVersion": 2, "mediaType": types.index, "manifests": [inner.json()] });
-            image.manifests.push(inner);
-        }
-        if let Some(subject) = &spec.subject {
-            index["subject"] = subject.json();
-        }
-        blob(dir, types.index, to_json(&index))?
-    };
+    if let Some(manifest) = single {
+        return Ok(manifest);
+    }
+    let mut index = json!({ "schemaVersion": 2, "mediaType": types.index, "manifests": entries });
+    if spec.nested_index {
+        let inner = blob(dir, types.index, to_json(&index))?;
+        index =
+            json!({ "schemaVersion": 2, "mediaType": types.index, "manifests": [inner.json()] });
+        image.manifests.push(inner);
+    }
+    if let Some(subject) = &spec.subject {
+        index["subject"] = subject.json();
+    }
+    blob(dir, types.index, to_json(&index))
+}
+
+/// The layout's `index.json`: the root, under `ref_name` when given, beside the other names'
+/// entries already there.
+fn write_index_json(dir: &Path, spec: &SampleSpec, root: &Descriptor) -> std::io::Result<()> {
     let mut entry = root.json();
     if let Some(name) = &spec.ref_name {
         entry["annotations"] = json!({ "org.opencontainers.image.ref.name": name });
@@ -181,16 +227,7 @@ pub fn write_layout(dir: &Path, spec: &SampleSpec) -> std::io::Result<SampleImag
         None => vec![entry],
     };
     let index_json = json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries });
-    std::fs::write(dir.join("index.json"), to_json(&index_json))?;
-    image.root = root;
-    let mut blobs = Vec::new();
-    for layer_blob in image.blobs.drain(..) {
-        if !blobs.contains(&layer_blob) {
-            blobs.push(layer_blob);
-        }
-    }
-    image.blobs = blobs;
-    Ok(image)
+    std::fs::write(dir.join("index.json"), to_json(&index_json))
 }
 
 /// The entries of an existing `index.json` named otherwise than `name` (skopeo's `oci:DIR:REF`
@@ -225,15 +262,15 @@ impl Types {
             Types {
                 index: DOCKER_MANIFEST_LIST,
                 manifest: DOCKER_MANIFEST,
-                config: "application/vnd.docker.container.image.v1+json",
-                layer: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                config: DOCKER_CONFIG,
+                layer: DOCKER_LAYER_GZIP,
             }
         } else {
             Types {
                 index: OCI_INDEX,
                 manifest: OCI_MANIFEST,
-                config: "application/vnd.oci.image.config.v1+json",
-                layer: "application/vnd.oci.image.layer.v1.tar+gzip",
+                config: OCI_CONFIG,
+                layer: OCI_LAYER_GZIP,
             }
         }
     }
@@ -289,16 +326,12 @@ fn attestation(
         "subject": [{ "name": "sample", "digest": { "sha256": subject.digest.hex() } }],
         "predicate": { "builder": { "id": "registry-action sample" } },
     });
-    let statement = blob(dir, "application/vnd.in-toto+json", to_json(&statement))?;
+    let statement = blob(dir, IN_TOTO, to_json(&statement))?;
     let config = json!({
         "architecture": "unknown", "os": "unknown", "config": {},
         "rootfs": { "type": "layers", "diff_ids": [statement.digest.to_string()] },
     });
-    let config = blob(
-        dir,
-        "application/vnd.oci.image.config.v1+json",
-        to_json(&config),
-    )?;
+    let config = blob(dir, OCI_CONFIG, to_json(&config))?;
     image.blobs.push(config.clone());
     image.blobs.push(statement.clone());
     let mut layer = statement.json();

@@ -29,11 +29,11 @@ use std::path::{Path, PathBuf};
 
 use flate2::{Compression, GzBuilder};
 
-use crate::registry::Digest;
+use crate::Digest;
+use crate::media::{OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST};
 
 use oci::{
-    Config, Descriptor, History, Index, LayoutMarker, MEDIA_TYPE_CONFIG, MEDIA_TYPE_INDEX,
-    MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_MANIFEST, Manifest, PlatformJson, RootFs, RunConfig,
+    Config, Descriptor, History, Index, LayoutMarker, Manifest, PlatformJson, RootFs, RunConfig,
 };
 
 /// Where the binary lives in the image, and the entrypoint.
@@ -195,41 +195,20 @@ pub fn assemble(inputs: &Inputs) -> Result<Layout, Error> {
         )?;
         let layer_gzip = gzip(&layer_tar)?;
         let diff_id = Digest::sha256(&layer_tar);
-        let layer = descriptor(MEDIA_TYPE_LAYER_GZIP, &layer_gzip, None);
+        let layer = descriptor(OCI_LAYER_GZIP, &layer_gzip, None);
 
-        let config = Config {
-            created: created.clone(),
-            architecture: platform.architecture.clone(),
-            os: platform.os.clone(),
-            variant: platform.variant.clone(),
-            config: RunConfig {
-                env: vec![DEFAULT_PATH.to_owned()],
-                entrypoint: vec![format!("/{BINARY_PATH}")],
-                working_dir: "/".to_owned(),
-                labels: inputs.labels.clone(),
-            },
-            rootfs: RootFs {
-                kind: "layers",
-                diff_ids: vec![diff_id.to_string()],
-            },
-            history: vec![History {
-                created: created.clone(),
-                created_by: format!(
-                    "registry-action image assembler: /{BINARY_PATH}, /{CA_BUNDLE_PATH}"
-                ),
-            }],
-        };
+        let config = image_config(platform, &diff_id, &created, &inputs.labels);
         let config = to_json(&config, "config")?;
-        let config_descriptor = descriptor(MEDIA_TYPE_CONFIG, &config, None);
+        let config_descriptor = descriptor(OCI_CONFIG, &config, None);
 
         let manifest = Manifest {
             schema_version: 2,
-            media_type: MEDIA_TYPE_MANIFEST,
+            media_type: OCI_MANIFEST,
             config: config_descriptor,
             layers: vec![layer.clone()],
         };
         let manifest = to_json(&manifest, "manifest")?;
-        let manifest_descriptor = descriptor(MEDIA_TYPE_MANIFEST, &manifest, Some(platform.json()));
+        let manifest_descriptor = descriptor(OCI_MANIFEST, &manifest, Some(platform.json()));
 
         platforms.push(PlatformImage {
             platform: platform.clone(),
@@ -247,18 +226,18 @@ pub fn assemble(inputs: &Inputs) -> Result<Layout, Error> {
     let index = to_json(
         &Index {
             schema_version: 2,
-            media_type: MEDIA_TYPE_INDEX,
+            media_type: OCI_INDEX,
             manifests,
         },
         "index",
     )?;
-    let index_descriptor = descriptor(MEDIA_TYPE_INDEX, &index, None);
+    let index_descriptor = descriptor(OCI_INDEX, &index, None);
     let index_digest = Digest::sha256(&index);
     blobs.insert(index_digest.clone(), index);
     let index_json = to_json(
         &Index {
             schema_version: 2,
-            media_type: MEDIA_TYPE_INDEX,
+            media_type: OCI_INDEX,
             manifests: vec![index_descriptor],
         },
         "layout index.json",
@@ -269,6 +248,37 @@ pub fn assemble(inputs: &Inputs) -> Result<Layout, Error> {
         blobs,
         index_json,
     })
+}
+
+/// A platform's image configuration: the entrypoint, `PATH`, the labels, its one layer.
+fn image_config(
+    platform: &Platform,
+    diff_id: &Digest,
+    created: &str,
+    labels: &BTreeMap<String, String>,
+) -> Config {
+    Config {
+        created: created.to_owned(),
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        variant: platform.variant.clone(),
+        config: RunConfig {
+            env: vec![DEFAULT_PATH.to_owned()],
+            entrypoint: vec![format!("/{BINARY_PATH}")],
+            working_dir: "/".to_owned(),
+            labels: labels.clone(),
+        },
+        rootfs: RootFs {
+            kind: "layers",
+            diff_ids: vec![diff_id.to_string()],
+        },
+        history: vec![History {
+            created: created.to_owned(),
+            created_by: format!(
+                "registry-action image assembler: /{BINARY_PATH}, /{CA_BUNDLE_PATH}"
+            ),
+        }],
+    }
 }
 
 /// Writes `layout` as an OCI image layout into `dir` (created if missing): `oci-layout`,

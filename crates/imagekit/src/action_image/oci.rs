@@ -6,11 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const MEDIA_TYPE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const MEDIA_TYPE_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-
 /// `oci-layout` at the root of an image layout.
 #[derive(Debug, Serialize)]
 pub struct LayoutMarker {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use registry_action::image::{self, Inputs, Platform};
+use imagekit::action_image::{self, Inputs, Platform};
 
 /// Assemble registry-action's OCI image layout, reproducibly.
 #[derive(Debug, Parser)]
@@ -48,7 +48,7 @@ fn run(args: Args) -> Result<(), String> {
             .ok_or_else(|| format!("--binary {spec}: expected PLATFORM=PATH"))?;
         let platform = Platform::parse(platform).map_err(|e| e.to_string())?;
         if binaries.contains_key(&platform) {
-            return Err(image::Error::DuplicatePlatform { platform }.to_string());
+            return Err(action_image::Error::DuplicatePlatform { platform }.to_string());
         }
         binaries.insert(platform, read(Path::new(path))?);
     }
@@ -71,8 +71,8 @@ fn run(args: Args) -> Result<(), String> {
         source_date_epoch: args.source_date_epoch,
         labels,
     };
-    let layout = image::assemble(&inputs).map_err(|e| e.to_string())?;
-    image::write_layout(&layout, &args.out).map_err(|e| e.to_string())?;
+    let layout = action_image::assemble(&inputs).map_err(|e| e.to_string())?;
+    action_image::write_layout(&layout, &args.out).map_err(|e| e.to_string())?;
     println!("index-digest {}", layout.index_digest);
     for p in &layout.platforms {
         println!(

@@ -1,14 +1,14 @@
 //! Writes a deterministic sample image (an OCI layout, optionally tarred) for demos and
 //! benchmarks, and prints its root digest: the input of `registry-action publish` in tests.
 //!
-//! `cargo run --release --example sample-image -- --out DIR [--platform-mib 64] [--layers 4]
+//! `cargo run --release -p imagekit --bin sample-image -- --out DIR [--platform-mib 64] [--layers 4]
 //! [--seed N] [--top-seed N] [--archive FILE]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use registry_action::sample::{SampleSpec, write_archive, write_layout};
+use imagekit::sample::{SampleSpec, write_archive, write_layout};
 
 /// Generate a deterministic multi-platform OCI image layout.
 #[derive(Parser)]
