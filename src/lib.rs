@@ -1,9 +1,10 @@
 //! registry-action: compute image tags from a workflow event, publish one image to every registry
 //! under every tag, verify registries agree, and clean up by policy.
 //!
-//! Data flow: environment (`GITHUB_*`, `INPUT_*`) + event payload -> [`context::Context`] and
-//! [`inputs::Inputs`] -> pure planning ([`meta`]) -> effects at the edges -> [`report`] (outputs,
-//! step summary, annotations).
+//! Data flow: environment (`GITHUB_*`, `INPUT_*`) + event payload -> [`app::RunContext`] (the
+//! inputs, per command, and the workflow [`context::Context`]) -> gather, pure planning, execute
+//! ([`meta`], [`publish`], [`verify`], [`cleanup`], over [`registry`], [`source`] and [`oci`])
+//! -> [`report`] (outputs, step summary, annotations). ARCHITECTURE.md has the map.
 
 pub mod app;
 pub mod cleanup;
