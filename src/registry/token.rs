@@ -87,36 +87,7 @@ pub(crate) async fn fetch(
     // uploads that hold every slot wait on themselves.
     let host = format!("token server {}", url.host_str().unwrap_or_default());
     let scope_values = scopes.to_query_values();
-    let make = || match credential {
-        Some(Credential::IdentityToken(refresh)) => {
-            let mut form = vec![
-                ("grant_type", "refresh_token".to_owned()),
-                ("refresh_token", refresh.clone()),
-                ("client_id", "registry-action".to_owned()),
-                ("scope", scope_values.join(" ")),
-            ];
-            if let Some(service) = realm.service {
-                form.push(("service", service.to_owned()));
-            }
-            transport.http().post(url.clone()).form(&form)
-        }
-        basic => {
-            let mut query: Vec<(&str, &str)> = Vec::new();
-            if let Some(service) = realm.service {
-                query.push(("service", service));
-            }
-            for scope in &scope_values {
-                query.push(("scope", scope));
-            }
-            let request = transport.http().get(url.clone()).query(&query);
-            match basic {
-                Some(Credential::Basic { username, password }) => {
-                    request.basic_auth(username, Some(password))
-                }
-                _ => request,
-            }
-        }
-    };
+    let make = || request(transport, &url, realm.service, &scope_values, credential);
     let sent = transport.send(&host, &make, count).await?;
     let status = sent.response.status().as_u16();
     let body = transport.read_limited(sent.response, 1024 * 1024).await?;
@@ -145,7 +116,57 @@ pub(crate) async fn fetch(
             }
         )));
     }
-    let parsed: TokenResponse = serde_json::from_slice(&body)
+    token(realm.registry, scopes, &scope_values, &body)
+}
+
+/// The token request: a refresh-token grant (POST) for an identity token, else a GET with the
+/// scopes, with Basic credentials when there are some.
+fn request(
+    transport: &Transport,
+    url: &Url,
+    service: Option<&str>,
+    scope_values: &[String],
+    credential: Option<&Credential>,
+) -> reqwest::RequestBuilder {
+    match credential {
+        Some(Credential::IdentityToken(refresh)) => {
+            let mut form = vec![
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", refresh.clone()),
+                ("client_id", "registry-action".to_owned()),
+                ("scope", scope_values.join(" ")),
+            ];
+            if let Some(service) = service {
+                form.push(("service", service.to_owned()));
+            }
+            transport.http().post(url.clone()).form(&form)
+        }
+        basic => {
+            let mut query: Vec<(&str, &str)> = Vec::new();
+            if let Some(service) = service {
+                query.push(("service", service));
+            }
+            for scope in scope_values {
+                query.push(("scope", scope));
+            }
+            let request = transport.http().get(url.clone()).query(&query);
+            match basic {
+                Some(Credential::Basic { username, password }) => {
+                    request.basic_auth(username, Some(password))
+                }
+                _ => request,
+            }
+        }
+    }
+}
+
+/// The token a successful answer holds, renewed a little before it expires.
+fn token(registry: &str, scopes: &Scopes, scope_values: &[String], body: &[u8]) -> Result<Token> {
+    let auth_error = |message: String| Error::Auth {
+        registry: registry.to_owned(),
+        message,
+    };
+    let parsed: TokenResponse = serde_json::from_slice(body)
         .map_err(|e| auth_error(format!("token response is not the expected JSON: {e}")))?;
     let value = parsed
         .token
@@ -160,7 +181,7 @@ pub(crate) async fn fetch(
         .map_or(DEFAULT_EXPIRY, Duration::from_secs);
     // Renew a little early: a token that expires on the way is a wasted request.
     let margin = (lifetime / 10).min(Duration::from_secs(30));
-    tracing::debug!(registry = realm.registry, scopes = ?scope_values, lifetime_s = lifetime.as_secs(), "token issued");
+    tracing::debug!(registry, scopes = ?scope_values, lifetime_s = lifetime.as_secs(), "token issued");
     Ok(Token {
         scopes: scopes.clone(),
         value,
