@@ -4,7 +4,7 @@
 
 use super::outputs::Outputs;
 use super::summary::{cell, code_span, md_escape};
-use crate::meta::ImageName;
+use crate::meta::{ImageName, TagKind};
 use crate::publish::execute::{Failure, Report, TagOutcome};
 use crate::publish::plan::Plan;
 use crate::registry::StopReason;
@@ -64,36 +64,7 @@ pub fn publish_summary(report: &Report) -> String {
     for target in &report.targets {
         let image = target.repo.to_string();
         for (tag, kind, outcome) in &target.tags {
-            let action = match outcome {
-                TagOutcome::Pushed => format!("pushed ({kind})"),
-                TagOutcome::Replaced(was) => {
-                    format!(
-                        "**replaced** {} ({kind}, overwrite-releases)",
-                        code_span(&was.to_string())
-                    )
-                }
-                TagOutcome::Moved(was) => {
-                    format!(
-                        "pushed ({kind}), moved from {}",
-                        code_span(&was.to_string())
-                    )
-                }
-                TagOutcome::Unchanged => "unchanged".to_string(),
-                TagOutcome::Settled {
-                    digest,
-                    version: Some(version),
-                } => format!(
-                    "pushed ({kind}), then moved on to {} ({}), a newer version published meanwhile",
-                    code_span(version),
-                    code_span(&digest.to_string())
-                ),
-                TagOutcome::Settled { version: None, .. } => format!(
-                    "pushed ({kind}), and again after a concurrent publish of an older version overwrote it"
-                ),
-                TagOutcome::Held(why) => format!("held: {why}"),
-                TagOutcome::Refused(why) => format!("**refused**: {why}"),
-                TagOutcome::Skipped => "**not written** (an earlier step failed)".to_string(),
-            };
+            let action = tag_action(*kind, outcome);
             md.push_str(&format!(
                 "| {} | {} | {} |\n",
                 code_span(&image),
@@ -121,6 +92,40 @@ pub fn publish_summary(report: &Report) -> String {
     md.push_str(&failure_sections(&report.failures));
     md.push('\n');
     md
+}
+
+/// What happened to one tag, in the summary's words.
+fn tag_action(kind: TagKind, outcome: &TagOutcome) -> String {
+    match outcome {
+        TagOutcome::Pushed => format!("pushed ({kind})"),
+        TagOutcome::Replaced(was) => {
+            format!(
+                "**replaced** {} ({kind}, overwrite-releases)",
+                code_span(&was.to_string())
+            )
+        }
+        TagOutcome::Moved(was) => {
+            format!(
+                "pushed ({kind}), moved from {}",
+                code_span(&was.to_string())
+            )
+        }
+        TagOutcome::Unchanged => "unchanged".to_string(),
+        TagOutcome::Settled {
+            digest,
+            version: Some(version),
+        } => format!(
+            "pushed ({kind}), then moved on to {} ({}), a newer version published meanwhile",
+            code_span(version),
+            code_span(&digest.to_string())
+        ),
+        TagOutcome::Settled { version: None, .. } => format!(
+            "pushed ({kind}), and again after a concurrent publish of an older version overwrote it"
+        ),
+        TagOutcome::Held(why) => format!("held: {why}"),
+        TagOutcome::Refused(why) => format!("**refused**: {why}"),
+        TagOutcome::Skipped => "**not written** (an earlier step failed)".to_string(),
+    }
 }
 
 /// The line under an incomplete publish's heading: which tags were not written (none, or some).
