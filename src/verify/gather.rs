@@ -60,7 +60,28 @@ pub async fn gather(
         Selection::Listed(names) => names.iter().cloned().collect(),
         Selection::All => client.list_tags(primary, None).await?.into_iter().collect(),
     };
-    // Every (repository, tag) by HEAD.
+    let (mut states, indexes) = tag_states(client, repos, &names).await?;
+    let tags = match selection {
+        Selection::Computed(computed) => tags::from_computed(computed),
+        _ => tags::classify(
+            &states[0]
+                .iter()
+                .map(|(n, s)| (n.clone(), s.digest.clone()))
+                .collect(),
+        ),
+    };
+    let children = descendants(client, primary, indexes).await?;
+    check_children(client, repos, &children, &mut states).await?;
+    Ok(Observation { tags, states })
+}
+
+/// Every (repository, tag) by HEAD: each repository's tag states (children not yet checked),
+/// and the indexes the primary's tags point at.
+async fn tag_states(
+    client: &Client,
+    repos: &[Repository],
+    names: &BTreeSet<String>,
+) -> Result<(Vec<BTreeMap<String, TagState>>, BTreeSet<Digest>), GatherError> {
     let jobs: Vec<(usize, &String)> = (0..repos.len())
         .flat_map(|i| names.iter().map(move |n| (i, n)))
         .collect();
@@ -88,16 +109,17 @@ pub async fn gather(
             },
         );
     }
-    let tags = match selection {
-        Selection::Computed(computed) => tags::from_computed(computed),
-        _ => tags::classify(
-            &states[0]
-                .iter()
-                .map(|(n, s)| (n.clone(), s.digest.clone()))
-                .collect(),
-        ),
-    };
-    let children = descendants(client, primary, indexes).await?;
+    Ok((states, indexes))
+}
+
+/// HEADs each child of the primary's indexes in every repository whose tag points at the same
+/// index, and records which are there.
+async fn check_children(
+    client: &Client,
+    repos: &[Repository],
+    children: &BTreeMap<Digest, BTreeSet<Digest>>,
+    states: &mut [BTreeMap<String, TagState>],
+) -> Result<(), GatherError> {
     // Which children to HEAD where: each repository, for each tag on the primary's index.
     let mut checks: BTreeSet<(usize, Digest)> = BTreeSet::new();
     for (i, repo_states) in states.iter().enumerate() {
@@ -131,7 +153,7 @@ pub async fn gather(
                 .collect();
         }
     }
-    Ok(Observation { tags, states })
+    Ok(())
 }
 
 /// Every manifest below each index in `roots` (nested indexes followed), reading each index
