@@ -8,3 +8,4 @@ pub mod outcome;
 pub mod plan;
 pub mod rolling;
 pub mod run;
+mod tagging;
