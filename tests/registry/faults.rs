@@ -214,3 +214,72 @@ async fn wrong_digest_uploads_are_refused() {
         .count();
     assert_eq!(commits, 0, "the registry committed nothing");
 }
+
+/// Issue 14: a registry that answers 400 to a large monolithic PUT (as Docker Hub has been seen
+/// to) and asks for chunks of at least 10 MiB (`OCI-Chunk-Min-Length`) gets the first blob in
+/// chunks of that size after one refused PUT, and every later blob in chunks at once; a chunked
+/// blob whose bytes do not match its digest is never committed.
+#[tokio::test]
+async fn issue_14_a_refused_put_turns_the_registry_to_chunks_of_its_minimum_length() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let min = 10usize << 20;
+    let proxy = Proxy::start(
+        registry.addr,
+        vec![
+            rule(
+                "POST /v2/chunks/blobs/uploads/",
+                usize::MAX,
+                Fault::AddHeader("OCI-Chunk-Min-Length", min.to_string()),
+            ),
+            rule(
+                "PUT /v2/chunks/blobs/uploads/",
+                usize::MAX,
+                Fault::RefuseLarger {
+                    limit: 1 << 20,
+                    status: 400,
+                },
+            ),
+        ],
+    );
+    let client = Client::new(registry.client_config()).expect("client");
+    let target = repo(&proxy.addr.to_string(), "chunks");
+    let first = Bytes::from(super::image::noise("first", (25 << 20) + 3));
+    let second = Bytes::from(super::image::noise("second", (12 << 20) + 1));
+    for blob in [&first, &second] {
+        let digest = Digest::sha256(blob);
+        client
+            .push_blob(&target, &digest, blob.len() as u64, blob, None)
+            .await
+            .expect("push");
+        assert_eq!(
+            client.head_blob(&target, &digest).await.expect("head"),
+            Some(blob.len() as u64)
+        );
+    }
+    let requests = proxy.requests();
+    let refused = requests.iter().filter(|q| q.outcome == "400").count();
+    assert_eq!(
+        refused, 1,
+        "only the first blob tried one PUT: {requests:?}"
+    );
+    let patches: Vec<usize> = requests
+        .iter()
+        .filter(|q| q.what.starts_with("PATCH "))
+        .map(|q| q.body_len)
+        .collect();
+    assert_eq!(
+        patches,
+        [min, min, (5 << 20) + 3, min, (2 << 20) + 1],
+        "chunks of the minimum length, the last of each blob shorter"
+    );
+
+    let wrong = Digest::sha256(b"not these bytes");
+    let err = client
+        .push_blob(&target, &wrong, second.len() as u64, &second, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+    assert_eq!(client.head_blob(&target, &wrong).await.expect("head"), None);
+}
