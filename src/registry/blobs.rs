@@ -818,3 +818,35 @@ pub(crate) fn verified(
         }
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_bounded_and_honour_the_registry_minimum() {
+        assert_eq!(chunk_size("ghcr.io", None), 4 << 20);
+        assert_eq!(chunk_size("docker.io", None), 8 << 20);
+        assert_eq!(chunk_size("quay.io", Some(1024)), 8 << 20);
+        assert_eq!(chunk_size("ghcr.io", Some(5 << 20)), 5 << 20);
+        assert_eq!(chunk_size("quay.io", Some(1 << 40)), 64 << 20);
+    }
+
+    fn with_range(range: &str) -> reqwest::Response {
+        reqwest::Response::from(
+            http::Response::builder()
+                .header("Range", range)
+                .body(Vec::<u8>::new())
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn an_upload_range_gives_the_next_offset() {
+        assert_eq!(range_end(&with_range("0-8388607")), Some(8 << 20));
+        assert_eq!(range_end(&with_range("bytes=0-99")), Some(100));
+        assert_eq!(range_end(&with_range("0-0")), Some(0));
+        assert_eq!(range_end(&with_range("5-9")), None);
+        assert_eq!(range_end(&with_range("junk")), None);
+    }
+}

@@ -217,8 +217,9 @@ async fn wrong_digest_uploads_are_refused() {
 
 /// Issue 14: a registry that answers 400 to a large monolithic PUT (as Docker Hub has been seen
 /// to) and asks for chunks of at least 10 MiB (`OCI-Chunk-Min-Length`) gets the first blob in
-/// chunks of that size after one refused PUT, and every later blob in chunks at once; a chunked
-/// blob whose bytes do not match its digest is never committed.
+/// chunks of that size after one refused PUT, and every later blob in chunks at once; a 416 to a
+/// PATCH is resolved by a GET of the session and the chunk sent again from where the registry
+/// stands; a chunked blob whose bytes do not match its digest is never committed.
 #[tokio::test]
 async fn issue_14_a_refused_put_turns_the_registry_to_chunks_of_its_minimum_length() {
     let Some(registry) = Registry::plain() else {
@@ -228,6 +229,11 @@ async fn issue_14_a_refused_put_turns_the_registry_to_chunks_of_its_minimum_leng
     let proxy = Proxy::start(
         registry.addr,
         vec![
+            rule(
+                "PATCH /v2/chunks/blobs/uploads/",
+                1,
+                status(416, vec![], ""),
+            ),
             rule(
                 "POST /v2/chunks/blobs/uploads/",
                 usize::MAX,
@@ -266,9 +272,21 @@ async fn issue_14_a_refused_put_turns_the_registry_to_chunks_of_its_minimum_leng
     );
     let patches: Vec<usize> = requests
         .iter()
-        .filter(|q| q.what.starts_with("PATCH "))
+        .filter(|q| q.what.starts_with("PATCH ") && q.outcome == "forwarded")
         .map(|q| q.body_len)
         .collect();
+    let status_reads = requests
+        .iter()
+        .filter(|q| q.what.starts_with("GET /v2/chunks/blobs/uploads/"))
+        .count();
+    assert_eq!(
+        (
+            requests.iter().filter(|q| q.outcome == "416").count(),
+            status_reads
+        ),
+        (1, 1),
+        "one 416, resolved by one GET of the session: {requests:?}"
+    );
     assert_eq!(
         patches,
         [min, min, (5 << 20) + 3, min, (2 << 20) + 1],
