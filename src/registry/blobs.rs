@@ -19,7 +19,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::auth::{Action, Scopes};
 use super::client::{Client, RegistryState};
 use super::digest::{Digest, Verifier};
-use super::error::{Error, Result, display_url};
+use super::error::{Error, Result, display_url, transport_message};
 use super::retry::is_retryable_status;
 use super::stall::{self, Progress};
 use super::transport::{Sent, is_retryable_transport};
@@ -311,7 +311,7 @@ impl Client {
                 Err(Error::Transport { source, .. })
                     if !last && is_retryable_transport(&source) =>
                 {
-                    tracing::warn!(repo = %repo, %digest, attempt, error = %source, "blob upload failed, retrying");
+                    tracing::warn!(repo = %repo, %digest, attempt, error = %transport_message(&source), "blob upload failed, retrying");
                 }
                 Err(stalled @ Error::Stalled { .. }) if !last => {
                     tracing::warn!(repo = %repo, %digest, attempt, error = %stalled, "blob upload stalled, retrying");

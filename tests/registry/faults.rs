@@ -301,3 +301,26 @@ async fn issue_14_a_refused_put_turns_the_registry_to_chunks_of_its_minimum_leng
     assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
     assert_eq!(client.head_blob(&target, &wrong).await.expect("head"), None);
 }
+
+/// Issue 14: a TLS registry on 127.0.0.1 whose CA the client does not trust. Loopback follows
+/// the insecure-registry rule: one HTTPS try (the certificate refused), one plain-HTTP try (the
+/// TLS server answers 400); the error is the certificate's, in plain words with the fix, after
+/// those two requests and no retry.
+#[tokio::test]
+async fn issue_14_an_unknown_ca_on_loopback_says_why_without_retrying() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let mut config = registry.client_config();
+    config.ca_files.clear();
+    let client = Client::new(config).expect("client");
+    let err = client.ping(&registry.name()).await.unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("TLS: the certificate is signed by an unknown issuer")
+            && shown.contains("`SSL_CERT_FILE`")
+            && shown.contains("`SSL_CERT_DIR`"),
+        "{shown}"
+    );
+    assert_eq!(client.requests(&registry.name()), 2, "{shown}");
+}
