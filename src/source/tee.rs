@@ -263,7 +263,9 @@ impl Tee {
     }
 
     /// With the spill budget spent: waits until every reader has passed `end` (reading the
-    /// chunks before it from memory), so they can leave memory without being spilled.
+    /// chunks before it from memory), so they can leave memory without being spilled. Readers
+    /// are told of every byte received first: one waiting for the next announcement (they come
+    /// every [`STEP`]) would otherwise never read what the download waits for it to read.
     async fn wait_for_the_slowest(&self, end: u64) {
         loop {
             {
@@ -274,6 +276,7 @@ impl Tee {
                     return;
                 }
             }
+            self.progress.send_modify(|n| *n += 1);
             self.advanced.notified().await;
         }
     }
