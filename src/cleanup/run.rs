@@ -4,9 +4,9 @@
 
 use super::backend::{Backend, Outcome, PullRequestStates};
 use super::policy::pr_number;
-use super::{CleanupPlan, Inventory, Policy, plan_cleanup};
-use crate::registry::Repository;
-use std::collections::BTreeSet;
+use super::{CleanupPlan, Inventory, Policy, cosign_subject, plan_cleanup};
+use crate::registry::{Digest, Repository};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What to clean up.
 pub struct Request<'a> {
@@ -25,6 +25,58 @@ pub struct ImageRun {
     pub plan: Option<CleanupPlan>,
     pub results: Vec<Outcome>,
     pub error: Option<String>,
+    /// What each manifest of the repository is, for counting deletions as users count images.
+    pub kinds: BTreeMap<Digest, ManifestKind>,
+}
+
+/// What a manifest is to a user. A registry deletes manifests; a user deletes images, each an
+/// index with its platform manifests, or one single-platform manifest, and with it the
+/// signatures and attestations that refer to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ManifestKind {
+    /// An image: an index (a multi-platform image) no other manifest lists.
+    Index,
+    /// An image: a single-platform manifest no index lists.
+    Image,
+    /// A manifest an index lists (a platform image, a buildx attestation manifest).
+    Platform,
+    /// A signature, attestation or SBOM: a manifest with a `subject`, or under a
+    /// `sha256-<hex>.sig|.att|.sbom` tag.
+    Referrer,
+}
+
+impl ManifestKind {
+    /// Whether a user counts this manifest as an image.
+    pub fn is_image(self) -> bool {
+        matches!(self, ManifestKind::Index | ManifestKind::Image)
+    }
+
+    /// The kind of every version of `inventory`.
+    pub fn of(inventory: &Inventory) -> BTreeMap<Digest, ManifestKind> {
+        let listed: BTreeSet<&Digest> = inventory
+            .versions
+            .iter()
+            .flat_map(|v| &v.children)
+            .collect();
+        inventory
+            .versions
+            .iter()
+            .map(|v| {
+                let kind = if v.subject.is_some()
+                    || v.tags.iter().any(|t| cosign_subject(t).is_some())
+                {
+                    ManifestKind::Referrer
+                } else if listed.contains(&v.digest) {
+                    ManifestKind::Platform
+                } else if v.media_type.contains("index") || v.media_type.contains("manifest.list") {
+                    ManifestKind::Index
+                } else {
+                    ManifestKind::Image
+                };
+                (v.digest.clone(), kind)
+            })
+            .collect()
+    }
 }
 
 impl ImageRun {
@@ -92,6 +144,7 @@ pub async fn cleanup(
                     plan: None,
                     results: Vec::new(),
                     error: Some(error),
+                    kinds: BTreeMap::new(),
                 });
                 continue;
             }
@@ -113,6 +166,7 @@ pub async fn cleanup(
             plan: Some(plan),
             results,
             error: None,
+            kinds: ManifestKind::of(&inventory),
         });
     }
     (runs, warnings)

@@ -108,9 +108,7 @@ pub fn is_transient(error: &crate::registry::Error) -> bool {
         // A registry that stopped responding may answer again; a run stopped by a signal or its
         // time limit left the rest for the next run.
         Error::Stalled { .. } | Error::Stopped(_) => true,
-        Error::Transport { source, .. } => {
-            !(source.is_builder() || source.is_redirect() || source.is_decode())
-        }
+        Error::Transport { source, .. } => crate::registry::error::is_transient_transport(source),
         // A body stream cut short (a registry source's download) is temporary; bytes that do not
         // match their digest, or a local file that cannot be read, are not.
         Error::Io(e) => !matches!(

@@ -286,6 +286,51 @@ impl fmt::Display for Plan {
                 self.platforms.join(", ")
             }
         )?;
+        // A refused run stops before its first write, on every target: the plan then shows the
+        // refusal and the tags, and no blob or manifest a real run would never send.
+        let refusing: Vec<&TargetPlan> = self
+            .targets
+            .iter()
+            .filter(|t| {
+                t.tags
+                    .iter()
+                    .any(|tag| matches!(tag.decision, TagDecision::Refused(_)))
+            })
+            .collect();
+        if !refusing.is_empty() {
+            writeln!(
+                f,
+                "REFUSED: a real run stops before its first write; nothing is sent to any target"
+            )?;
+            for target in &self.targets {
+                writeln!(f, "{}", target.repo)?;
+                if refusing.iter().any(|r| r.repo == target.repo) {
+                    writeln!(
+                        f,
+                        "  refused  nothing is written here: a tag below is refused"
+                    )?;
+                } else {
+                    let names: Vec<String> = refusing.iter().map(|r| r.repo.to_string()).collect();
+                    writeln!(
+                        f,
+                        "  refused  nothing is written here: the run is refused on {}",
+                        names.join(", ")
+                    )?;
+                }
+                for tag in &target.tags {
+                    let what = match &tag.decision {
+                        TagDecision::Refused(why) => format!("REFUSED: {why}"),
+                        TagDecision::Unchanged => "unchanged".to_string(),
+                        TagDecision::Held(why) => format!("held: {why}"),
+                        TagDecision::Push | TagDecision::Replace(_) | TagDecision::Move(_) => {
+                            "not written: the run is refused".to_string()
+                        }
+                    };
+                    write_tag(f, tag, &what)?;
+                }
+            }
+            return Ok(());
+        }
         for target in &self.targets {
             writeln!(f, "{}", target.repo)?;
             if target.image_present {
@@ -329,17 +374,22 @@ impl fmt::Display for Plan {
                     TagDecision::Refused(why) => format!("REFUSED: {why}"),
                     TagDecision::Held(why) => format!("held: {why}"),
                 };
-                writeln!(
-                    f,
-                    "  tag      {:<24} {:<8}  {what}",
-                    tag.name,
-                    tag.kind.to_string()
-                )?;
+                write_tag(f, tag, &what)?;
             }
             writeln!(f, "  upload {}", human_bytes(target.bytes_to_upload()))?;
         }
         Ok(())
     }
+}
+
+/// One tag line of the dry-run text.
+fn write_tag(f: &mut fmt::Formatter<'_>, tag: &TagPlan, what: &str) -> fmt::Result {
+    writeln!(
+        f,
+        "  tag      {:<24} {:<8}  {what}",
+        tag.name,
+        tag.kind.to_string()
+    )
 }
 
 #[cfg(test)]

@@ -440,3 +440,49 @@ fn dry_run_text() {
       upload 0 B
     ");
 }
+
+/// Issue 14: a refused run writes nothing on any target, so its dry run lists no blob upload,
+/// mount or manifest put; it says the run is refused and where.
+#[test]
+fn issue_14_a_refused_dry_run_lists_no_write() {
+    let other = Digest::sha256(b"other build");
+    let refusing = Observed {
+        tag_digests: [("v1.2.3".to_string(), other.clone())].into(),
+        ..with_tags(&["v1.2.3"])
+    };
+    let p = plan(
+        &content(),
+        &[
+            (repo("ghcr.io/o/app"), refusing),
+            (repo("quay.io/o/app"), empty_repo()),
+        ],
+        &release_tags("1.2.3"),
+        &Options::default(),
+    );
+    assert_eq!(p.refusals().len(), 1);
+    let text = p.to_string();
+    for write in ["  blob ", "  manifest ", "upload", "mount", " put", "push"] {
+        assert!(!text.contains(write), "{write:?} in:\n{text}");
+    }
+    let why = format!(
+        "REFUSED: release tags are immutable and `v1.2.3` already points at {other}; publish a new version, or set `overwrite-releases: true`"
+    );
+    insta::assert_snapshot!(text.replace(&why, "REFUSED: <why>"), @r"
+    publish sha256:1bc04b5291c26a46d918139138b992d2de976d6851d0893b0476b85bfbdfc6e6 (application/vnd.oci.image.index.v1+json; linux/amd64, linux/arm64)
+    REFUSED: a real run stops before its first write; nothing is sent to any target
+    ghcr.io/o/app
+      refused  nothing is written here: a tag below is refused
+      tag      v1.2.3                   release   REFUSED: <why>
+      tag      main-abc1234             floating  not written: the run is refused
+      tag      latest                   rolling   not written: the run is refused
+      tag      v1                       rolling   not written: the run is refused
+      tag      v1.2                     rolling   not written: the run is refused
+    quay.io/o/app
+      refused  nothing is written here: the run is refused on ghcr.io/o/app
+      tag      v1.2.3                   release   not written: the run is refused
+      tag      main-abc1234             floating  not written: the run is refused
+      tag      latest                   rolling   not written: the run is refused
+      tag      v1                       rolling   not written: the run is refused
+      tag      v1.2                     rolling   not written: the run is refused
+    ");
+}

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::AUTHORIZATION;
@@ -43,6 +43,9 @@ pub(crate) struct RegistryState {
     pub(crate) token_fetch: tokio::sync::Mutex<()>,
     pub(crate) requests: AtomicU64,
     pub(crate) token_requests: AtomicU64,
+    /// The registry refused a monolithic blob upload that a chunked one then completed: later
+    /// blobs go in chunks at once.
+    pub(crate) chunked_uploads: AtomicBool,
 }
 
 impl RegistryState {
@@ -124,6 +127,7 @@ impl Client {
                     token_fetch: tokio::sync::Mutex::new(()),
                     requests: AtomicU64::new(0),
                     token_requests: AtomicU64::new(0),
+                    chunked_uploads: AtomicBool::new(false),
                 })
             })
             .clone()

@@ -207,7 +207,11 @@ fn status_message(
 }
 
 /// reqwest's Display stops at the outermost layer; the cause (refused, certificate) is what helps.
-fn transport_message(err: &reqwest::Error) -> String {
+/// A certificate the client cannot trust is said in plain words, with what to do about it.
+pub(crate) fn transport_message(err: &reqwest::Error) -> String {
+    if let Some(problem) = certificate_problem(err) {
+        return format!("TLS: {}\nhint: {}", problem.cause(), problem.hint());
+    }
     let mut out = String::new();
     let mut current: Option<&dyn std::error::Error> = Some(err);
     while let Some(e) = current {
@@ -221,6 +225,127 @@ fn transport_message(err: &reqwest::Error) -> String {
         current = e.source();
     }
     out
+}
+
+/// Whether running again can get past a transport error: not a build error, a redirect loop or
+/// a certificate the client does not trust.
+pub fn is_transient_transport(err: &reqwest::Error) -> bool {
+    !(err.is_builder() || err.is_redirect() || err.is_decode())
+        && certificate_problem(err).is_none()
+}
+
+/// Why the client refused a registry's TLS certificate. Sending again gets the same
+/// certificate: not worth a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CertificateProblem {
+    /// Signed by a CA the client does not trust (a self-signed or private CA).
+    UnknownIssuer,
+    /// Issued for other names than the host.
+    WrongName(String),
+    Expired,
+    NotYetValid,
+    Revoked,
+    /// Anything else the certificate check refused (the verifier's words).
+    Other(String),
+}
+
+impl CertificateProblem {
+    fn cause(&self) -> String {
+        match self {
+            CertificateProblem::UnknownIssuer => {
+                "the certificate is signed by an unknown issuer".to_owned()
+            }
+            CertificateProblem::WrongName(detail) => {
+                format!("the certificate is not valid for this host ({detail})")
+            }
+            CertificateProblem::Expired => "the certificate has expired".to_owned(),
+            CertificateProblem::NotYetValid => "the certificate is not valid yet".to_owned(),
+            CertificateProblem::Revoked => "the certificate was revoked".to_owned(),
+            CertificateProblem::Other(detail) => format!("the certificate was refused: {detail}"),
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            CertificateProblem::UnknownIssuer => {
+                "trust the CA that signed the registry's certificate: set `SSL_CERT_FILE` to its PEM \
+                 file (or `SSL_CERT_DIR` to a directory of them) in the step's `env:`, at a path inside \
+                 the container (e.g. under `/github/workspace`); `insecure-registries` does not turn \
+                 certificate checks off, it only lets a registry that does not speak TLS be reached \
+                 over plain HTTP"
+            }
+            CertificateProblem::WrongName(_) => {
+                "use the registry name its certificate was issued for, or have the certificate \
+                 reissued with this name; `insecure-registries` does not turn certificate checks off"
+            }
+            CertificateProblem::Expired | CertificateProblem::NotYetValid => {
+                "the registry's certificate needs renewing (or this machine's clock is wrong); \
+                 retrying does not help"
+            }
+            CertificateProblem::Revoked | CertificateProblem::Other(_) => {
+                "the registry's certificate must be replaced, or its CA trusted through \
+                 `SSL_CERT_FILE` / `SSL_CERT_DIR`; retrying does not help"
+            }
+        }
+    }
+}
+
+/// The rustls error in `e`, itself or wrapped in `io::Error`s (whose `source()` skips what they
+/// wrap: hyper's connect error holds an `io::Error` holding the `io::Error` of the TLS stream).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = e;
+    for _ in 0..8 {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let io = current.downcast_ref::<std::io::Error>()?;
+        current = io.get_ref()?;
+    }
+    None
+}
+
+/// A name rustls presents (`DnsName("registry.test")`) as the name alone.
+fn presented_name(name: &str) -> &str {
+    name.strip_prefix("DnsName(\"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+        .unwrap_or(name)
+}
+
+/// The certificate problem behind a transport error, if that is what it is: each link of the
+/// chain is looked into.
+pub(crate) fn certificate_problem(err: &reqwest::Error) -> Option<CertificateProblem> {
+    use rustls::CertificateError as C;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(rustls::Error::InvalidCertificate(cert)) = rustls_error(e) {
+            return Some(match cert {
+                C::UnknownIssuer => CertificateProblem::UnknownIssuer,
+                C::NotValidForName => CertificateProblem::WrongName("another name".into()),
+                C::NotValidForNameContext {
+                    expected,
+                    presented,
+                } => CertificateProblem::WrongName(format!(
+                    "it names {}, not {}",
+                    if presented.is_empty() {
+                        "no host".to_owned()
+                    } else {
+                        presented
+                            .iter()
+                            .map(|name| presented_name(name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                    expected.to_str()
+                )),
+                C::Expired | C::ExpiredContext { .. } => CertificateProblem::Expired,
+                C::NotValidYet | C::NotValidYetContext { .. } => CertificateProblem::NotYetValid,
+                C::Revoked => CertificateProblem::Revoked,
+                other => CertificateProblem::Other(format!("{other:?}")),
+            });
+        }
+        current = e.source();
+    }
+    None
 }
 
 /// The hint for a 403 from a registry, when the fix is known.

@@ -1,10 +1,11 @@
-//! What cleanup tells the workflow: outputs `deleted`, `kept`, `failed` and a JSON `report`, and a
-//! step summary with, per image, every version and tag, keep/delete, and the rule that decided.
+//! What cleanup tells the workflow: outputs `deleted`, `deleted-images`, `kept`, `failed` and a
+//! JSON `report`, and a step summary with, per image, every version and tag, keep/delete, and the
+//! rule that decided.
 
 use super::outputs::Outputs;
 use super::summary::{cell, code_span};
 use crate::cleanup::backend::{Deleted, Outcome};
-use crate::cleanup::run::ImageRun;
+use crate::cleanup::run::{ImageRun, ManifestKind};
 use crate::cleanup::{Action, Decision};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -30,11 +31,107 @@ pub fn counts(runs: &[ImageRun], dry_run: bool) -> (usize, usize, usize) {
     (deleted, kept, failed)
 }
 
-/// `deleted`, `kept`, `failed`, `report`.
+/// The manifests deleted (planned, in a dry run), by what they are to a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeletedKinds {
+    /// Indexes no other manifest lists: multi-platform images.
+    pub indexes: usize,
+    /// Single-platform manifests no index lists: images.
+    pub images: usize,
+    /// Manifests an index lists.
+    pub platform: usize,
+    /// Signatures, attestations, SBOMs.
+    pub referrers: usize,
+}
+
+impl DeletedKinds {
+    /// Images as users count them: indexes and single-platform images.
+    pub fn images(&self) -> usize {
+        self.indexes + self.images
+    }
+
+    pub fn manifests(&self) -> usize {
+        self.indexes + self.images + self.platform + self.referrers
+    }
+
+    /// `3 images (7 manifests: 2 indexes, 1 single-platform image, 4 platform manifests)`; just
+    /// `3 images` when each is one manifest.
+    pub fn describe(&self) -> String {
+        let images = plural(self.images(), "image", "images");
+        if self.manifests() == self.images {
+            return images;
+        }
+        let parts: Vec<String> = [
+            (self.indexes, "index", "indexes"),
+            (
+                self.images,
+                "single-platform image",
+                "single-platform images",
+            ),
+            (self.platform, "platform manifest", "platform manifests"),
+            (
+                self.referrers,
+                "signature or attestation",
+                "signatures and attestations",
+            ),
+        ]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| plural(n, one, many))
+        .collect();
+        format!(
+            "{images} ({}: {})",
+            plural(self.manifests(), "manifest", "manifests"),
+            parts.join(", ")
+        )
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The deleted manifests of every image (planned, in a dry run), by kind. A manifest the
+/// inventory did not describe counts as an image.
+pub fn deleted_kinds(runs: &[ImageRun], dry_run: bool) -> DeletedKinds {
+    let mut kinds = DeletedKinds::default();
+    for run in runs {
+        let Some(plan) = &run.plan else { continue };
+        let deleted: Vec<&crate::registry::Digest> = if dry_run {
+            plan.deletions.iter().collect()
+        } else {
+            run.results
+                .iter()
+                .filter(|o| o.tag.is_none() && !o.failed())
+                .map(|o| &o.digest)
+                .collect()
+        };
+        for digest in deleted {
+            match run
+                .kinds
+                .get(digest)
+                .copied()
+                .unwrap_or(ManifestKind::Image)
+            {
+                ManifestKind::Index => kinds.indexes += 1,
+                ManifestKind::Image => kinds.images += 1,
+                ManifestKind::Platform => kinds.platform += 1,
+                ManifestKind::Referrer => kinds.referrers += 1,
+            }
+        }
+    }
+    kinds
+}
+
+/// `deleted` (manifests), `deleted-images`, `kept`, `failed`, `report`.
 pub fn cleanup_outputs(runs: &[ImageRun], dry_run: bool) -> Outputs {
     let (deleted, kept, failed) = counts(runs, dry_run);
     let mut outputs = Outputs::new();
     outputs.set("deleted", deleted.to_string());
+    outputs.set(
+        "deleted-images",
+        deleted_kinds(runs, dry_run).images().to_string(),
+    );
     outputs.set("kept", kept.to_string());
     outputs.set("failed", failed.to_string());
     outputs.set("report", report_json(runs, dry_run).to_string());
@@ -93,15 +190,17 @@ pub fn report_json(runs: &[ImageRun], dry_run: bool) -> Value {
 
 /// The step summary: one table per image (tag or untagged version, digest, action, rule, reason).
 pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
-    let (deleted, kept, failed) = counts(runs, dry_run);
+    let (_, kept, failed) = counts(runs, dry_run);
     let mut md = format!(
-        "### Cleanup{}\n\n{} {deleted}, kept {kept}, failed {failed}\n\n",
+        "### Cleanup{}\n\n{} {}; kept {}, failed {failed}\n\n",
         if dry_run {
             " (dry run: nothing deleted)"
         } else {
             ""
         },
         if dry_run { "would delete" } else { "deleted" },
+        deleted_kinds(runs, dry_run).describe(),
+        plural(kept, "manifest", "manifests"),
     );
     for run in runs {
         md.push_str(&format!("#### {}\n\n", code_span(&run.image)));
@@ -172,6 +271,7 @@ mod tests {
         );
         vec![ImageRun {
             image: "r/app".into(),
+            kinds: crate::cleanup::run::ManifestKind::of(&inventory),
             plan: Some(plan),
             results,
             error: None,
@@ -183,7 +283,10 @@ mod tests {
         let runs = runs(Vec::new());
         assert_eq!(counts(&runs, true), (1, 1, 0));
         let md = cleanup_summary(&runs, true);
-        assert!(md.contains("would delete 1, kept 1, failed 0"), "{md}");
+        assert!(
+            md.contains("would delete 1 image; kept 1 manifest, failed 0"),
+            "{md}"
+        );
         assert!(
             md.contains("| `main-a\\|b` |"),
             "a pipe in a tag is escaped: {md}"
@@ -195,6 +298,67 @@ mod tests {
         let json = report_json(&runs, true);
         assert_eq!(json["images"][0]["decisions"][1]["rule"]["line"], 2);
         assert_eq!(json["images"][0]["decisions"][1]["action"], "delete");
+    }
+
+    /// Issue 14: `deleted` counts manifests, users count images; the summary says both and
+    /// `deleted-images` gives the images.
+    #[test]
+    fn issue_14_deletions_are_counted_in_images_and_manifests() {
+        let (index, amd64, arm64) = (
+            Digest::sha256(b"index"),
+            Digest::sha256(b"amd64"),
+            Digest::sha256(b"arm64"),
+        );
+        let (signature, single, kept) = (
+            Digest::sha256(b"sig"),
+            Digest::sha256(b"single"),
+            Digest::sha256(b"kept"),
+        );
+        let mut multi = Version::new(index.clone(), &["main-old"]);
+        multi.media_type = "application/vnd.oci.image.index.v1+json".into();
+        multi.children = vec![amd64.clone(), arm64.clone()];
+        let mut signed = Version::new(signature, &[]);
+        signed.subject = Some(index.clone());
+        let inventory = Inventory {
+            image: "r/app".into(),
+            versions: vec![
+                multi,
+                Version::new(amd64, &[]),
+                Version::new(arm64, &[]),
+                signed,
+                Version::new(single, &["main-older"]),
+                Version::new(kept, &["latest"]),
+            ],
+            incomplete: None,
+        };
+        let policy = Policy::parse("keep tag=latest\ndelete tag=main-*").unwrap();
+        let now = jiff::Timestamp::from_second(0).unwrap();
+        let plan = plan_cleanup(
+            &inventory,
+            &policy,
+            &Default::default(),
+            Capabilities::default(),
+            now,
+        );
+        let runs = vec![ImageRun {
+            image: "r/app".into(),
+            kinds: crate::cleanup::run::ManifestKind::of(&inventory),
+            plan: Some(plan),
+            results: Vec::new(),
+            error: None,
+        }];
+        assert_eq!(counts(&runs, true), (5, 1, 0));
+        let md = cleanup_summary(&runs, true);
+        assert!(
+            md.contains(
+                "would delete 2 images (5 manifests: 1 index, 1 single-platform image, \
+                 2 platform manifests, 1 signature or attestation); kept 1 manifest, failed 0"
+            ),
+            "{md}"
+        );
+        let outputs = cleanup_outputs(&runs, true);
+        assert_eq!(outputs.get("deleted"), Some("5"));
+        assert_eq!(outputs.get("deleted-images"), Some("2"));
     }
 
     #[test]

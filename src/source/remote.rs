@@ -14,7 +14,7 @@ use crate::registry::{
 };
 
 use super::error::{Result, io};
-use super::tee::Tee;
+use super::tee::{SpillBudget, Tee};
 use super::{RawManifest, sniff_media_type};
 
 /// An image in a registry.
@@ -40,6 +40,8 @@ struct Cache {
     repo: Repository,
     dir: tempfile::TempDir,
     tees: Mutex<HashMap<Digest, Arc<OnceCell<Arc<Tee>>>>>,
+    /// What the spill files may take together.
+    budget: Arc<SpillBudget>,
 }
 
 /// A fresh directory for spilled blobs: in the temporary directory (`TMPDIR`, else `/tmp`),
@@ -70,6 +72,13 @@ fn spill_dir() -> Result<tempfile::TempDir> {
 /// a reader further behind needs is spilled to a file.
 const WINDOW: u64 = 8 * 1024 * 1024;
 
+/// The most the spill files of one source take on disk together. Two targets that take a blob
+/// at different speeds spill most of it (measured: 485 MiB of a 512 MiB layer, neither target
+/// paused), so without a limit a run needed the size of its largest layers in `TMPDIR`. Past it,
+/// the uploads of a blob move at the slowest one's pace, and one opened later reads the blob
+/// again from the source.
+const SPILL_LIMIT: u64 = 256 * 1024 * 1024;
+
 impl Remote {
     /// Reads the root manifest of `image` (one GET).
     pub async fn open(image: &ImageRef, client: &Client) -> Result<Remote> {
@@ -83,6 +92,7 @@ impl Remote {
                 repo: image.repo(),
                 dir,
                 tees: Mutex::new(HashMap::new()),
+                budget: SpillBudget::new(SPILL_LIMIT),
             }),
         })
     }
@@ -222,6 +232,7 @@ impl Cache {
             readers,
             WINDOW,
             spill,
+            self.budget.clone(),
         ))
     }
 }

@@ -12,6 +12,11 @@
 //! Once the download is over and the readers that came have read it all, what memory still
 //! holds for readers yet to come goes to the spill file too: they may come late or never.
 //!
+//! The spill files of one source share a [`SpillBudget`]. Once it is spent, nothing more is
+//! spilled: readers not opened yet are withdrawn (when they open, the caller reads the blob again
+//! from the source), and the download waits for the slowest reader to pass the oldest chunks in
+//! memory before they leave it, so the readers then move at the slowest one's pace.
+//!
 //! The number of readers is fixed up front: [`Tee::claim`] gives each its reader, and refuses
 //! once all are claimed (the caller then fetches the blob again: a retry after a failure). A
 //! claimed reader must be read without waiting on anything else (its upload already holds its
@@ -20,6 +25,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -34,6 +40,30 @@ const STEP: u64 = 256 * 1024;
 /// The most a reader takes from the spill file at once.
 const READ: u64 = 1024 * 1024;
 
+/// The bytes the spill files of one source may still take, together.
+pub(super) struct SpillBudget {
+    limit: u64,
+    left: AtomicU64,
+}
+
+impl SpillBudget {
+    pub(super) fn new(limit: u64) -> Arc<SpillBudget> {
+        Arc::new(SpillBudget {
+            limit,
+            left: AtomicU64::new(limit),
+        })
+    }
+
+    /// Takes `bytes` from the budget when it has them.
+    fn take(&self, bytes: u64) -> bool {
+        self.left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(bytes)
+            })
+            .is_ok()
+    }
+}
+
 /// A blob being downloaded (or done) and the readers following it.
 pub(super) struct Tee {
     digest: Digest,
@@ -41,6 +71,7 @@ pub(super) struct Tee {
     /// The most bytes held in memory (one chunk more while it is appended).
     window: u64,
     spill: File,
+    budget: Arc<SpillBudget>,
     state: Mutex<State>,
     /// Bumped when readers may find something new: more bytes, or the end.
     progress: watch::Sender<u64>,
@@ -64,6 +95,8 @@ struct State {
     peak: u64,
     /// The download waits for a reader to move on.
     filler_waiting: bool,
+    /// The spill budget ran out for this blob (said once in the log).
+    limited: bool,
 }
 
 impl State {
@@ -117,7 +150,8 @@ impl State {
 
 impl Tee {
     /// Starts moving `stream` (blob `digest`, `size` bytes, for `readers` readers) into a new
-    /// tee, in the background; `spill` is an empty file for the bytes a lagging reader needs.
+    /// tee, in the background; `spill` is an empty file for the bytes a lagging reader needs,
+    /// within `budget`.
     pub(super) fn start(
         digest: Digest,
         stream: BlobStream,
@@ -125,12 +159,14 @@ impl Tee {
         readers: usize,
         window: u64,
         spill: File,
+        budget: Arc<SpillBudget>,
     ) -> Arc<Tee> {
         let tee = Arc::new(Tee {
             digest,
             size,
             window,
             spill,
+            budget,
             state: Mutex::new(State {
                 chunks: VecDeque::new(),
                 received: 0,
@@ -140,6 +176,7 @@ impl Tee {
                 spilled: 0,
                 peak: 0,
                 filler_waiting: false,
+                limited: false,
             }),
             progress: watch::channel(0).0,
             advanced: Notify::new(),
@@ -191,6 +228,11 @@ impl Tee {
         if !state.only_unclaimed_left(self.size) {
             return;
         }
+        if !self.budget.take(state.held()) {
+            self.withdraw_unclaimed(state);
+            state.chunks.clear();
+            return;
+        }
         let written = state
             .chunks
             .iter()
@@ -203,6 +245,39 @@ impl Tee {
             Err(e) => {
                 tracing::warn!(error = %e, "could not spill a source blob; it stays in memory")
             }
+        }
+    }
+
+    /// With the spill budget spent: readers not opened yet will read the blob again from the
+    /// source (their claim is refused), so nothing is kept for them.
+    fn withdraw_unclaimed(&self, state: &mut State) {
+        if !state.limited {
+            state.limited = true;
+            tracing::info!(
+                digest = %self.digest,
+                limit = self.budget.limit,
+                "the spill limit is reached: the uploads of this blob go on at the slowest one's pace, and one opened later reads it again from the source"
+            );
+        }
+        state.unclaimed = 0;
+    }
+
+    /// With the spill budget spent: waits until every reader has passed `end` (reading the
+    /// chunks before it from memory), so they can leave memory without being spilled. Readers
+    /// are told of every byte received first: one waiting for the next announcement (they come
+    /// every [`STEP`]) would otherwise never read what the download waits for it to read.
+    async fn wait_for_the_slowest(&self, end: u64) {
+        loop {
+            {
+                let mut state = self.lock();
+                self.withdraw_unclaimed(&mut state);
+                state.filler_waiting = state.needed_from().is_some_and(|from| from < end);
+                if !state.filler_waiting {
+                    return;
+                }
+            }
+            self.progress.send_modify(|n| *n += 1);
+            self.advanced.notified().await;
         }
     }
 
@@ -257,10 +332,22 @@ impl Tee {
                 (end, over_window(&state, self.window), needed_from)
             };
             // Out of the lock: the oldest chunks beyond the window go to the file when a reader
-            // still needs them, before they leave memory (a reader behind reads them there).
+            // still needs them, before they leave memory (a reader behind reads them there);
+            // past the spill budget, the download waits for the readers to pass them instead.
+            let needed =
+                |(offset, chunk): &&(u64, Bytes)| needed_from < offset + chunk.len() as u64;
+            let to_spill: u64 = leaving
+                .iter()
+                .filter(needed)
+                .map(|(_, chunk)| chunk.len() as u64)
+                .sum();
             let mut spilled = 0;
-            for (offset, chunk) in &leaving {
-                if needed_from < offset + chunk.len() as u64 {
+            if to_spill > 0 && !self.budget.take(to_spill) {
+                if let Some((offset, chunk)) = leaving.last() {
+                    self.wait_for_the_slowest(offset + chunk.len() as u64).await;
+                }
+            } else {
+                for (offset, chunk) in leaving.iter().filter(needed) {
                     self.spill.write_all_at(chunk, *offset)?;
                     spilled += chunk.len() as u64;
                 }

@@ -40,6 +40,7 @@ fn fed_tee(told: u64, readers: usize, window: u64) -> (Feed, tempfile::TempDir, 
         readers,
         window,
         spill,
+        SpillBudget::new(u64::MAX),
     );
     (tx, dir, tee)
 }
@@ -72,6 +73,7 @@ fn tee_of(data: &Bytes, told: u64, readers: usize, window: u64) -> (tempfile::Te
         readers,
         window,
         spill,
+        SpillBudget::new(u64::MAX),
     );
     (dir, tee)
 }
@@ -181,6 +183,59 @@ async fn memory_is_not_kept_for_a_reader_that_may_never_come() {
     assert_eq!(read_all(tee.claim().unwrap()).await.unwrap(), data);
 }
 
+/// Issue 14: with the spill budget spent, a fast reader is held to the slow one's pace instead
+/// of the blob going to disk, and a reader not opened yet is refused (it reads the source again).
+#[tokio::test]
+async fn past_the_spill_budget_readers_share_the_slowest_pace_and_late_ones_read_again() {
+    let data = content(12 * STEP as usize);
+    let window = 2 * STEP;
+    let (_dir, spill) = spill_file();
+    let pieces = chunks(&data, &[STEP as usize; 12]);
+    let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
+    let tee = Tee::start(
+        Digest::sha256(b"test"),
+        stream,
+        data.len() as u64,
+        3,
+        window,
+        spill,
+        SpillBudget::new(3 * STEP),
+    );
+    let (fast, mut slow) = (tee.claim().unwrap(), tee.claim().unwrap());
+    let fast = tokio::spawn(read_all(fast));
+    // The slow reader takes one chunk, then waits: the fast one gets the window, what the budget
+    // spills, and no more.
+    let first = slow.next().await.unwrap().unwrap();
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    let (received, spilled, limited) = {
+        let state = tee.lock();
+        (state.received, state.spilled, state.limited)
+    };
+    assert!(limited, "the budget ran out");
+    assert!(spilled <= 3 * STEP, "{spilled}");
+    assert!(
+        received <= STEP + window + 3 * STEP + STEP,
+        "the download waits for the slow reader: {received}"
+    );
+    assert!(
+        !fast.is_finished(),
+        "the fast reader is held to the slow one's pace"
+    );
+    let mut got = first.to_vec();
+    while let Some(bytes) = slow.next().await.unwrap() {
+        got.extend_from_slice(&bytes);
+    }
+    assert_eq!(got, data);
+    assert_eq!(fast.await.unwrap().unwrap(), data);
+    assert!(
+        tee.claim().is_none(),
+        "the third reader reads the source again"
+    );
+    assert!(tee.lock().spilled <= 3 * STEP);
+}
+
 #[tokio::test]
 async fn claims_stop_at_the_expected_number() {
     let data = content(10);
@@ -250,15 +305,17 @@ async fn dropped_readers_release_memory_and_the_last_one_stops_the_download() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-    /// Whatever the chunking, window and pace of each reader, every reader gets the exact bytes,
-    /// memory stays under the window plus one chunk, and nothing is spilled that is not needed
-    /// (at most the whole blob, once).
+    /// Whatever the chunking, window, spill budget and pace of each reader, every reader gets
+    /// the exact bytes (a late one refused past the budget reads the source again), memory stays
+    /// under the window plus one chunk, and nothing is spilled that is not needed (at most the
+    /// whole blob, once, and never more than the budget).
     #[test]
     fn every_reader_gets_the_exact_bytes(
         len in 0usize..600_000,
         lengths in proptest::collection::vec(1usize..90_000, 1..40),
         window in 1u64..300_000,
         paces in proptest::collection::vec((0usize..3, 0u64..400_000), 1..4),
+        budget in prop_oneof![Just(u64::MAX), 0u64..400_000],
     ) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -271,17 +328,35 @@ proptest! {
             let biggest = pieces.iter().map(|p| p.len() as u64).max().unwrap_or(0);
             let (_dir, spill) = spill_file();
             let stream = Box::pin(futures_util::stream::iter(pieces.into_iter().map(Ok)));
-            let tee = Tee::start(Digest::sha256(b"test"), stream, len as u64, paces.len(), window, spill);
+            let tee = Tee::start(
+                Digest::sha256(b"test"),
+                stream,
+                len as u64,
+                paces.len(),
+                window,
+                spill,
+                SpillBudget::new(budget),
+            );
             // Each reader yields `yields` times between reads, and starts once `delay` bytes
             // were received.
             let readers = paces.iter().map(|&(yields, delay)| {
                 let tee = tee.clone();
+                let data = data.clone();
                 async move {
                     let mut progress = tee.progress.subscribe();
-                    while tee.lock().received < delay.min(len as u64) {
+                    // Until the delay, or the download's end (it stops once no reader is left
+                    // to read, when the budget withdrew this one).
+                    let waiting = || {
+                        let state = tee.lock();
+                        state.received < delay.min(len as u64) && state.end.is_none()
+                    };
+                    while waiting() {
                         progress.changed().await.unwrap();
                     }
-                    let mut reader = tee.claim().expect("an expected reader");
+                    let Some(mut reader) = tee.claim() else {
+                        assert!(tee.lock().limited, "a claim refused within the budget");
+                        return data.to_vec(); // read from the source again
+                    };
                     let mut out = Vec::new();
                     while let Some(bytes) = reader.next().await.unwrap() {
                         out.extend_from_slice(&bytes);
@@ -298,6 +373,7 @@ proptest! {
             let (_, peak) = held(&tee);
             prop_assert!(peak <= window + biggest, "peak {} window {} chunk {}", peak, window, biggest);
             prop_assert!(tee.lock().spilled <= len as u64);
+            prop_assert!(tee.lock().spilled <= budget);
             Ok(())
         })?;
     }

@@ -118,7 +118,7 @@ fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() 
     assert_eq!(dry.get("kept"), "4");
     let summary = &dry.summary_file;
     for needle in [
-        "would delete 3",
+        "would delete 2 images (3 manifests: 2 indexes, 1 signature or attestation)",
         "| `main-old` | `sha256:",
         "would untag | line 3: `delete tag=main-* older-than=14d`",
         "would delete | line 4: `delete pr=closed`",

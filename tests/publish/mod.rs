@@ -3,6 +3,8 @@
 
 // Authentication failures named with their fix, secrets never shown.
 mod auth;
+// A registry that refuses a large monolithic upload gets the blob in chunks (issue 14).
+mod chunked;
 // `registry-action publish` through the real binary.
 mod cli;
 // The engine with an in-memory image: request floor, re-runs, hotfix, immutability, faults.

@@ -214,3 +214,113 @@ async fn wrong_digest_uploads_are_refused() {
         .count();
     assert_eq!(commits, 0, "the registry committed nothing");
 }
+
+/// Issue 14: a registry that answers 400 to a large monolithic PUT (as Docker Hub has been seen
+/// to) and asks for chunks of at least 10 MiB (`OCI-Chunk-Min-Length`) gets the first blob in
+/// chunks of that size after one refused PUT, and every later blob in chunks at once; a 416 to a
+/// PATCH is resolved by a GET of the session and the chunk sent again from where the registry
+/// stands; a chunked blob whose bytes do not match its digest is never committed.
+#[tokio::test]
+async fn issue_14_a_refused_put_turns_the_registry_to_chunks_of_its_minimum_length() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let min = 10usize << 20;
+    let proxy = Proxy::start(
+        registry.addr,
+        vec![
+            rule(
+                "PATCH /v2/chunks/blobs/uploads/",
+                1,
+                status(416, vec![], ""),
+            ),
+            rule(
+                "POST /v2/chunks/blobs/uploads/",
+                usize::MAX,
+                Fault::AddHeader("OCI-Chunk-Min-Length", min.to_string()),
+            ),
+            rule(
+                "PUT /v2/chunks/blobs/uploads/",
+                usize::MAX,
+                Fault::RefuseLarger {
+                    limit: 1 << 20,
+                    status: 400,
+                },
+            ),
+        ],
+    );
+    let client = Client::new(registry.client_config()).expect("client");
+    let target = repo(&proxy.addr.to_string(), "chunks");
+    let first = Bytes::from(super::image::noise("first", (25 << 20) + 3));
+    let second = Bytes::from(super::image::noise("second", (12 << 20) + 1));
+    for blob in [&first, &second] {
+        let digest = Digest::sha256(blob);
+        client
+            .push_blob(&target, &digest, blob.len() as u64, blob, None)
+            .await
+            .expect("push");
+        assert_eq!(
+            client.head_blob(&target, &digest).await.expect("head"),
+            Some(blob.len() as u64)
+        );
+    }
+    let requests = proxy.requests();
+    let refused = requests.iter().filter(|q| q.outcome == "400").count();
+    assert_eq!(
+        refused, 1,
+        "only the first blob tried one PUT: {requests:?}"
+    );
+    let patches: Vec<usize> = requests
+        .iter()
+        .filter(|q| q.what.starts_with("PATCH ") && q.outcome == "forwarded")
+        .map(|q| q.body_len)
+        .collect();
+    let status_reads = requests
+        .iter()
+        .filter(|q| q.what.starts_with("GET /v2/chunks/blobs/uploads/"))
+        .count();
+    assert_eq!(
+        (
+            requests.iter().filter(|q| q.outcome == "416").count(),
+            status_reads
+        ),
+        (1, 1),
+        "one 416, resolved by one GET of the session: {requests:?}"
+    );
+    assert_eq!(
+        patches,
+        [min, min, (5 << 20) + 3, min, (2 << 20) + 1],
+        "chunks of the minimum length, the last of each blob shorter"
+    );
+
+    let wrong = Digest::sha256(b"not these bytes");
+    let err = client
+        .push_blob(&target, &wrong, second.len() as u64, &second, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+    assert_eq!(client.head_blob(&target, &wrong).await.expect("head"), None);
+}
+
+/// Issue 14: a TLS registry on 127.0.0.1 whose CA the client does not trust. Loopback follows
+/// the insecure-registry rule: one HTTPS try (the certificate refused), one plain-HTTP try (the
+/// TLS server answers 400); the error is the certificate's, in plain words with the fix, after
+/// those two requests and no retry.
+#[tokio::test]
+async fn issue_14_an_unknown_ca_on_loopback_says_why_without_retrying() {
+    let Some(registry) = Registry::tls_basic() else {
+        return;
+    };
+    let mut config = registry.client_config();
+    config.ca_files.clear();
+    let client = Client::new(config).expect("client");
+    let err = client.ping(&registry.name()).await.unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("TLS: the certificate is signed by an unknown issuer")
+            && shown.contains("`SSL_CERT_FILE`")
+            && shown.contains("`SSL_CERT_DIR`"),
+        "{shown}"
+    );
+    assert_eq!(client.requests(&registry.name()), 2, "{shown}");
+}

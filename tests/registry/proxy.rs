@@ -1,7 +1,8 @@
 //! A fault-injecting HTTP proxy on 127.0.0.1 in front of a real registry: answers chosen requests
-//! with 503 / 429 (+ `Retry-After` or a GHCR-style body), corrupts a response body, or stops
-//! answering (a registry under SIGSTOP), forwards the rest, and records what it saw. One request
-//! per connection. Stopped on Drop (stalled connections close then).
+//! with 503 / 429 (+ `Retry-After` or a GHCR-style body), refuses bodies over a size, adds a
+//! header to an answer, corrupts a response body, or stops answering (a registry under SIGSTOP),
+//! forwards the rest, and records what it saw. One request per connection. Stopped on Drop
+//! (stalled connections close then).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -27,6 +28,22 @@ pub enum Fault {
     Stall,
     /// Forward, send the answer's head and the first half of its body, then stop sending.
     StallBody,
+    /// Answer `status` to a request whose body is longer than `limit` bytes (read in full
+    /// first, as a proxy with a body size limit does); forward the others.
+    RefuseLarger { limit: usize, status: u16 },
+    /// Forward, adding this header to the answer.
+    AddHeader(&'static str, String),
+}
+
+/// One request as the proxy read it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// `METHOD /path` (no query).
+    pub what: String,
+    pub body_len: usize,
+    pub content_range: Option<String>,
+    /// As in [`Proxy::seen`].
+    pub outcome: String,
 }
 
 /// Applies `fault` to the next `times` requests whose `"METHOD /path"` starts with `matching`
@@ -42,6 +59,7 @@ struct Shared {
     upstream: SocketAddr,
     rules: Mutex<Vec<Rule>>,
     seen: Mutex<Vec<(String, String)>>,
+    requests: Mutex<Vec<Request>>,
     stop: AtomicBool,
 }
 
@@ -69,6 +87,7 @@ impl Proxy {
             upstream,
             rules: Mutex::new(rules),
             seen: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
         let thread_shared = shared.clone();
@@ -98,6 +117,12 @@ impl Proxy {
     pub fn seen(&self) -> Vec<(String, String)> {
         self.shared.seen.lock().expect("lock").clone()
     }
+
+    /// Every request that was answered (injected or forwarded), with its body length and
+    /// `Content-Range`.
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.requests.lock().expect("lock").clone()
+    }
 }
 
 fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
@@ -110,6 +135,7 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     }
     head.extend_from_slice(request_line.as_bytes());
     let mut content_length = 0usize;
+    let mut content_range = None;
     let mut chunked = false;
     loop {
         let mut line = String::new();
@@ -119,6 +145,9 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         let lower = line.to_ascii_lowercase();
         if let Some(v) = lower.strip_prefix("content-length:") {
             content_length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("content-range:") {
+            content_range = line.split_once(':').map(|(_, v)| v.trim().to_owned());
         }
         if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
             chunked = true;
@@ -168,6 +197,17 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             .push((full, "reset".to_owned()));
         return client.shutdown(std::net::Shutdown::Both);
     }
+    let refused = match fault {
+        Some(Fault::RefuseLarger { limit, status }) if body.len() > limit => Some(Fault::Respond {
+            status,
+            headers: vec![],
+            body: format!(
+                "{{\"errors\":[{{\"code\":\"SIZE_INVALID\",\"message\":\"body over {limit} bytes\"}}]}}"
+            ),
+        }),
+        _ => None,
+    };
+    let fault = refused.or(fault);
     let (response, outcome) = match &fault {
         Some(Fault::Respond {
             status,
@@ -209,6 +249,12 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
                 hold(shared);
                 return Ok(());
             }
+            if let Some(Fault::AddHeader(name, value)) = &fault
+                && let Some(line_end) = response.windows(2).position(|w| w == b"\r\n")
+            {
+                let header = format!("\r\n{name}: {value}");
+                response.splice(line_end..line_end, header.into_bytes());
+            }
             let outcome = if corrupt { "corrupted" } else { "forwarded" };
             (response, outcome.to_owned())
         }
@@ -220,6 +266,12 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         outcome
     };
     // Recorded before answering, so a test that got its answer sees the record.
+    shared.requests.lock().expect("lock").push(Request {
+        what,
+        body_len: body.len(),
+        content_range,
+        outcome: outcome.clone(),
+    });
     shared.seen.lock().expect("lock").push((full, outcome));
     client.write_all(&response)
 }
