@@ -265,3 +265,42 @@ fn issue_14_sigterm_writes_a_summary_of_what_was_written_and_fails() {
         "the blobs that were written are counted: {summary}"
     );
 }
+
+/// Verify and cleanup share publish's session: against a registry that stops answering, the
+/// `timeout` input stops them too (long before the stall limits would), and each says why.
+#[test]
+fn issue_14_the_timeout_input_stops_verify_and_cleanup_too() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let proxy = Proxy::start(
+        registry.addr,
+        vec![Rule {
+            matching: "GET /v2/",
+            times: 1000,
+            fault: Fault::Stall,
+        }],
+    );
+    let image = format!("{}/stall/app", proxy.addr);
+    for (command, vars) in [
+        ("verify", vec![("INPUT_VERIFY-TAGS", "latest")]),
+        ("cleanup", vec![("INPUT_RETENTION", "delete tag=main-*")]),
+    ] {
+        let mut all = vec![
+            ("INPUT_COMMAND", command),
+            ("INPUT_IMAGES", image.as_str()),
+            ("INPUT_TIMEOUT", "2s"),
+        ];
+        all.extend(vars);
+        let started = Instant::now();
+        let r = start(&[command], &all).finish();
+        let took = started.elapsed();
+        assert!(!r.success(), "{command}: {}", r.console());
+        assert!(took < Duration::from_secs(15), "{command} took {took:?}");
+        let said = r.console() + &r.summary_file;
+        assert!(
+            said.contains("the time limit of 2s ran out"),
+            "{command}: {said}"
+        );
+    }
+}
