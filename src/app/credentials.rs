@@ -302,7 +302,7 @@ mod tests {
         );
     }
 
-    /// Review finding: a second line for the same registry silently replaced the first.
+    /// Regression: a second line for the same registry silently replaced the first.
     #[test]
     fn a_registry_on_two_lines_is_an_error_naming_both() {
         let e = parse(
@@ -324,7 +324,7 @@ mod tests {
         );
     }
 
-    /// Review finding: `registry=x username=y` said "`username=` is missing".
+    /// Regression: `registry=x username=y` said "`username=` is missing".
     #[test]
     fn space_separated_fields_are_named_as_such() {
         let e = parse("registry=127.0.0.1:5504 username=alice password-env=HUB_TOKEN").unwrap_err();
@@ -337,7 +337,7 @@ mod tests {
         assert!(e.contains("not spaces") && !e.contains("hunter2"), "{e}");
     }
 
-    /// Review finding: `password=ab,cd` gave a generic "expected `key=value` fields".
+    /// Regression: `password=ab,cd` gave a generic "expected `key=value` fields".
     #[test]
     fn a_password_cut_at_a_comma_points_to_password_env() {
         for line in [

@@ -286,7 +286,7 @@ mod tests {
         );
     }
 
-    /// Review finding: the same image twice (differing in case) was published twice and listed
+    /// Regression: the same image twice (differing in case) was published twice and listed
     /// twice in `tags` and `refs`.
     #[test]
     fn repeated_images_are_listed_once_in_first_order() {
@@ -339,7 +339,7 @@ mod tests {
         }
     }
 
-    /// Review finding: `127.0.0.1:5502` was refused with "a tag does not belong in an image
+    /// Regression: `127.0.0.1:5502` was refused with "a tag does not belong in an image
     /// name"; what is missing is the repository path.
     #[test]
     fn a_registry_alone_is_missing_its_repository_path() {
@@ -386,7 +386,7 @@ mod tests {
         assert!(images("alpine/").unwrap_err().contains("path components"));
     }
 
-    /// Review finding: `https://ghcr.io/o/app` was refused with "the registry host is not valid".
+    /// Regression: `https://ghcr.io/o/app` was refused with "the registry host is not valid".
     #[test]
     fn a_scheme_is_named_and_the_name_without_it_shown() {
         assert_eq!(

@@ -171,7 +171,7 @@ mod tests {
             .collect()
     }
 
-    /// Review finding: `type=raw,value=x-{{versoin}}` silently made the tag `x-`.
+    /// Regression: `type=raw,value=x-{{versoin}}` silently made the tag `x-`.
     #[test]
     fn a_misspelt_placeholder_is_named_with_its_line_and_the_known_names() {
         assert_eq!(

@@ -55,7 +55,7 @@ fn missing_media_type_field_uses_the_given_one() {
     assert_eq!(parsed.media_type, OCI_MANIFEST);
 }
 
-/// Review finding: a buildx image with attestations was shown as `linux/amd64, linux/arm64,
+/// Regression: a buildx image with attestations was shown as `linux/amd64, linux/arm64,
 /// unknown/unknown`. Only entries buildx marks as attestation manifests are left out: an entry
 /// without the annotation keeps its platform, whatever it says.
 #[test]

@@ -410,7 +410,7 @@ mod tests {
         .to_string()
     }
 
-    /// Review finding: no credentials and refused credentials both said only `HTTP 401`.
+    /// Regression: no credentials and refused credentials both said only `HTTP 401`.
     #[test]
     fn a_401_tells_missing_from_refused_credentials_and_names_the_fix() {
         let none = unauthorized("quay.io", None);

@@ -121,7 +121,7 @@ mod tests {
         }
     }
 
-    /// Review finding: a text file gave "failed to read entire block".
+    /// Regression: a text file gave "failed to read entire block".
     #[test]
     fn a_text_file_is_not_a_tar() {
         let (message, hint) = error_for(b"just some notes\n");
@@ -135,7 +135,7 @@ mod tests {
         assert!(message.contains("is not an OCI archive"), "{message}");
     }
 
-    /// Review finding: a gzipped tar dumped binary bytes from the tar reader's checksum error.
+    /// Regression: a gzipped tar dumped binary bytes from the tar reader's checksum error.
     #[test]
     fn a_compressed_file_says_so_without_binary_bytes() {
         use std::io::Write;
@@ -155,7 +155,7 @@ mod tests {
         assert!(message.starts_with("is zstd-compressed"), "{message}");
     }
 
-    /// Review finding: a directory gave "Is a directory (os error 21)".
+    /// Regression: a directory gave "Is a directory (os error 21)".
     #[test]
     fn a_directory_points_to_oci() {
         let dir = tempfile::tempdir().unwrap();

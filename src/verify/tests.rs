@@ -253,7 +253,7 @@ fn tag(name: &str) -> VerifyTag {
     }
 }
 
-/// Review finding: a tag no registry has was `missing` in the primary but `in-sync` in the copy,
+/// Regression: a tag no registry has was `missing` in the primary but `in-sync` in the copy,
 /// and the run failed with "the registries drift".
 #[test]
 fn a_tag_no_registry_has_is_missing_everywhere_not_drift() {

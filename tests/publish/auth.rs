@@ -54,7 +54,7 @@ fn shown(r: &Run) -> String {
     )
 }
 
-/// Review finding: a 401 said only `HTTP 401`.
+/// Regression: a 401 said only `HTTP 401`.
 #[test]
 fn no_credentials_say_so_and_how_to_add_them() {
     let Some(registry) = Registry::tls_basic() else {
@@ -79,7 +79,7 @@ fn no_credentials_say_so_and_how_to_add_them() {
     assert!(out.contains(&format!("docker login {name}")), "{out}");
 }
 
-/// Review finding: a wrong password gave the same bare `HTTP 401` as none.
+/// Regression: a wrong password gave the same bare `HTTP 401` as none.
 #[test]
 fn a_refused_credentials_line_is_named_and_its_secret_never_shown() {
     let Some(registry) = Registry::tls_basic() else {

@@ -317,7 +317,7 @@ fn credentials_and_a_private_ca_reach_a_tls_registry() {
     assert!(!r.summary_file.contains(PASSWORD) && !r.outputs_file.contains(PASSWORD));
 }
 
-/// Review finding: `--images r/octo/dup --images r/Octo/dup` uploaded everything twice and listed
+/// Regression: `--images r/octo/dup --images r/Octo/dup` uploaded everything twice and listed
 /// the tags and refs twice.
 #[test]
 fn an_image_listed_twice_is_published_and_listed_once() {

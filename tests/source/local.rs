@@ -157,7 +157,7 @@ async fn not_a_layout_names_the_fix() {
     assert!(err.contains("oci-archive:"), "{err}");
 }
 
-/// Review finding: a text file, a gzipped tar and a directory given as `oci-archive:` gave the tar
+/// Regression: a text file, a gzipped tar and a directory given as `oci-archive:` gave the tar
 /// reader's message (with binary bytes) or a bare OS error.
 #[tokio::test]
 async fn what_is_not_an_archive_is_named_with_the_fix() {

@@ -177,7 +177,7 @@ fn missing_and_different_tags_are_drift() {
     assert_eq!(r.get("in-sync"), "false");
 }
 
-/// Review finding: a tag in no registry was `missing` in the primary, `in-sync` in the copy, and
+/// Regression: a tag in no registry was `missing` in the primary, `in-sync` in the copy, and
 /// failed as "the registries drift".
 #[test]
 fn a_listed_tag_no_registry_has_is_missing_everywhere() {
