@@ -9,6 +9,7 @@ pub mod auth;
 mod authorize;
 mod blobs;
 mod ca;
+mod chunked;
 mod client;
 pub mod config;
 pub mod credential;
