@@ -125,6 +125,10 @@ pub struct ManifestGraph {
     pub subject: Option<Digest>,
     /// An image's config blob.
     pub config: Option<Digest>,
+    /// The children whose descriptor says they are plain image manifests (an image or docker
+    /// manifest media type, no `artifactType`): they list no manifests of their own and are no
+    /// referrers, so a planner may skip reading them.
+    pub leaves: Vec<Digest>,
 }
 
 /// Manifests read at once (GETs in flight per image; the client's per-host limit still applies).
@@ -158,6 +162,19 @@ async fn read(
     let parsed =
         parse_manifest(&manifest.media_type, &manifest.bytes).map_err(|e| e.to_string())?;
     Ok(ManifestGraph {
+        leaves: parsed
+            .manifests
+            .iter()
+            .filter(|d| {
+                d.artifact_type.is_none()
+                    && matches!(
+                        d.media_type.as_str(),
+                        crate::registry::manifests::OCI_MANIFEST
+                            | crate::registry::manifests::DOCKER_MANIFEST
+                    )
+            })
+            .map(|d| d.digest.clone())
+            .collect(),
         media_type: manifest.media_type,
         children: parsed.manifests.iter().map(|d| d.digest.clone()).collect(),
         subject: parsed.subject.map(|d| d.digest),

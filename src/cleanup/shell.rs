@@ -4,6 +4,7 @@
 
 use super::Policy;
 use super::backend::{Api, Apis, ApisError, Backend, PullRequestStates};
+use super::cache::ManifestCache;
 use super::github::api::GithubApi;
 use super::github::{GithubBackend, GithubPullRequests};
 use super::hub::HubBackend;
@@ -133,6 +134,7 @@ pub fn run(
         closed_prs,
         now,
         dry_run: inputs.dry_run,
+        time_budget: Some(inputs.cleanup_time_budget),
     };
     // One API client per URL, shared by every image: one rate-limit budget, one deletion pace.
     let github_apis: Mutex<BTreeMap<String, Arc<Result<GithubApi, String>>>> = Mutex::default();
@@ -167,12 +169,27 @@ pub fn run(
         }
         _ => None,
     };
+    // Manifests by digest, from the `manifest-cache` file when there is one.
+    let (cache, cache_warning) = match &inputs.manifest_cache {
+        Some(path) => ManifestCache::load(path),
+        None => (ManifestCache::in_memory(), None),
+    };
+    let cache = Arc::new(cache);
+    if let Some(warning) = &cache_warning {
+        let _ = writeln!(
+            console,
+            "{}",
+            commands::Annotation::warning(warning.as_str())
+        );
+    }
     let backend_for = |repo: &Repository| -> Box<dyn Backend> {
         match apis.for_registry(&repo.registry) {
             Api::Oci => Box::new(OciBackend {
                 client: client.clone(),
             }),
-            Api::GitHub(url) => Box::new(GithubBackend::new(github_api(&url), client.clone())),
+            Api::GitHub(url) => Box::new(
+                GithubBackend::new(github_api(&url), client.clone()).with_cache(cache.clone()),
+            ),
             Api::DockerHub(api) => Box::new(HubBackend::new(
                 api,
                 registry_credential(&credentials_by_registry, &repo.registry),
@@ -185,6 +202,13 @@ pub fn run(
         pull_requests.as_ref().map(|p| p as &dyn PullRequestStates),
         &request,
     ));
+    if let Err(warning) = cache.save() {
+        let _ = writeln!(
+            console,
+            "{}",
+            commands::Annotation::warning(warning.as_str())
+        );
+    }
     for warning in &warnings {
         let _ = writeln!(
             console,
@@ -204,6 +228,18 @@ pub fn run(
             let indented = error.replace('\n', "\n    ");
             let _ = writeln!(console, "  error: {}", UntrustedMessage(&indented));
         }
+        if let Some(note) = image.plan.as_ref().and_then(|p| p.budget.as_ref()) {
+            let _ = writeln!(console, "  budget: {note}");
+        }
+        let next_run: BTreeSet<_> = image
+            .plan
+            .iter()
+            .flat_map(|p| {
+                p.deferred
+                    .iter()
+                    .chain(p.deferred_untags.iter().map(|(d, _)| d))
+            })
+            .collect();
         for d in image.plan.iter().flat_map(|p| &p.decisions) {
             let rule = d
                 .rule
@@ -214,14 +250,22 @@ pub fn run(
                 (true, super::plan::Action::Untag) => "Would untag".to_owned(),
                 (_, action) => format!("{action:?}"),
             };
+            let later = if d.action != super::plan::Action::Keep && next_run.contains(&d.digest) {
+                " (left for the next run)"
+            } else {
+                ""
+            };
             let line = format!(
-                "  {action} {} {}{rule}: {}",
+                "  {action} {} {}{rule}: {}{later}",
                 d.tag.as_deref().unwrap_or("(untagged)"),
                 d.digest,
                 d.reason
             );
             let _ = writeln!(console, "{}", Untrusted(&line));
         }
+    }
+    if let Some(line) = crate::report::cleanup::remaining_line(&runs) {
+        let _ = writeln!(console, "{line}");
     }
     Ok((
         cleanup_outputs(&runs, inputs.dry_run),

@@ -1,5 +1,6 @@
-//! What cleanup tells the workflow: outputs `deleted`, `kept`, `failed` and a JSON `report`, and a
-//! step summary with, per image, every version and tag, keep/delete, and the rule that decided.
+//! What cleanup tells the workflow: outputs `deleted`, `kept`, `failed`, `remaining` and a JSON
+//! `report`, and a step summary with, per image, every version and tag, keep/delete, the rule that
+//! decided, and what the run's budget left for the next run.
 
 use super::outputs::Outputs;
 use super::summary::{cell, code_span};
@@ -9,8 +10,9 @@ use crate::cleanup::{Action, Decision};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-/// Counts over every image. `deleted`: versions deleted (planned, in a dry run); `kept`: versions
-/// kept; `failed`: deletions that failed plus images that could not be read.
+/// Counts over every image. `deleted`: versions deleted (planned for this run, in a dry run);
+/// `kept`: versions kept (not those left for the next run); `failed`: deletions that failed plus
+/// images that could not be read.
 pub fn counts(runs: &[ImageRun], dry_run: bool) -> (usize, usize, usize) {
     let (mut deleted, mut kept, mut failed) = (0, 0, 0);
     for run in runs {
@@ -25,18 +27,44 @@ pub fn counts(runs: &[ImageRun], dry_run: bool) -> (usize, usize, usize) {
                 .count()
         };
         let all: BTreeSet<_> = plan.decisions.iter().map(|d| &d.digest).collect();
-        kept += all.len() - plan.deletions.len();
+        kept += all.len() - plan.deletions.len() - plan.deferred.len();
     }
     (deleted, kept, failed)
 }
 
-/// `deleted`, `kept`, `failed`, `report`.
+/// Versions (and tags) the plans delete that this run left for the next one.
+pub fn remaining(runs: &[ImageRun]) -> (usize, usize) {
+    runs.iter()
+        .filter_map(|r| r.plan.as_ref())
+        .fold((0, 0), |(v, t), p| {
+            (v + p.deferred.len(), t + p.deferred_untags.len())
+        })
+}
+
+/// `N versions left for the next run` (and tags), or `None` when nothing is left.
+pub fn remaining_line(runs: &[ImageRun]) -> Option<String> {
+    let (versions, tag_count) = remaining(runs);
+    let tags = match tag_count {
+        0 => String::new(),
+        1 => " (and 1 tag to remove)".into(),
+        n => format!(" (and {n} tags to remove)"),
+    };
+    (versions + tag_count > 0).then(|| {
+        format!(
+            "{versions} version{} left for the next run{tags}: over this run's budget",
+            if versions == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// `deleted`, `kept`, `failed`, `remaining`, `report`.
 pub fn cleanup_outputs(runs: &[ImageRun], dry_run: bool) -> Outputs {
     let (deleted, kept, failed) = counts(runs, dry_run);
     let mut outputs = Outputs::new();
     outputs.set("deleted", deleted.to_string());
     outputs.set("kept", kept.to_string());
     outputs.set("failed", failed.to_string());
+    outputs.set("remaining", remaining(runs).0.to_string());
     outputs.set("report", report_json(runs, dry_run).to_string());
     outputs
 }
@@ -85,6 +113,9 @@ pub fn report_json(runs: &[ImageRun], dry_run: bool) -> Value {
                 "fail_closed": plan.and_then(|p| p.fail_closed.clone()),
                 "decisions": plan.map_or(Vec::new(), |p| p.decisions.iter().map(decision_json).collect()),
                 "deletions": run.results.iter().map(outcome_json).collect::<Vec<_>>(),
+                "budget": plan.and_then(|p| p.budget.as_ref()).map(|b| b.to_string()),
+                "deferred": plan.map_or(Vec::new(), |p| p.deferred.iter().map(|d| d.to_string()).collect()),
+                "deferred_untags": plan.map_or(Vec::new(), |p| p.deferred_untags.iter().map(|(d, t)| json!({"digest": d.to_string(), "tag": t})).collect()),
             })
         })
         .collect();
@@ -103,6 +134,9 @@ pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
         },
         if dry_run { "would delete" } else { "deleted" },
     );
+    if let Some(line) = remaining_line(runs) {
+        md.push_str(&format!("**{line}**\n\n"));
+    }
     for run in runs {
         md.push_str(&format!("#### {}\n\n", code_span(&run.image)));
         if let Some(error) = &run.error {
@@ -112,13 +146,24 @@ pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
         if let Some(why) = &plan.fail_closed {
             md.push_str(&format!("**Fail closed:** {}\n\n", code_span(why)));
         }
+        if let Some(note) = &plan.budget {
+            md.push_str(&format!("**Budget:** {}\n\n", cell(&note.to_string())));
+        }
+        let next_run: BTreeSet<_> = plan
+            .deferred
+            .iter()
+            .chain(plan.deferred_untags.iter().map(|(d, _)| d))
+            .collect();
         md.push_str("| Tag | Digest | Action | Rule | Reason |\n|---|---|---|---|---|\n");
         for d in &plan.decisions {
             let failed = run
                 .results
                 .iter()
                 .any(|o| o.digest == d.digest && o.failed() && (o.tag.is_none() || o.tag == d.tag));
+            let deferred = d.action != Action::Keep && next_run.contains(&d.digest);
             let action = match (d.action, dry_run, failed) {
+                (Action::Delete, _, _) if deferred => "delete (next run)",
+                (Action::Untag, _, _) if deferred => "untag (next run)",
                 (Action::Delete, _, true) => "delete **failed**",
                 (Action::Untag, _, true) => "untag **failed**",
                 (Action::Delete, true, _) => "would delete",
