@@ -243,6 +243,55 @@ mod tests {
     }
 
     #[test]
+    fn deletions_over_the_budget_are_left_for_the_next_run_and_said_so() {
+        let mut runs = runs(Vec::new());
+        let plan = runs[0].plan.take().unwrap();
+        let inventory = Inventory {
+            image: "r/app".into(),
+            versions: vec![
+                Version::new(Digest::sha256(b"1"), &["latest"]),
+                Version::new(Digest::sha256(b"2"), &["main-a|b"]),
+            ],
+            incomplete: None,
+        };
+        let tight = crate::cleanup::budget::Allowance {
+            api: Some(crate::cleanup::budget::RateLimit {
+                remaining: 25,
+                limit: None,
+                reset: None,
+            }),
+            ..Default::default()
+        };
+        runs[0].plan = Some(crate::cleanup::budget::fit(plan, &inventory, &tight));
+        assert_eq!(
+            counts(&runs, true),
+            (0, 1, 0),
+            "the deferred one is not counted kept"
+        );
+        assert_eq!(remaining(&runs), (1, 0));
+        let line = remaining_line(&runs).unwrap();
+        assert_eq!(
+            line,
+            "1 version left for the next run: over this run's budget"
+        );
+        let md = cleanup_summary(&runs, true);
+        assert!(md.contains(&format!("**{line}**")), "{md}");
+        assert!(md.contains("| delete (next run) |"), "{md}");
+        assert!(
+            md.contains("**Budget:** API budget 25 left, 25 kept in reserve"),
+            "{md}"
+        );
+        let outputs = cleanup_outputs(&runs, true);
+        assert_eq!(outputs.get("remaining"), Some("1"));
+        let json = report_json(&runs, true);
+        assert_eq!(
+            json["images"][0]["deferred"][0],
+            Digest::sha256(b"2").to_string()
+        );
+        assert_eq!(remaining_line(&self::runs(Vec::new())), None);
+    }
+
+    #[test]
     fn failed_deletions_are_counted_and_shown() {
         let runs = runs(vec![Outcome::version(
             Digest::sha256(b"2"),
