@@ -174,7 +174,8 @@ fn looks_space_separated(value: &str) -> bool {
 
 /// The registry client's settings from the inputs: `credentials`, `github-token` (for ghcr.io,
 /// as `GITHUB_ACTOR`) and `insecure-registries`, over Docker's config and CA files from the
-/// environment, with the stall timeouts `REGISTRY_ACTION_STALL_TIMEOUT` may shorten (a test knob).
+/// environment, with the stall timeouts `REGISTRY_ACTION_STALL_TIMEOUT` may shorten and the names
+/// `REGISTRY_ACTION_RESOLVE` sends elsewhere (test knobs).
 pub fn client_config(
     inputs: &crate::inputs::Inputs,
     var: impl Fn(&str) -> Option<String>,
@@ -194,7 +195,8 @@ pub fn client_config(
             .or_insert(CredentialOrigin::GithubToken);
     }
     let mut config = crate::registry::ClientConfig::from_env()
-        .with_stall_timeout(var(crate::registry::config::STALL_TIMEOUT_VAR).as_deref());
+        .with_stall_timeout(var(crate::registry::config::STALL_TIMEOUT_VAR).as_deref())
+        .with_resolve(var(crate::registry::config::RESOLVE_VAR).as_deref());
     config.credentials = credentials;
     config.credential_origins = origins;
     config.insecure_registries = inputs.insecure_registries.clone();

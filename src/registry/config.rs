@@ -1,8 +1,9 @@
 //! The registry client's settings: credentials, where Docker's config lives, insecure hosts,
-//! extra CA certificates, concurrency, retry and stall limits, the stop switch. `from_env` reads
-//! the usual variables.
+//! extra CA certificates, concurrency, retry and stall limits, the stop switch, names resolved
+//! by hand. `from_env` reads the usual variables.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,6 +15,56 @@ use super::stop::Stop;
 /// that need a stalled registry to fail in seconds. Not an input: the defaults suit real
 /// registries.
 pub const STALL_TIMEOUT_VAR: &str = "REGISTRY_ACTION_STALL_TIMEOUT";
+
+/// The environment variable that sends a host name to an address of the test's choosing, as
+/// `curl --connect-to` does: `ghcr.io:443:127.0.0.1:8443` (several separated by commas), so that a
+/// test reaches a loopback emulator under the name `ghcr.io` and the code keyed on that name runs
+/// as it would on GitHub. A test and debug knob, not an input.
+pub const RESOLVE_VAR: &str = "REGISTRY_ACTION_RESOLVE";
+
+/// One name sent to another address: requests to `host` on `port` go to `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolve {
+    pub host: String,
+    pub port: u16,
+    pub to: SocketAddr,
+}
+
+/// Parses [`RESOLVE_VAR`]'s value: `<host>:<port>:<address>:<port>` entries separated by commas
+/// (an IPv6 address in brackets). The client can only move a name's default HTTPS port (443)
+/// to another port; any other port keeps its number (`host:5000:127.0.0.1:5000`).
+pub fn parse_resolve(value: &str) -> Result<Vec<Resolve>, String> {
+    let mut rules: Vec<Resolve> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let bad = |why: &str| {
+            format!("{RESOLVE_VAR}: `{entry}` {why}; expected e.g. `ghcr.io:443:127.0.0.1:8443`")
+        };
+        let mut parts = entry.splitn(3, ':');
+        let (Some(host), Some(port), Some(to)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("is not `<host>:<port>:<address>:<port>`"));
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| bad("has no valid port after the host"))?;
+        let to: SocketAddr = to
+            .parse()
+            .map_err(|_| bad("has no valid `<address>:<port>` after the host's port"))?;
+        if host.is_empty() || host.contains(['/', '[', ']']) {
+            return Err(bad("does not start with a host name"));
+        }
+        if port != 443 && port != to.port() {
+            return Err(bad(
+                "moves a port other than 443 to another port, which the client cannot do",
+            ));
+        }
+        let host = host.to_ascii_lowercase();
+        if rules.iter().any(|r| r.host == host) {
+            return Err(bad("names a host given before"));
+        }
+        rules.push(Resolve { host, port, to });
+    }
+    Ok(rules)
+}
 
 /// How a [`Client`](super::Client) reaches registries. `Default` is anonymous, no Docker config,
 /// the system's CAs only.
@@ -48,6 +99,8 @@ pub struct ClientConfig {
     pub stop: Stop,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// [`RESOLVE_VAR`]'s value, if set: parsed when the client is built (a bad value fails it).
+    pub resolve: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -65,6 +118,7 @@ impl Default for ClientConfig {
             transfer_stall_timeout: Duration::from_secs(60),
             stop: Stop::new(),
             user_agent: concat!("registry-action/", env!("CARGO_PKG_VERSION")).to_owned(),
+            resolve: None,
         }
     }
 }
@@ -91,6 +145,14 @@ impl ClientConfig {
             self.request_stall_timeout = limit;
             self.transfer_stall_timeout = limit;
         }
+        self
+    }
+}
+
+impl ClientConfig {
+    /// Names resolved by hand, from [`RESOLVE_VAR`]'s value (a test and debug knob).
+    pub fn with_resolve(mut self, value: Option<&str>) -> ClientConfig {
+        self.resolve = value.map(str::to_owned).filter(|v| !v.trim().is_empty());
         self
     }
 }
@@ -140,6 +202,40 @@ mod tests {
         ("GITHUB_WORKSPACE", "/github/workspace"),
         ("DOCKER_CONFIG", "/home/runner/work/app/app/.docker"),
     ];
+
+    #[test]
+    fn resolve_rules_move_a_name_and_its_default_port() {
+        let rules = parse_resolve("ghcr.io:443:127.0.0.1:8443, Reg.test:5000:[::1]:5000").unwrap();
+        assert_eq!(
+            rules,
+            [
+                Resolve {
+                    host: "ghcr.io".into(),
+                    port: 443,
+                    to: "127.0.0.1:8443".parse().unwrap()
+                },
+                Resolve {
+                    host: "reg.test".into(),
+                    port: 5000,
+                    to: "[::1]:5000".parse().unwrap()
+                },
+            ]
+        );
+        assert_eq!(parse_resolve("").unwrap(), []);
+        for (bad, why) in [
+            ("ghcr.io:443:127.0.0.1", "no valid `<address>:<port>`"),
+            ("ghcr.io:https:127.0.0.1:8443", "no valid port"),
+            ("ghcr.io", "is not `<host>:<port>"),
+            ("reg.test:5000:127.0.0.1:6000", "other than 443"),
+            (
+                "ghcr.io:443:127.0.0.1:1,ghcr.io:443:127.0.0.1:2",
+                "given before",
+            ),
+        ] {
+            let e = parse_resolve(bad).unwrap_err();
+            assert!(e.contains(why) && e.contains(RESOLVE_VAR), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn a_host_docker_config_in_the_workspace_is_read_through_the_mount() {

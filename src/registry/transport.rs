@@ -1,5 +1,6 @@
 //! The HTTP layer under the registry client: one `reqwest` client with the system's CA
-//! certificates plus the configured ones, a per-host concurrency limit, retries with backoff on
+//! certificates plus the configured ones (and any names resolved by hand), a per-host
+//! concurrency limit, retries with backoff on
 //! connection errors, stalls, 408, 429 and 5xx for every request, and the stop switch every wait
 //! gives way to.
 
@@ -49,6 +50,10 @@ impl Transport {
         for file in &config.ca_files {
             extra.extend(read_pem_file(file)?);
         }
+        let resolve = match config.resolve.as_deref() {
+            Some(value) => super::config::parse_resolve(value).map_err(Error::Config)?,
+            None => Vec::new(),
+        };
         let builder = |roots: &[Certificate]| {
             let mut b = reqwest::Client::builder()
                 .user_agent(config.user_agent.clone())
@@ -57,6 +62,11 @@ impl Transport {
                 .pool_max_idle_per_host(config.max_concurrency_per_host.max(1));
             for cert in extra.iter().chain(roots) {
                 b = b.add_root_certificate(cert.clone());
+            }
+            // reqwest connects to this address's port when the URL names none (443 for a
+            // registry over HTTPS), else to the URL's port: what `parse_resolve` allows.
+            for rule in &resolve {
+                b = b.resolve(&rule.host, rule.to);
             }
             b
         };

@@ -93,7 +93,7 @@ fn thread_cpu_seconds() -> f64 {
 #[test]
 #[ignore = "benchmark: run with --release --ignored --nocapture"]
 fn listing_10000_ghcr_versions_takes_at_most_100_list_calls() {
-    use crate::emulator::github::{GithubEmulator, Version, unix_now};
+    use crate::emulator::github::{GithubEmulator, TOKEN, Version, unix_now};
     let Some(registry) = crate::registry::harness::Registry::plain() else {
         return;
     };
@@ -120,6 +120,10 @@ fn listing_10000_ghcr_versions_takes_at_most_100_list_calls() {
     }
     let image = format!("{}/octo-org/app", emulator.name());
     let apis = format!("{}=github@{}", emulator.name(), emulator.api_url());
+    let credentials = format!(
+        "registry={},username=octo,password={TOKEN}",
+        emulator.name()
+    );
     let now = unix_now().to_string();
     let (cpu_before, start) = (children_cpu_seconds(), std::time::Instant::now());
     let r = crate::support::run(
@@ -132,7 +136,8 @@ fn listing_10000_ghcr_versions_takes_at_most_100_list_calls() {
                  delete semver=prerelease older-than=90d\ndelete untagged older-than=14d",
             ),
             ("INPUT_REGISTRY-APIS", apis.as_str()),
-            ("INPUT_GITHUB-TOKEN", "ghs_emulator_token"),
+            ("INPUT_GITHUB-TOKEN", TOKEN),
+            ("INPUT_CREDENTIALS", credentials.as_str()),
             ("SOURCE_DATE_EPOCH", now.as_str()),
         ],
     );

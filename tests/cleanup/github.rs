@@ -1,9 +1,10 @@
-//! `registry-action cleanup` on a GHCR-like registry: the GitHub Packages API emulator in front of
-//! a real `docker-registry`. Images are published through the emulator (so its versions are what
-//! the registry holds), then cleaned up through the API; skopeo checks the real registry after.
+//! `registry-action cleanup` on GHCR: the GitHub emulator in front of a real `docker-registry`,
+//! reached as `ghcr.io` with only `github-token`, as a workflow does. Images are published through
+//! the emulator (so its versions are what the registry holds), then cleaned up through the API;
+//! skopeo checks the real registry after.
 
 use super::images::{Published, multi_arch, publish_to, signature, signature_tag};
-use crate::emulator::github::{GithubEmulator, unix_now};
+use crate::emulator::github::{GithubEmulator, READ_ONLY_TOKEN, TOKEN, unix_now};
 use crate::registry::harness::Registry;
 use crate::support::{Run, run};
 use registry_action::registry::Digest;
@@ -19,41 +20,59 @@ delete tag=main-* older-than=14d
 delete pr=closed
 delete untagged older-than=14d";
 
+/// The environment of a run that meets the emulator as `ghcr.io`, with `token` as `github-token`.
+fn ghcr_env(emulator: &GithubEmulator, token: &str) -> Vec<(&'static str, String)> {
+    let mut env = emulator.ghcr_env();
+    env.push(("INPUT_GITHUB-TOKEN", token.to_owned()));
+    env
+}
+
+fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
 fn publish(emulator: &GithubEmulator, seed: u64, tags: &[&str]) -> Published {
-    let target = format!("{}/{PACKAGE}", emulator.name());
-    publish_to(&target, &multi_arch(seed, true), tags, &[])
+    let env = ghcr_env(emulator, TOKEN);
+    publish_to(
+        &format!("ghcr.io/{PACKAGE}"),
+        &multi_arch(seed, true),
+        tags,
+        &borrowed(&env),
+    )
 }
 
 /// A cosign-style signature of `subject`: a small manifest tagged `sha256-<hex>.sig`.
 fn sign(emulator: &GithubEmulator, seed: u64, subject: &SampleImage) -> Published {
-    let target = format!("{}/{PACKAGE}", emulator.name());
+    let env = ghcr_env(emulator, TOKEN);
     publish_to(
-        &target,
+        &format!("ghcr.io/{PACKAGE}"),
         &signature(seed),
         &[signature_tag(subject).as_str()],
-        &[],
+        &borrowed(&env),
     )
 }
 
 fn cleanup(emulator: &GithubEmulator, token: &str, dry_run: bool) -> Run {
-    let image = format!("{}/{PACKAGE}", emulator.name());
-    let apis = format!("{}=github@{}", emulator.name(), emulator.api_url());
+    cleanup_with(emulator, token, dry_run, POLICY)
+}
+
+/// `cleanup` of `ghcr.io/octo-org/app` under `policy`: the image's name alone picks the GitHub
+/// API (at `GITHUB_API_URL`) and `github-token` as the registry login.
+fn cleanup_with(emulator: &GithubEmulator, token: &str, dry_run: bool, policy: &str) -> Run {
+    let image = format!("ghcr.io/{PACKAGE}");
     let now = unix_now().to_string();
     let dry = if dry_run { "true" } else { "false" };
-    run(
-        &["cleanup"],
-        &[
-            ("INPUT_IMAGES", image.as_str()),
-            ("INPUT_RETENTION", POLICY),
-            ("INPUT_REGISTRY-APIS", apis.as_str()),
-            ("INPUT_GITHUB-TOKEN", token),
-            ("INPUT_DRY-RUN", dry),
-            ("GITHUB_EVENT_NAME", "schedule"),
-            ("GITHUB_REPOSITORY", PACKAGE),
-            ("GITHUB_API_URL", emulator.api_url().as_str()),
-            ("SOURCE_DATE_EPOCH", now.as_str()),
-        ],
-    )
+    let env = ghcr_env(emulator, token);
+    let mut vars = borrowed(&env);
+    vars.extend([
+        ("INPUT_IMAGES", image.as_str()),
+        ("INPUT_RETENTION", policy),
+        ("INPUT_DRY-RUN", dry),
+        ("GITHUB_EVENT_NAME", "schedule"),
+        ("GITHUB_REPOSITORY", PACKAGE),
+        ("SOURCE_DATE_EPOCH", now.as_str()),
+    ]);
+    run(&["cleanup"], &vars)
 }
 
 fn api_requests(emulator: &GithubEmulator, method: &str) -> Vec<String> {
@@ -129,8 +148,21 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
     );
     let before = versions(&emulator);
 
-    let dry = cleanup(&emulator, "ghs_emulator_token", true);
+    let dry = cleanup(&emulator, TOKEN, true);
     assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
+    {
+        // Publish and cleanup met ghcr.io's token flow with `github-token` alone.
+        let state = emulator.state();
+        assert!(!state.token_requests.is_empty());
+        assert!(
+            state
+                .token_requests
+                .iter()
+                .all(|t| t.status == 200 && t.user.as_deref() == Some("x-access-token")),
+            "{:?}",
+            state.token_requests
+        );
+    }
     assert!(
         api_requests(&emulator, "DELETE").is_empty(),
         "a dry run deleted"
@@ -170,7 +202,7 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
     assert!(pages >= 3, "the listing was paged: {pages} list calls");
     assert!(api_requests(&emulator, "GET /repos/octo-org/app/pulls/1").len() == 1);
 
-    let real = cleanup(&emulator, "ghs_emulator_token", false);
+    let real = cleanup(&emulator, TOKEN, false);
     assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
     assert_eq!(
         real.get("deleted"),
@@ -238,9 +270,9 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
         before.len() - expected.len(),
         "exactly the planned versions went (no placeholder left)"
     );
-    assert_eq!(emulator.state().pace_violations, 0);
+    assert_eq!(emulator.state().secondary_refusals, 0);
 
-    let again = cleanup(&emulator, "ghs_emulator_token", false);
+    let again = cleanup(&emulator, TOKEN, false);
     assert!(again.success(), "{}\n{}", again.stdout(), again.stderr());
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
     assert_eq!(versions(&emulator), remaining);
@@ -257,7 +289,7 @@ fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing() {
         .state()
         .set_all_created(PACKAGE, unix_now() - 20 * DAY);
     let before = versions(&emulator);
-    let r = cleanup(&emulator, "ghs_read_only_token", false);
+    let r = cleanup(&emulator, READ_ONLY_TOKEN, false);
     assert!(!r.success(), "{}", r.stdout());
     assert_eq!(r.get("deleted"), "0");
     assert_eq!(r.get("failed"), branch.digests().len().to_string());
@@ -279,13 +311,13 @@ fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_do
         let mut state = emulator.state();
         state.set_all_created(PACKAGE, unix_now() - 20 * DAY);
         // Three calls left, resetting in 2 s; the first deletion hits a secondary limit.
-        state.rate_remaining = 3;
-        state.rate_reset = unix_now() as u64 + 2;
+        state.rate.remaining = 3;
+        state.rate.reset = unix_now() as u64 + 2;
         state.inject_secondary = 1;
         // Another run deletes one version first: its 404 counts as done.
         state.deleted_elsewhere = 1;
     }
-    let r = cleanup(&emulator, "ghs_emulator_token", false);
+    let r = cleanup(&emulator, TOKEN, false);
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
     assert_eq!(
         r.get("deleted"),
@@ -327,4 +359,35 @@ fn without_a_token_the_error_names_github_token() {
         api_requests(&emulator, "").is_empty(),
         "no API call without a token"
     );
+}
+
+/// Issue 17: GitHub counts at most 180 deletions in any 60 s as they arrive, and refuses the rest
+/// (403, `retry-after`). A cleanup of 300 versions (more than a minute's worth) in real time must
+/// never be refused, and no 60 s of the server's record may hold more than 180 deletions.
+#[test]
+fn issue_17_three_hundred_deletions_stay_within_the_secondary_limit_as_the_server_counts() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    let count = 300;
+    emulator.seed(PACKAGE, count, |i| vec![format!("main-{i}")]);
+    emulator
+        .state()
+        .set_all_created(PACKAGE, unix_now() - 20 * DAY);
+    let start = std::time::Instant::now();
+    let r = cleanup_with(&emulator, TOKEN, false, "delete tag=main-* older-than=14d");
+    let wall = start.elapsed();
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("deleted"), count.to_string(), "{}", r.summary_file);
+    let state = emulator.state();
+    eprintln!(
+        "{count} deletions: {:.1} s, at most {} in any 60 s as the server counted, {} refused",
+        wall.as_secs_f64(),
+        state.max_deletions_in_a_minute(),
+        state.secondary_refusals
+    );
+    assert_eq!(state.secondary_refusals, 0, "secondary-limit refusals");
+    assert!(state.max_deletions_in_a_minute() <= 180);
+    assert!(state.versions.is_empty());
 }

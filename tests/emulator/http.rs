@@ -1,5 +1,5 @@
 //! Just enough HTTP/1.1 for the emulators: read one request (Content-Length or chunked body),
-//! write one answer, close. One request per connection.
+//! write one answer, close. One request per connection, over plain TCP or TLS.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -76,8 +76,44 @@ pub fn serve(
     })
 }
 
+/// Serves `listener` over TLS as [`serve`] does over plain TCP: one request per connection,
+/// answered on the TLS stream, which is closed with a `close_notify`.
+pub fn serve_tls(
+    listener: TcpListener,
+    stop: Arc<AtomicBool>,
+    tls: Arc<rustls::ServerConfig>,
+    handle: impl Fn(Request, &mut dyn Write) -> std::io::Result<()> + Send + Sync + 'static,
+) -> JoinHandle<()> {
+    let handle = Arc::new(handle);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(stream) = stream else { continue };
+            let (handle, tls) = (handle.clone(), tls.clone());
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let Ok(connection) = rustls::ServerConnection::new(tls) else {
+                    return;
+                };
+                let mut stream = rustls::StreamOwned::new(connection, stream);
+                let request = read_from(&mut BufReader::new(&mut stream));
+                if let Ok(request) = request {
+                    let _ = handle(request, &mut stream);
+                }
+                stream.conn.send_close_notify();
+                let _ = stream.flush();
+            });
+        }
+    })
+}
+
 fn read_request(stream: &TcpStream) -> std::io::Result<Request> {
-    let mut reader = BufReader::new(stream.try_clone()?);
+    read_from(&mut BufReader::new(stream.try_clone()?))
+}
+
+fn read_from(reader: &mut impl BufRead) -> std::io::Result<Request> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -108,7 +144,7 @@ fn read_request(stream: &TcpStream) -> std::io::Result<Request> {
         }
     }
     let body = if chunked {
-        read_chunked(&mut reader)?
+        read_chunked(reader)?
     } else {
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
@@ -179,7 +215,7 @@ pub fn response_head(raw: &[u8]) -> (u16, Vec<(String, String)>) {
 
 /// Writes a complete answer and closes.
 pub fn respond(
-    stream: &mut TcpStream,
+    stream: &mut (impl Write + ?Sized),
     status: u16,
     headers: &[(&str, String)],
     body: &[u8],
@@ -202,6 +238,8 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         204 => "No Content",
+        201 => "Created",
+        202 => "Accepted",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",

@@ -435,3 +435,67 @@ fn a_registry_that_refuses_writes_a_summary_and_in_sync_false() {
         r.summary_file
     );
 }
+
+#[test]
+fn ghcr_io_is_verified_and_repaired_with_github_token_only() {
+    use crate::emulator::github::{GithubEmulator, TOKEN};
+    let (Some(upstream), Some(plain)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let emulator = GithubEmulator::start(upstream.addr, "octo-org", "Organization");
+    let (_dir, image) = sample(7);
+    let env = emulator.ghcr_env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    vars.extend([("INPUT_GITHUB-TOKEN", TOKEN), ("GITHUB_ACTOR", "octocat")]);
+    let (primary, copy) = (
+        format!("{}/octo-org/app", plain.name()),
+        "ghcr.io/octo-org/app",
+    );
+    let source = format!("oci:{}", image.dir.display());
+    for (target, tags) in [(primary.as_str(), "v1.0.0,edge"), (copy, "v1.0.0")] {
+        let mut args = vec!["publish", "--source", &source, "--images", target];
+        let rules: Vec<String> = tags
+            .split(',')
+            .map(|t| format!("type=raw,value={t}"))
+            .collect();
+        for rule in &rules {
+            args.extend(["--tags", rule.as_str()]);
+        }
+        let r = run(&args, &vars);
+        assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    }
+    let mut with_sync = vars.clone();
+    with_sync.push(("INPUT_SYNC", "true"));
+    let r = run(
+        &["verify", "--images", &primary, "--images", copy],
+        &with_sync,
+    );
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("in-sync"), "true");
+    let rep = report(&r);
+    let repaired: Vec<&str> = rep["sync"]
+        .as_array()
+        .expect("sync steps")
+        .iter()
+        .filter(|s| s["action"] == "repaired")
+        .filter_map(|s| s["tag"].as_str())
+        .collect();
+    assert_eq!(repaired, ["edge"], "{rep}");
+    let state = emulator.state();
+    let version = state
+        .version("octo-org/app", &image.root.digest.to_string())
+        .expect("the image is a version");
+    assert!(
+        version.tags.contains(&"edge".to_owned()),
+        "{:?}",
+        version.tags
+    );
+    assert!(
+        state
+            .token_requests
+            .iter()
+            .all(|t| t.status == 200 && t.user.as_deref() == Some("octocat")),
+        "{:?}",
+        state.token_requests
+    );
+}

@@ -204,7 +204,6 @@ impl GithubApi {
         package: &Package,
         id: u64,
     ) -> Result<bool, BackendError> {
-        self.pace.wait().await;
         self.delete_calls.fetch_add(1, Ordering::Relaxed);
         let what = format!("deleting version {id} of {}", package.name);
         let response = self
@@ -237,16 +236,22 @@ impl GithubApi {
         ))
     }
 
-    /// Sends one request; waits out rate limits and retries 5xx and connection errors.
+    /// Sends one request; waits out rate limits and retries 5xx and connection errors. Each
+    /// attempt at a deletion takes its place in the deletions' pace, held until its answer is
+    /// read (the server counts a refused one too, as far as the pace knows).
     async fn send(&self, method: Method, uri: &str) -> Result<Response, BackendError> {
         let mut attempt = 1;
         loop {
             self.budget.wait(MAX_WAIT).await?;
+            let slot = match method {
+                Method::Delete => Some(self.pace.wait().await),
+                Method::Get => None,
+            };
             let sent = match method {
                 Method::Get => self.crab._get(uri).await,
                 Method::Delete => self.crab._delete(uri, None::<&()>).await,
             };
-            let failure = match sent {
+            let answer = match sent {
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
                     let body = body
@@ -254,6 +259,13 @@ impl GithubApi {
                         .await
                         .map(|b| b.to_bytes())
                         .map_err(|e| e.to_string());
+                    Ok((parts, body))
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            drop(slot);
+            let failure = match answer {
+                Ok((parts, body)) => {
                     self.budget.update(&parts.headers);
                     if let Some(limit) = parts
                         .headers
@@ -293,7 +305,7 @@ impl GithubApi {
                         Err(e) => e,
                     }
                 }
-                Err(e) => e.to_string(),
+                Err(e) => e,
             };
             if attempt >= ATTEMPTS {
                 return Err(BackendError::Other(format!(

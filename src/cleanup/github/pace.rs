@@ -1,7 +1,7 @@
 //! How fast the GitHub API may be called: the primary budget its headers announce
 //! (`x-ratelimit-remaining`, `x-ratelimit-reset`), secondary limits (`retry-after`, a 403 or 429
-//! that says so), and a pace for deletions (GitHub asks for at most 180 content-creating or
-//! deleting requests a minute).
+//! that says so), and a pace for deletions (GitHub's secondary limit allows 900 points a minute,
+//! 5 a DELETE: 180 deletions in any 60 s, counted as they reach the server).
 
 use crate::cleanup::backend::BackendError;
 use http::HeaderMap;
@@ -116,12 +116,41 @@ pub fn next_link(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-/// At most `limit` calls in any `window`.
+/// At most `limit` calls in any `window`, as the server counts them. The server stamps a call
+/// when it arrives, somewhere between its release here and its answer, so a call counts from its
+/// release (in flight) and then until `window` after its answer: a later call is released only
+/// when the server can no longer count the earlier one in the same window, however long either
+/// took on the way.
 #[derive(Debug)]
 pub struct Pace {
     limit: usize,
     window: Duration,
-    recent: tokio::sync::Mutex<VecDeque<Instant>>,
+    calls: std::sync::Mutex<Calls>,
+    answered: tokio::sync::Notify,
+}
+
+/// The calls that still count: those in flight, and when each recent one was answered (oldest
+/// first).
+#[derive(Debug, Default)]
+struct Calls {
+    in_flight: usize,
+    answered: VecDeque<Instant>,
+}
+
+/// A call let through by [`Pace::wait`]; dropping it (once the answer is read) stamps its end.
+#[derive(Debug)]
+pub struct Slot<'a> {
+    pace: &'a Pace,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut calls = self.pace.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls.in_flight -= 1;
+        calls.answered.push_back(Instant::now());
+        drop(calls);
+        self.pace.answered.notify_waiters();
+    }
 }
 
 impl Pace {
@@ -129,32 +158,49 @@ impl Pace {
         Pace {
             limit: limit.max(1),
             window,
-            recent: tokio::sync::Mutex::new(VecDeque::new()),
+            calls: std::sync::Mutex::new(Calls::default()),
+            answered: tokio::sync::Notify::new(),
         }
     }
 
-    /// GitHub's limit for deletions: 180 a minute.
+    /// GitHub's limit for deletions: 180 in 60 s, with a second's margin for the server's clock.
     pub fn github_deletes() -> Pace {
-        Pace::new(180, Duration::from_secs(60))
+        Pace::new(180, Duration::from_secs(61))
     }
 
-    /// Waits until one more call fits in the window, and counts it.
-    pub async fn wait(&self) {
-        let mut recent = self.recent.lock().await;
+    /// Waits until one more call fits in the window; the call counts until its [`Slot`] is
+    /// dropped, and a window after that.
+    pub async fn wait(&self) -> Slot<'_> {
         loop {
-            let now = Instant::now();
-            while recent
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= self.window)
-            {
-                recent.pop_front();
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
+            let free_at = {
+                let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                while calls
+                    .answered
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.window)
+                {
+                    calls.answered.pop_front();
+                }
+                if calls.in_flight + calls.answered.len() < self.limit {
+                    calls.in_flight += 1;
+                    return Slot { pace: self };
+                }
+                calls.answered.front().map(|t| *t + self.window)
+            };
+            match free_at {
+                Some(at) => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => {}
+                        () = &mut answered => {}
+                    }
+                }
+                // Every call that counts is still in flight: the first answer starts the clock.
+                None => answered.await,
             }
-            if recent.len() < self.limit {
-                recent.push_back(now);
-                return;
-            }
-            let oldest = *recent.front().expect("a full window has a first call");
-            tokio::time::sleep_until(oldest + self.window).await;
         }
     }
 }
@@ -253,28 +299,88 @@ mod tests {
         assert!(fresh.wait(Duration::from_secs(60)).await.is_ok());
     }
 
+    /// The most calls within any 60 s of `arrivals` (sorted).
+    fn most_in_a_minute(arrivals: &[Duration]) -> usize {
+        let mut first = 0;
+        let mut most = 0;
+        for (last, at) in arrivals.iter().enumerate() {
+            while *at - arrivals[first] >= Duration::from_secs(60) {
+                first += 1;
+            }
+            most = most.max(last + 1 - first);
+        }
+        most
+    }
+
+    /// One call through `pace`: it reaches the server `to_server` after its release and is
+    /// answered `back` after that. Returns (release, arrival) since `start`.
+    async fn call(
+        pace: &Pace,
+        start: Instant,
+        to_server: Duration,
+        back: Duration,
+    ) -> (Duration, Duration) {
+        let slot = pace.wait().await;
+        let released = start.elapsed();
+        tokio::time::sleep(to_server).await;
+        let arrived = start.elapsed();
+        tokio::time::sleep(back).await;
+        drop(slot);
+        (released, arrived)
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn deletions_never_exceed_180_in_any_minute() {
+    async fn a_burst_of_deletions_never_exceeds_180_in_any_minute_as_the_server_counts() {
         let pace = Pace::github_deletes();
         let start = Instant::now();
-        let mut times = Vec::new();
-        for _ in 0..400 {
-            pace.wait().await;
-            times.push(Instant::now().duration_since(start));
+        let calls = (0..400).map(|_| {
+            call(
+                &pace,
+                start,
+                Duration::from_millis(50),
+                Duration::from_millis(50),
+            )
+        });
+        let mut times = futures_util::future::join_all(calls).await;
+        times.sort();
+        let arrivals: Vec<Duration> = {
+            let mut a: Vec<Duration> = times.iter().map(|t| t.1).collect();
+            a.sort();
+            a
+        };
+        assert_eq!(most_in_a_minute(&arrivals), 180);
+        // The first 180 go at once; the next wait for the first answers and a window (with its
+        // margin); 400 need two more windows, no more.
+        assert_eq!(times[179].0, Duration::ZERO);
+        assert!(
+            times[180].0 >= Duration::from_millis(61_100),
+            "{:?}",
+            times[180]
+        );
+        assert!(times[399].0 < Duration::from_secs(123), "{:?}", times[399]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_first_call_and_a_fast_181st_stay_in_separate_minutes() {
+        // Released 60 s apart, the first reaching the server late and the 181st at once: counted
+        // from their releases, the server would see both within one minute.
+        let pace = Pace::github_deletes();
+        let start = Instant::now();
+        let mut arrivals = Vec::new();
+        for i in 0..400u64 {
+            let to_server = Duration::from_millis(if i == 0 { 900 } else { i % 7 });
+            let (_, arrived) = call(&pace, start, to_server, Duration::from_millis(20)).await;
+            arrivals.push(arrived);
         }
-        for (i, t) in times.iter().enumerate() {
-            let in_window = times[i..]
-                .iter()
-                .take_while(|u| **u < *t + Duration::from_secs(60))
-                .count();
-            assert!(
-                in_window <= 180,
-                "{in_window} calls within a minute from call {i}"
-            );
-        }
-        // The first 180 go at once; 400 need two more windows, no more.
-        assert_eq!(times[179], Duration::ZERO);
-        assert!(times[180] >= Duration::from_secs(60));
-        assert!(times[399] < Duration::from_secs(121), "{:?}", times[399]);
+        assert!(
+            most_in_a_minute(&arrivals) <= 180,
+            "{}",
+            most_in_a_minute(&arrivals)
+        );
+        assert!(
+            *arrivals.last().expect("calls") < Duration::from_secs(2 * 61 + 30),
+            "{:?}",
+            arrivals.last()
+        );
     }
 }

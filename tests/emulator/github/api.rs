@@ -1,7 +1,7 @@
 //! The emulator's REST API face: routes, the primary budget, version listing with `Link`
 //! pagination, version deletion (also in the real registry), and the documented response shapes.
 
-use super::{Shared, State, Version, unix_now};
+use super::{Budget, DELETIONS_PER_MINUTE, Login, Shared, State, Version, unix_now};
 use crate::emulator::http::{Request, forward_raw, response_head};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -51,6 +51,28 @@ fn query(target: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+fn rate_headers(budget: &Budget) -> Vec<(String, String)> {
+    vec![
+        ("x-ratelimit-limit".to_string(), budget.limit.to_string()),
+        (
+            "x-ratelimit-remaining".to_string(),
+            budget.remaining.to_string(),
+        ),
+        ("x-ratelimit-reset".to_string(), budget.reset.to_string()),
+        ("x-ratelimit-used".to_string(), budget.used().to_string()),
+        ("x-ratelimit-resource".to_string(), "core".to_string()),
+    ]
+}
+
+/// The budget a login spends: one per token kind (workflow tokens share their repository's).
+fn budget_of(state: &mut State, login: Option<Login>) -> &mut Budget {
+    match login {
+        None => &mut state.anonymous_rate,
+        Some(Login::Personal) => &mut state.personal_rate,
+        Some(Login::Workflow | Login::ReadOnly) => &mut state.rate,
+    }
+}
+
 pub(super) fn api_face(request: &Request, shared: &Shared) -> ApiResponse {
     let mut state = shared.state.lock().expect("lock");
     state
@@ -61,39 +83,58 @@ pub(super) fn api_face(request: &Request, shared: &Shared) -> ApiResponse {
         .and_then(|a| a.split_whitespace().nth(1))
         .unwrap_or_default()
         .to_string();
-    let read_only = token == state.read_only_token;
-    if token != state.token && !read_only {
-        return message(401, "Bad credentials");
+    let login = state.login(&token);
+    if login.is_none() {
+        let budget = budget_of(&mut state, None);
+        budget.refresh();
+        let headers = rate_headers(budget);
+        let (status, _, body) = if token.is_empty() {
+            message(401, "Requires authentication")
+        } else {
+            message(401, "Bad credentials")
+        };
+        return (status, headers, body);
     }
-    // The primary budget.
-    let now = unix_now() as u64;
-    if now >= state.rate_reset {
-        state.rate_remaining = state.rate_limit;
-        state.rate_reset = now + 3600;
+    let budget = budget_of(&mut state, login);
+    budget.refresh();
+    // `GET /rate_limit` is not charged.
+    if request.method == "GET" && request.path() == "/rate_limit" {
+        let budget = budget.clone();
+        return (200, rate_headers(&budget), rate_limit(&budget));
     }
-    let rate_headers = |s: &State| {
-        vec![
-            ("x-ratelimit-limit".to_string(), s.rate_limit.to_string()),
-            (
-                "x-ratelimit-remaining".to_string(),
-                s.rate_remaining.to_string(),
-            ),
-            ("x-ratelimit-reset".to_string(), s.rate_reset.to_string()),
-            (
-                "x-ratelimit-used".to_string(),
-                (s.rate_limit - s.rate_remaining).to_string(),
-            ),
-            ("x-ratelimit-resource".to_string(), "core".to_string()),
-        ]
-    };
-    if state.rate_remaining == 0 {
-        let (status, _, body) = message(403, "API rate limit exceeded for user ID 1.");
-        return (status, rate_headers(&state), body);
+    if budget.remaining == 0 {
+        let who = match login {
+            Some(Login::Personal) => "user ID 1",
+            _ => "installation ID 1",
+        };
+        let (status, _, body) = message(403, &format!("API rate limit exceeded for {who}."));
+        return (status, rate_headers(budget), body);
     }
-    state.rate_remaining -= 1;
-    let (status, mut headers, body) = route(request, &mut state, shared, read_only);
-    headers.extend(rate_headers(&state));
+    budget.remaining -= 1;
+    let may_delete = login.is_some_and(Login::may_write);
+    let (status, mut headers, body) = route(request, &mut state, shared, !may_delete);
+    headers.extend(rate_headers(budget_of(&mut state, login)));
     (status, headers, body)
+}
+
+/// `GET /rate_limit`, as GitHub's docs show it (`rate` is the deprecated copy of `core`).
+fn rate_limit(core: &Budget) -> String {
+    let resource = |limit: u64, reset: u64| serde_json::json!({"limit": limit, "used": 0, "remaining": limit, "reset": reset});
+    let core = serde_json::json!({
+        "limit": core.limit, "used": core.used(), "remaining": core.remaining, "reset": core.reset,
+    });
+    let reset = unix_now() as u64 + 60;
+    serde_json::json!({
+        "resources": {
+            "core": core,
+            "search": resource(30, reset),
+            "graphql": resource(5000, reset + 3540),
+            "integration_manifest": resource(5000, reset + 3540),
+            "code_search": resource(10, reset),
+        },
+        "rate": core,
+    })
+    .to_string()
 }
 
 fn route(request: &Request, state: &mut State, shared: &Shared, read_only: bool) -> ApiResponse {
@@ -122,6 +163,12 @@ fn route(request: &Request, state: &mut State, shared: &Shared, read_only: bool)
                 None => message(404, "Not Found"),
             }
         }
+        ("GET", [kind, owner, "packages", "container", package]) if *owner == state.owner => {
+            if *kind != owner_route(state) {
+                return message(404, "Not Found");
+            }
+            package_of(state, kind, owner, package)
+        }
         (
             method,
             [
@@ -134,12 +181,7 @@ fn route(request: &Request, state: &mut State, shared: &Shared, read_only: bool)
                 rest @ ..,
             ],
         ) if *owner == state.owner => {
-            let expected = if state.owner_type == "Organization" {
-                "orgs"
-            } else {
-                "users"
-            };
-            if *kind != expected {
+            if *kind != owner_route(state) {
                 return message(404, "Not Found");
             }
             let full = format!("{owner}/{package}");
@@ -151,6 +193,52 @@ fn route(request: &Request, state: &mut State, shared: &Shared, read_only: bool)
         }
         _ => message(404, "Not Found"),
     }
+}
+
+/// `orgs` or `users`: the routes of the owner's packages.
+fn owner_route(state: &State) -> &'static str {
+    if state.owner_type == "Organization" {
+        "orgs"
+    } else {
+        "users"
+    }
+}
+
+/// `GET /{orgs|users}/{owner}/packages/container/{name}`, as GitHub's docs show it.
+fn package_of(state: &State, kind: &str, owner: &str, name: &str) -> ApiResponse {
+    let full = format!("{owner}/{name}");
+    let versions: Vec<&Version> = state
+        .versions
+        .iter()
+        .filter(|v| v.package == full)
+        .collect();
+    let (Some(created), Some(updated)) = (
+        versions.iter().map(|v| v.created_at).min(),
+        versions.iter().map(|v| v.created_at).max(),
+    ) else {
+        return message(404, "Package not found.");
+    };
+    let encoded = name.replace('/', "%2F");
+    let login = &state.owner;
+    let body = serde_json::json!({
+        "id": 197 + full.len() as u64,
+        "name": name,
+        "package_type": "container",
+        "owner": {
+            "login": login, "id": 1, "node_id": "MDQ6VXNlcjE=",
+            "avatar_url": "https://github.com/images/error/octocat_happy.gif", "gravatar_id": "",
+            "url": format!("https://api.github.com/users/{login}"),
+            "html_url": format!("https://github.com/{login}"),
+            "type": state.owner_type, "site_admin": false,
+        },
+        "version_count": versions.len(),
+        "visibility": "private",
+        "url": format!("https://api.github.com/{kind}/{owner}/packages/container/{encoded}"),
+        "created_at": iso(created),
+        "updated_at": iso(updated),
+        "html_url": format!("https://github.com/{kind}/{owner}/packages/container/package/{encoded}"),
+    });
+    (200, Vec::new(), body.to_string())
 }
 
 fn iso(at: i64) -> String {
@@ -243,20 +331,32 @@ fn delete_version(
     }
     if state.inject_secondary > 0 {
         state.inject_secondary -= 1;
-        let (status, _, body) = message(
-            403,
-            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-        );
+        let (status, _, body) = secondary_limit();
         return (status, vec![("retry-after".into(), "1".into())], body);
     }
+    // The secondary limit: 900 points a minute, 5 a DELETE.
     let now = Instant::now();
-    state
-        .deletes
-        .retain(|t| now.duration_since(*t) < Duration::from_secs(60));
-    state.deletes.push(now);
-    if state.deletes.len() > 180 {
-        state.pace_violations += 1;
+    let window = Duration::from_secs(60);
+    let recent: Vec<Instant> = state
+        .deletions
+        .iter()
+        .rev()
+        .take_while(|t| now.duration_since(**t) < window)
+        .copied()
+        .collect();
+    if recent.len() >= DELETIONS_PER_MINUTE && state.enforce_secondary {
+        state.secondary_refusals += 1;
+        let oldest = recent.last().copied().unwrap_or(now);
+        let wait = (oldest + window).saturating_duration_since(now);
+        let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let (status, _, body) = secondary_limit();
+        return (
+            status,
+            vec![("retry-after".into(), retry_after.max(1).to_string())],
+            body,
+        );
     }
+    state.deletions.push(now);
     let Some(index) = state
         .versions
         .iter()
@@ -289,6 +389,20 @@ fn delete_version(
         ),
         Err(e) => message(500, &format!("registry unreachable: {e}")),
     }
+}
+
+/// GitHub's answer to a request over a secondary rate limit.
+fn secondary_limit() -> ApiResponse {
+    (
+        403,
+        Vec::new(),
+        serde_json::json!({
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            "status": "403",
+        })
+        .to_string(),
+    )
 }
 
 /// `GET /users/{owner}`, as GitHub's docs show it.
