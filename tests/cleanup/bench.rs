@@ -362,7 +362,7 @@ fn seed_push(
 #[test]
 #[ignore = "benchmark: run with --release --ignored --nocapture"]
 fn ghcr_cleanup_within_a_github_token_budget() {
-    use crate::emulator::github::{GithubEmulator, unix_now};
+    use crate::emulator::github::{GithubEmulator, TOKEN, unix_now};
     let Some(registry) = crate::registry::harness::Registry::plain() else {
         return;
     };
@@ -380,37 +380,37 @@ fn ghcr_cleanup_within_a_github_token_budget() {
     );
     let dir = tempfile::tempdir().expect("temp dir");
     let cache = dir.path().join("manifests.json");
-    let image = format!("{}/octo-org/app", emulator.name());
-    let apis = format!("{}=github@{}", emulator.name(), emulator.api_url());
+    // Reached as ghcr.io (TLS, the token flow) with the workflow's token only.
+    let env = emulator.ghcr_env();
     let run = |label: &str, dry_run: bool| {
         {
             // A fresh hour of a `GITHUB_TOKEN` (1,000 calls).
             let mut state = emulator.state();
-            state.rate_limit = 1_000;
-            state.rate_remaining = 1_000;
-            state.rate_reset = unix_now() as u64 + 3_600;
+            state.rate.limit = 1_000;
+            state.rate.remaining = 1_000;
+            state.rate.reset = unix_now() as u64 + 3_600;
         }
-        let (api_before, registry_before) =
-            (emulator.state().requests.len(), registry.access_log().len());
+        let (api_before, registry_before) = (
+            emulator.state().requests.len(),
+            emulator.state().registry_requests.len(),
+        );
         let listed = emulator.state().versions.len();
         let now = unix_now().to_string();
         let start = std::time::Instant::now();
-        let r = crate::support::run(
-            &["cleanup"],
-            &[
-                ("INPUT_IMAGES", image.as_str()),
-                (
-                    "INPUT_RETENTION",
-                    "keep tag=latest\nkeep semver=release\ndelete tag=main-* older-than=30d\n\
+        let mut vars: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        vars.extend([
+            ("INPUT_IMAGES", "ghcr.io/octo-org/app"),
+            (
+                "INPUT_RETENTION",
+                "keep tag=latest\nkeep semver=release\ndelete tag=main-* older-than=30d\n\
                      delete semver=prerelease older-than=90d\ndelete untagged older-than=14d",
-                ),
-                ("INPUT_REGISTRY-APIS", apis.as_str()),
-                ("INPUT_GITHUB-TOKEN", "ghs_emulator_token"),
-                ("INPUT_DRY-RUN", if dry_run { "true" } else { "false" }),
-                ("INPUT_MANIFEST-CACHE", cache.to_str().expect("utf-8")),
-                ("SOURCE_DATE_EPOCH", now.as_str()),
-            ],
-        );
+            ),
+            ("INPUT_GITHUB-TOKEN", TOKEN),
+            ("INPUT_DRY-RUN", if dry_run { "true" } else { "false" }),
+            ("INPUT_MANIFEST-CACHE", cache.to_str().expect("utf-8")),
+            ("SOURCE_DATE_EPOCH", now.as_str()),
+        ]);
+        let r = crate::support::run(&["cleanup"], &vars);
         let wall = start.elapsed();
         assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
         let state = emulator.state();
@@ -419,19 +419,15 @@ fn ghcr_cleanup_within_a_github_token_budget() {
             .iter()
             .filter(|q| q.starts_with("DELETE"))
             .count();
-        let used = state.rate_limit - state.rate_remaining;
+        let used = state.rate.limit - state.rate.remaining;
+        // The client's requests to the registry face (token challenges included).
+        let asked = &state.registry_requests[registry_before..];
+        let registry_requests = asked.len();
+        let manifest_reads = asked
+            .iter()
+            .filter(|q| q.starts_with("GET") && q.contains("/manifests/"))
+            .count();
         drop(state);
-        // The client's registry requests: the emulator's own DELETEs (mirroring a deleted
-        // version into the registry) are not counted.
-        let log = registry.access_log();
-        let registry_requests = log[registry_before..]
-            .iter()
-            .filter(|(q, _)| !q.starts_with("DELETE"))
-            .count();
-        let manifest_reads = log[registry_before..]
-            .iter()
-            .filter(|(q, _)| q.starts_with("GET") && q.contains("/manifests/"))
-            .count();
         eprintln!(
             "{label}: {listed} versions listed; {api} API requests ({deletes} DELETE), budget used {used} of 1000; \
              {registry_requests} registry requests ({manifest_reads} manifest GETs); \

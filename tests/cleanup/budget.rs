@@ -3,7 +3,7 @@
 //! spares a second run over an unchanged package its manifest reads.
 
 use super::images::{Published, multi_arch, publish_to};
-use crate::emulator::github::{GithubEmulator, unix_now};
+use crate::emulator::github::{GithubEmulator, TOKEN, unix_now};
 use crate::registry::harness::Registry;
 use crate::support::{Run, run};
 
@@ -12,23 +12,38 @@ const DAY: i64 = 86_400;
 const POLICY: &str =
     "keep tag=latest\ndelete tag=main-* older-than=14d\ndelete untagged older-than=14d";
 
+/// The environment of a run that meets the emulator as `ghcr.io` with the workflow token.
+fn ghcr_env(emulator: &GithubEmulator) -> Vec<(&'static str, String)> {
+    let mut env = emulator.ghcr_env();
+    env.push(("INPUT_GITHUB-TOKEN", TOKEN.to_owned()));
+    env
+}
+
+fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
 fn publish(emulator: &GithubEmulator, seed: u64, tags: &[&str]) -> Published {
-    let target = format!("{}/{PACKAGE}", emulator.name());
-    publish_to(&target, &multi_arch(seed, true), tags, &[])
+    let env = ghcr_env(emulator);
+    publish_to(
+        &format!("ghcr.io/{PACKAGE}"),
+        &multi_arch(seed, true),
+        tags,
+        &borrowed(&env),
+    )
 }
 
 fn cleanup(emulator: &GithubEmulator, dry_run: bool, extra: &[(&str, &str)]) -> Run {
-    let image = format!("{}/{PACKAGE}", emulator.name());
-    let apis = format!("{}=github@{}", emulator.name(), emulator.api_url());
+    let image = format!("ghcr.io/{PACKAGE}");
     let now = unix_now().to_string();
-    let mut vars = vec![
+    let env = ghcr_env(emulator);
+    let mut vars = borrowed(&env);
+    vars.extend([
         ("INPUT_IMAGES", image.as_str()),
         ("INPUT_RETENTION", POLICY),
-        ("INPUT_REGISTRY-APIS", apis.as_str()),
-        ("INPUT_GITHUB-TOKEN", "ghs_emulator_token"),
         ("INPUT_DRY-RUN", if dry_run { "true" } else { "false" }),
         ("SOURCE_DATE_EPOCH", now.as_str()),
-    ];
+    ]);
     vars.extend_from_slice(extra);
     run(&["cleanup"], &vars)
 }
@@ -37,12 +52,14 @@ fn is_version(emulator: &GithubEmulator, digest: &str) -> bool {
     emulator.state().version(PACKAGE, digest).is_some()
 }
 
-/// Manifest GETs by digest the registry answered.
-fn manifest_reads(registry: &Registry) -> usize {
-    registry
-        .access_log()
+/// Manifest GETs by digest the registry face was asked.
+fn manifest_reads(emulator: &GithubEmulator) -> usize {
+    let prefix = format!("GET /v2/{PACKAGE}/manifests/sha256:");
+    emulator
+        .state()
+        .registry_requests
         .iter()
-        .filter(|(r, _)| r.starts_with("GET ") && r.contains("/manifests/sha256:"))
+        .filter(|r| r.starts_with(&prefix))
         .count()
 }
 
@@ -68,8 +85,8 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
         }
         // A `GITHUB_TOKEN`'s hour: after the owner lookup and the listing (2 calls), the reserve
         // (50) and room for two images and a half.
-        state.rate_limit = 1_000;
-        state.rate_remaining = 2 + 50 + 2 * per_image + per_image / 2;
+        state.rate.limit = 1_000;
+        state.rate.remaining = 2 + 50 + 2 * per_image + per_image / 2;
     }
 
     let dry = cleanup(&emulator, true, &[]);
@@ -81,7 +98,7 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
     );
     assert_eq!(dry.get("remaining"), (2 * per_image).to_string());
 
-    emulator.state().rate_remaining = 2 + 50 + 2 * per_image + per_image / 2;
+    emulator.state().rate.remaining = 2 + 50 + 2 * per_image + per_image / 2;
     let first = cleanup(&emulator, false, &[]);
     assert!(first.success(), "{}\n{}", first.stdout(), first.stderr());
     let left = format!("{} versions left for the next run", 2 * per_image);
@@ -105,10 +122,10 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
             );
         }
     }
-    let remaining = emulator.state().rate_remaining;
+    let remaining = emulator.state().rate.remaining;
     assert!(remaining >= 50, "the reserve was kept: {remaining} left");
 
-    emulator.state().rate_remaining = 1_000;
+    emulator.state().rate.remaining = 1_000;
     let second = cleanup(&emulator, false, &[]);
     assert!(second.success(), "{}\n{}", second.stdout(), second.stderr());
     assert_eq!(second.get("deleted"), (2 * per_image).to_string());
@@ -174,10 +191,10 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
     let cache_input = cache.to_str().expect("a UTF-8 path");
     let with_cache = [("INPUT_MANIFEST-CACHE", cache_input)];
 
-    let before = manifest_reads(&registry);
+    let before = manifest_reads(&emulator);
     let first = cleanup(&emulator, true, &with_cache);
     assert!(first.success(), "{}\n{}", first.stdout(), first.stderr());
-    let first_reads = manifest_reads(&registry) - before;
+    let first_reads = manifest_reads(&emulator) - before;
     // Three tagged indexes and the untagged one; their platform images and attestations are
     // known from them.
     assert_eq!(first_reads, 4, "of {versions} versions");
@@ -185,11 +202,11 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
     assert_eq!(first.get("deleted"), deleted, "{}", first.summary_file);
     assert!(cache.exists());
 
-    let before = manifest_reads(&registry);
+    let before = manifest_reads(&emulator);
     let second = cleanup(&emulator, true, &with_cache);
     assert!(second.success(), "{}\n{}", second.stdout(), second.stderr());
     assert_eq!(
-        manifest_reads(&registry) - before,
+        manifest_reads(&emulator) - before,
         0,
         "every manifest from the cache"
     );
@@ -198,7 +215,7 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
 
     // A corrupt file is a warning and an empty cache; the run reads again and goes on.
     std::fs::write(&cache, b"{\"format\": 1, \"manifests\": [").expect("write");
-    let before = manifest_reads(&registry);
+    let before = manifest_reads(&emulator);
     let third = cleanup(&emulator, false, &with_cache);
     assert!(third.success(), "{}\n{}", third.stdout(), third.stderr());
     assert!(
@@ -206,7 +223,7 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
         "{}",
         third.stdout()
     );
-    assert_eq!(manifest_reads(&registry) - before, 4);
+    assert_eq!(manifest_reads(&emulator) - before, 4);
     assert_eq!(third.get("deleted"), deleted);
     for d in kept.digests() {
         assert!(is_version(&emulator, &d.to_string()), "kept {d}");
