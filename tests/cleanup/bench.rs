@@ -390,10 +390,10 @@ fn ghcr_cleanup_within_a_github_token_budget() {
             state.rate.remaining = 1_000;
             state.rate.reset = unix_now() as u64 + 3_600;
         }
-        let (api_before, registry_before) = (
-            emulator.state().requests.len(),
-            emulator.state().registry_requests.len(),
-        );
+        let (api_before, registry_before) = {
+            let state = emulator.state();
+            (state.requests.len(), state.registry_requests.len())
+        };
         let listed = emulator.state().versions.len();
         let now = unix_now().to_string();
         let start = std::time::Instant::now();
