@@ -31,6 +31,8 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("closed-pull-requests", ""),
     ("registry-apis", ""),
     ("timeout", "60m"),
+    ("cleanup-time-budget", "1h"),
+    ("manifest-cache", ""),
 ];
 
 /// The variable the runner sets for an input: `INPUT_` + the name upper-cased, spaces as `_`,
@@ -89,6 +91,12 @@ pub struct Inputs {
     /// `timeout`: the longest a publish may run against registries; then it stops, reports what
     /// was written, and fails.
     pub timeout: Duration,
+    /// `command: cleanup`: the longest deleting may go on; then the run stops between two
+    /// groups and leaves the rest for the next run (a success).
+    pub cleanup_time_budget: Duration,
+    /// `command: cleanup`: a file of manifests already read (by digest), read at the start and
+    /// written at the end; `None`: no cache.
+    pub manifest_cache: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,6 +171,8 @@ impl Inputs {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let timeout = duration("timeout", &get("timeout"))?;
+        let cleanup_time_budget = duration("cleanup-time-budget", &get("cleanup-time-budget"))?;
+        let manifest_cache = get("manifest-cache").trim().to_string();
         Ok(Inputs {
             command,
             tags: TagInputs {
@@ -188,6 +198,8 @@ impl Inputs {
             closed_pull_requests,
             registry_apis: get("registry-apis"),
             timeout,
+            cleanup_time_budget,
+            manifest_cache: (!manifest_cache.is_empty()).then(|| manifest_cache.into()),
         })
     }
 }
@@ -251,6 +263,8 @@ mod tests {
         assert!(inputs.fail_on_drift);
         assert!(inputs.verify_tags.is_empty());
         assert_eq!(inputs.timeout, Duration::from_secs(3600));
+        assert_eq!(inputs.cleanup_time_budget, Duration::from_secs(3600));
+        assert_eq!(inputs.manifest_cache, None);
     }
 
     #[test]
@@ -297,6 +311,18 @@ mod tests {
             assert_eq!(e.input, "timeout", "{bad}");
             assert!(e.to_string().contains("e.g. `30m`"), "{e}");
         }
+        let e = Inputs::from_vars(&vars(&[("INPUT_CLEANUP-TIME-BUDGET", "90")])).unwrap_err();
+        assert_eq!(e.input, "cleanup-time-budget");
+        let ok = Inputs::from_vars(&vars(&[
+            ("INPUT_CLEANUP-TIME-BUDGET", "20m"),
+            ("INPUT_MANIFEST-CACHE", " .cache/manifests.json "),
+        ]))
+        .unwrap();
+        assert_eq!(ok.cleanup_time_budget, Duration::from_secs(1200));
+        assert_eq!(
+            ok.manifest_cache.as_deref(),
+            Some(std::path::Path::new(".cache/manifests.json"))
+        );
         let ok = Inputs::from_vars(&vars(&[("INPUT_TIMEOUT", "1h30m")])).unwrap();
         assert_eq!(ok.timeout, Duration::from_secs(5400));
         let e = Inputs::from_vars(&vars(&[("INPUT_COMMAND", "deploy")])).unwrap_err();

@@ -7,6 +7,7 @@ use super::error::AppError;
 use super::session::Session;
 use super::{Finished, log};
 use crate::cleanup::backend::{Api, Backend, PullRequestStates};
+use crate::cleanup::cache::ManifestCache;
 use crate::cleanup::error::outcome;
 use crate::cleanup::github::api::GithubApi;
 use crate::cleanup::github::{GithubBackend, GithubPullRequests};
@@ -15,9 +16,9 @@ use crate::cleanup::oci::OciBackend;
 use crate::cleanup::plan::Action;
 use crate::cleanup::run::{self, ImageRun, Request};
 use crate::registry::{ClientConfig, Credential, Repository};
-use crate::report::cleanup::{cleanup_outputs, cleanup_summary};
+use crate::report::cleanup::{cleanup_outputs, cleanup_summary, remaining_line};
 use crate::report::commands::{self, Untrusted, UntrustedMessage};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -40,6 +41,7 @@ pub fn run(
         closed_prs: cleanup.closed_prs.clone(),
         now: run.now,
         dry_run,
+        time_budget: Some(run.inputs.cleanup_time_budget),
     };
     let github_apis = GithubApis::default();
     let github_api = |url: &str| api_for(&github_apis, url, run);
@@ -56,13 +58,27 @@ pub fn run(
         }
         _ => None,
     };
+    // Manifests by digest, from the `manifest-cache` file when there is one.
+    let (cache, cache_warning) = match &run.inputs.manifest_cache {
+        Some(path) => ManifestCache::load(path),
+        None => (ManifestCache::in_memory(), None),
+    };
+    let cache = Arc::new(cache);
+    if let Some(warning) = &cache_warning {
+        log(
+            console,
+            &commands::Annotation::warning(warning.as_str()).to_string(),
+        );
+    }
     let client = &session.client;
     let backend_for = |repo: &Repository| -> Box<dyn Backend> {
         match cleanup.apis.for_registry(&repo.registry) {
             Api::Oci => Box::new(OciBackend {
                 client: client.clone(),
             }),
-            Api::GitHub(url) => Box::new(GithubBackend::new(github_api(&url), client.clone())),
+            Api::GitHub(url) => Box::new(
+                GithubBackend::new(github_api(&url), client.clone()).with_cache(cache.clone()),
+            ),
             Api::DockerHub(api) => Box::new(HubBackend::new(
                 api,
                 registry_credential(&session.config, &repo.registry),
@@ -121,6 +137,18 @@ fn log_runs(console: &mut dyn Write, runs: &[ImageRun], dry_run: bool) {
                 &format!("  error: {}", UntrustedMessage(&indented)),
             );
         }
+        if let Some(note) = image.plan.as_ref().and_then(|p| p.budget.as_ref()) {
+            log(console, &format!("  budget: {note}"));
+        }
+        let next_run: BTreeSet<_> = image
+            .plan
+            .iter()
+            .flat_map(|p| {
+                p.deferred
+                    .iter()
+                    .chain(p.deferred_untags.iter().map(|(d, _)| d))
+            })
+            .collect();
         for d in image.plan.iter().flat_map(|p| &p.decisions) {
             let rule = d
                 .rule
@@ -131,14 +159,22 @@ fn log_runs(console: &mut dyn Write, runs: &[ImageRun], dry_run: bool) {
                 (true, Action::Untag) => "Would untag".to_owned(),
                 (_, action) => format!("{action:?}"),
             };
+            let later = if d.action != Action::Keep && next_run.contains(&d.digest) {
+                " (left for the next run)"
+            } else {
+                ""
+            };
             let line = format!(
-                "  {action} {} {}{rule}: {}",
+                "  {action} {} {}{rule}: {}{later}",
                 d.tag.as_deref().unwrap_or("(untagged)"),
                 d.digest,
                 d.reason
             );
             log(console, &Untrusted(&line).to_string());
         }
+    }
+    if let Some(line) = remaining_line(runs) {
+        log(console, &line);
     }
 }
 

@@ -129,6 +129,11 @@ pub trait Backend: Send + Sync {
         inventory: &'a Inventory,
         plan: &'a CleanupPlan,
     ) -> BoxFuture<'a, Vec<Outcome>>;
+
+    /// What the API lets this run still spend, as last announced (default: no limit known).
+    fn allowance(&self) -> super::budget::Allowance {
+        super::budget::Allowance::default()
+    }
 }
 
 /// Which pull requests are closed, from an API.

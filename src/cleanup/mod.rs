@@ -54,6 +54,8 @@
 //! [`hub`] (Docker Hub's API), [`oci`] (the distribution API of any other registry).
 
 pub mod backend;
+pub mod budget;
+pub mod cache;
 pub mod error;
 pub mod github;
 pub mod hub;

@@ -10,6 +10,7 @@
 
 use super::backend::{Backend, BackendError, Blocked, Deleted, Outcome};
 use super::{Capabilities, CleanupPlan, Inventory, Version};
+use crate::oci::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 use crate::oci::{Kind, Node, walk};
 use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests, Result};
 use futures_util::StreamExt;
@@ -122,6 +123,10 @@ pub struct ManifestGraph {
     pub subject: Option<Digest>,
     /// An image's config blob.
     pub config: Option<Digest>,
+    /// The children whose descriptor says they are plain image manifests (an image or docker
+    /// manifest media type, no `artifactType`): they list no manifests of their own and are no
+    /// referrers, so a planner may skip reading them.
+    pub leaves: Vec<Digest>,
 }
 
 /// Manifests read at once (GETs in flight per image; the client's per-host limit still applies).
@@ -139,6 +144,15 @@ impl ManifestGraph {
                 Kind::Image => parsed.blobs.first().map(|d| d.digest.clone()),
                 _ => None,
             },
+            leaves: parsed
+                .manifests
+                .iter()
+                .filter(|d| {
+                    d.artifact_type.is_none()
+                        && matches!(d.media_type.as_str(), OCI_MANIFEST | DOCKER_MANIFEST)
+                })
+                .map(|d| d.digest.clone())
+                .collect(),
         }
     }
 }

@@ -70,6 +70,15 @@ pub struct CleanupPlan {
     pub untags: Vec<(Digest, String)>,
     /// Why untagged versions were spared (incomplete listing, unreadable manifests).
     pub fail_closed: Option<String>,
+    /// The sizes of the groups of `deletions` that go together, in order (set by
+    /// [`super::budget::fit`]; empty before).
+    pub groups: Vec<usize>,
+    /// Deletions over this run's budget, left for the next run.
+    pub deferred: Vec<Digest>,
+    /// Untags over this run's budget, left for the next run.
+    pub deferred_untags: Vec<(Digest, String)>,
+    /// How the plan met the run's budget (set by [`super::budget::fit`]).
+    pub budget: Option<super::budget::BudgetNote>,
 }
 
 /// A tag's verdict before the graph is considered.

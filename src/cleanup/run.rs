@@ -3,10 +3,12 @@
 //! execute unless dry-run. One image's failure is recorded and the next image still runs.
 
 use super::backend::{Backend, Outcome, PullRequestStates};
+use super::budget::{self, Allowance, DELETE_CALLS, Limit, UNTAG_CALLS};
 use super::policy::pr_number;
 use super::{CleanupPlan, Inventory, Policy, cosign_subject, plan_cleanup};
 use crate::registry::{Digest, Repository};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 /// What to clean up.
 pub struct Request<'a> {
@@ -16,6 +18,8 @@ pub struct Request<'a> {
     pub closed_prs: BTreeSet<u64>,
     pub now: jiff::Timestamp,
     pub dry_run: bool,
+    /// `cleanup-time-budget`: deleting stops (cleanly, between groups) when it would run past.
+    pub time_budget: Option<Duration>,
 }
 
 /// One image's run: the plan (absent when gathering failed) and each step's outcome.
@@ -95,6 +99,8 @@ pub async fn cleanup(
     pull_requests: Option<&dyn PullRequestStates>,
     request: &Request<'_>,
 ) -> (Vec<ImageRun>, Vec<String>) {
+    let started = Instant::now();
+    let deadline = request.time_budget.map(|b| started + b);
     let mut warnings = Vec::new();
     let mut gathered: Vec<(Repository, String, Gathered)> = Vec::new();
     for repo in &request.images {
@@ -156,10 +162,16 @@ pub async fn cleanup(
             backend.capabilities(),
             request.now,
         );
+        let allowance = Allowance {
+            time: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+            now: jiff::Timestamp::now(),
+            ..backend.allowance()
+        };
+        let mut plan = budget::fit(plan, &inventory, &allowance);
         let results = if request.dry_run {
             Vec::new()
         } else {
-            backend.execute(&repo, &inventory, &plan).await
+            execute_within(backend.as_ref(), &repo, &inventory, &mut plan, deadline).await
         };
         runs.push(ImageRun {
             image,
@@ -170,4 +182,100 @@ pub async fn cleanup(
         });
     }
     (runs, warnings)
+}
+
+/// Calls carried out between two looks at the budget, at most (a group bigger than that goes
+/// alone): about 20 s of deletions at GitHub's pace, so a stop comes soon after a limit nears.
+const BATCH_CALLS: u64 = 60;
+
+/// Carries out `plan` in batches of whole groups, looking at the time and the API budget before
+/// each: when the next group would not fit, it and every later step move to the plan's
+/// deferred lists and the run ends there, a success.
+async fn execute_within(
+    backend: &dyn Backend,
+    repo: &Repository,
+    inventory: &Inventory,
+    plan: &mut CleanupPlan,
+    deadline: Option<Instant>,
+) -> Vec<Outcome> {
+    // What `calls` more would overrun, if anything.
+    let over = |calls: u64| -> Option<Limit> {
+        let allowance = backend.allowance();
+        if let Some(deadline) = deadline {
+            // A second of round trips, plus the API's pace (the pace's first burst is not counted).
+            let pace = allowance
+                .per_minute
+                .map_or(0.0, |p| calls as f64 * 60.0 / p.max(1) as f64);
+            if Instant::now() + Duration::from_secs_f64(1.0 + pace) > deadline {
+                return Some(Limit::Time);
+            }
+        }
+        match allowance.api {
+            Some(api) if api.spendable(jiff::Timestamp::now()) < calls => Some(Limit::Api),
+            _ => None,
+        }
+    };
+    // When the API budget renews soon (and within the time left), waits for it: `true` when it did.
+    let renewed = || async {
+        let allowance = Allowance {
+            time: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+            now: jiff::Timestamp::now(),
+            ..backend.allowance()
+        };
+        match allowance.renewal_wait() {
+            Some(wait) => {
+                tracing::warn!(
+                    wait_s = wait.as_secs(),
+                    "API budget low: waiting for its reset"
+                );
+                tokio::time::sleep(wait + Duration::from_secs(1)).await;
+                true
+            }
+            None => false,
+        }
+    };
+    let mut results = Vec::new();
+    if !plan.untags.is_empty() {
+        let calls = plan.untags.len() as u64 * UNTAG_CALLS;
+        if over(calls) == Some(Limit::Api) {
+            renewed().await;
+        }
+        if let Some(limit) = over(calls) {
+            budget::defer_from(plan, 0, true, limit);
+            return results;
+        }
+        let untags = CleanupPlan {
+            untags: plan.untags.clone(),
+            ..CleanupPlan::default()
+        };
+        results.extend(backend.execute(repo, inventory, &untags).await);
+    }
+    let (mut group, mut start) = (0, 0);
+    while group < plan.groups.len() {
+        let (mut end, mut calls) = (group, 0);
+        while end < plan.groups.len() {
+            let more = calls + plan.groups[end] as u64 * DELETE_CALLS;
+            if (end > group && more > BATCH_CALLS) || over(more).is_some() {
+                break;
+            }
+            (calls, end) = (more, end + 1);
+        }
+        if end == group {
+            let calls = plan.groups[group] as u64 * DELETE_CALLS;
+            if over(calls) == Some(Limit::Api) && renewed().await {
+                continue;
+            }
+            let limit = over(calls).unwrap_or(Limit::Api);
+            budget::defer_from(plan, group, false, limit);
+            break;
+        }
+        let size: usize = plan.groups[group..end].iter().sum();
+        let batch = CleanupPlan {
+            deletions: plan.deletions[start..start + size].to_vec(),
+            ..CleanupPlan::default()
+        };
+        results.extend(backend.execute(repo, inventory, &batch).await);
+        (group, start) = (end, start + size);
+    }
+    results
 }

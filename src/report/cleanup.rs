@@ -1,6 +1,6 @@
-//! What cleanup tells the workflow: outputs `deleted`, `deleted-images`, `kept`, `failed` and a
-//! JSON `report`, and a step summary with, per image, every version and tag, keep/delete, and the
-//! rule that decided.
+//! What cleanup tells the workflow: outputs `deleted`, `deleted-images`, `kept`, `failed`,
+//! `remaining` and a JSON `report`, and a step summary with, per image, every version and tag,
+//! keep/delete, the rule that decided, and what the run's budget left for the next run.
 
 use super::outputs::Outputs;
 use super::summary::{cell, code_span};
@@ -10,8 +10,9 @@ use crate::cleanup::{Action, Decision};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-/// Counts over every image. `deleted`: versions deleted (planned, in a dry run); `kept`: versions
-/// kept; `failed`: deletions that failed plus images that could not be read.
+/// Counts over every image. `deleted`: versions deleted (planned for this run, in a dry run);
+/// `kept`: versions kept (not those left for the next run); `failed`: deletions that failed plus
+/// images that could not be read.
 pub fn counts(runs: &[ImageRun], dry_run: bool) -> (usize, usize, usize) {
     let (mut deleted, mut kept, mut failed) = (0, 0, 0);
     for run in runs {
@@ -26,7 +27,7 @@ pub fn counts(runs: &[ImageRun], dry_run: bool) -> (usize, usize, usize) {
                 .count()
         };
         let all: BTreeSet<_> = plan.decisions.iter().map(|d| &d.digest).collect();
-        kept += all.len() - plan.deletions.len();
+        kept += all.len() - plan.deletions.len() - plan.deferred.len();
     }
     (deleted, kept, failed)
 }
@@ -123,7 +124,32 @@ pub fn deleted_kinds(runs: &[ImageRun], dry_run: bool) -> DeletedKinds {
     kinds
 }
 
-/// `deleted` (manifests), `deleted-images`, `kept`, `failed`, `report`.
+/// Versions (and tags) the plans delete that this run left for the next one.
+pub fn remaining(runs: &[ImageRun]) -> (usize, usize) {
+    runs.iter()
+        .filter_map(|r| r.plan.as_ref())
+        .fold((0, 0), |(v, t), p| {
+            (v + p.deferred.len(), t + p.deferred_untags.len())
+        })
+}
+
+/// `N versions left for the next run` (and tags), or `None` when nothing is left.
+pub fn remaining_line(runs: &[ImageRun]) -> Option<String> {
+    let (versions, tag_count) = remaining(runs);
+    let tags = match tag_count {
+        0 => String::new(),
+        1 => " (and 1 tag to remove)".into(),
+        n => format!(" (and {n} tags to remove)"),
+    };
+    (versions + tag_count > 0).then(|| {
+        format!(
+            "{versions} version{} left for the next run{tags}: over this run's budget",
+            if versions == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// `deleted` (manifests), `deleted-images`, `kept`, `failed`, `remaining`, `report`.
 pub fn cleanup_outputs(runs: &[ImageRun], dry_run: bool) -> Outputs {
     let (deleted, kept, failed) = counts(runs, dry_run);
     let mut outputs = Outputs::new();
@@ -134,6 +160,7 @@ pub fn cleanup_outputs(runs: &[ImageRun], dry_run: bool) -> Outputs {
     );
     outputs.set("kept", kept.to_string());
     outputs.set("failed", failed.to_string());
+    outputs.set("remaining", remaining(runs).0.to_string());
     outputs.set("report", report_json(runs, dry_run).to_string());
     outputs
 }
@@ -182,6 +209,9 @@ pub fn report_json(runs: &[ImageRun], dry_run: bool) -> Value {
                 "fail_closed": plan.and_then(|p| p.fail_closed.clone()),
                 "decisions": plan.map_or(Vec::new(), |p| p.decisions.iter().map(decision_json).collect()),
                 "deletions": run.results.iter().map(outcome_json).collect::<Vec<_>>(),
+                "budget": plan.and_then(|p| p.budget.as_ref()).map(|b| b.to_string()),
+                "deferred": plan.map_or(Vec::new(), |p| p.deferred.iter().map(|d| d.to_string()).collect()),
+                "deferred_untags": plan.map_or(Vec::new(), |p| p.deferred_untags.iter().map(|(d, t)| json!({"digest": d.to_string(), "tag": t})).collect()),
             })
         })
         .collect();
@@ -202,6 +232,9 @@ pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
         deleted_kinds(runs, dry_run).describe(),
         plural(kept, "manifest", "manifests"),
     );
+    if let Some(line) = remaining_line(runs) {
+        md.push_str(&format!("**{line}**\n\n"));
+    }
     for run in runs {
         md.push_str(&format!("#### {}\n\n", code_span(&run.image)));
         if let Some(error) = &run.error {
@@ -211,13 +244,24 @@ pub fn cleanup_summary(runs: &[ImageRun], dry_run: bool) -> String {
         if let Some(why) = &plan.fail_closed {
             md.push_str(&format!("**Fail closed:** {}\n\n", code_span(why)));
         }
+        if let Some(note) = &plan.budget {
+            md.push_str(&format!("**Budget:** {}\n\n", cell(&note.to_string())));
+        }
+        let next_run: BTreeSet<_> = plan
+            .deferred
+            .iter()
+            .chain(plan.deferred_untags.iter().map(|(d, _)| d))
+            .collect();
         md.push_str("| Tag | Digest | Action | Rule | Reason |\n|---|---|---|---|---|\n");
         for d in &plan.decisions {
             let failed = run
                 .results
                 .iter()
                 .any(|o| o.digest == d.digest && o.failed() && (o.tag.is_none() || o.tag == d.tag));
+            let deferred = d.action != Action::Keep && next_run.contains(&d.digest);
             let action = match (d.action, dry_run, failed) {
+                (Action::Delete, _, _) if deferred => "delete (next run)",
+                (Action::Untag, _, _) if deferred => "untag (next run)",
                 (Action::Delete, _, true) => "delete **failed**",
                 (Action::Untag, _, true) => "untag **failed**",
                 (Action::Delete, true, _) => "would delete",
@@ -359,6 +403,55 @@ mod tests {
         let outputs = cleanup_outputs(&runs, true);
         assert_eq!(outputs.get("deleted"), Some("5"));
         assert_eq!(outputs.get("deleted-images"), Some("2"));
+    }
+
+    #[test]
+    fn deletions_over_the_budget_are_left_for_the_next_run_and_said_so() {
+        let mut runs = runs(Vec::new());
+        let plan = runs[0].plan.take().unwrap();
+        let inventory = Inventory {
+            image: "r/app".into(),
+            versions: vec![
+                Version::new(Digest::sha256(b"1"), &["latest"]),
+                Version::new(Digest::sha256(b"2"), &["main-a|b"]),
+            ],
+            incomplete: None,
+        };
+        let tight = crate::cleanup::budget::Allowance {
+            api: Some(crate::cleanup::budget::RateLimit {
+                remaining: 25,
+                limit: None,
+                reset: None,
+            }),
+            ..Default::default()
+        };
+        runs[0].plan = Some(crate::cleanup::budget::fit(plan, &inventory, &tight));
+        assert_eq!(
+            counts(&runs, true),
+            (0, 1, 0),
+            "the deferred one is not counted kept"
+        );
+        assert_eq!(remaining(&runs), (1, 0));
+        let line = remaining_line(&runs).unwrap();
+        assert_eq!(
+            line,
+            "1 version left for the next run: over this run's budget"
+        );
+        let md = cleanup_summary(&runs, true);
+        assert!(md.contains(&format!("**{line}**")), "{md}");
+        assert!(md.contains("| delete (next run) |"), "{md}");
+        assert!(
+            md.contains("**Budget:** API budget 25 left, 25 kept in reserve"),
+            "{md}"
+        );
+        let outputs = cleanup_outputs(&runs, true);
+        assert_eq!(outputs.get("remaining"), Some("1"));
+        let json = report_json(&runs, true);
+        assert_eq!(
+            json["images"][0]["deferred"][0],
+            Digest::sha256(b"2").to_string()
+        );
+        assert_eq!(remaining_line(&self::runs(Vec::new())), None);
     }
 
     #[test]

@@ -10,5 +10,7 @@ mod bench;
 mod oci;
 // GHCR: the GitHub Packages API emulator in front of a real registry.
 mod github;
+// GHCR within its limits: API and time budgets, the manifest cache (issue 17).
+mod budget;
 // Docker Hub: the Hub API emulator in front of a real registry.
 mod hub;

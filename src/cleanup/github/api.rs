@@ -89,6 +89,8 @@ pub struct GithubApi {
     pace: Pace,
     list_calls: AtomicU64,
     delete_calls: AtomicU64,
+    /// `x-ratelimit-limit` as last announced (0: never).
+    rate_limit: AtomicU64,
 }
 
 impl GithubApi {
@@ -118,12 +120,24 @@ impl GithubApi {
             pace: Pace::github_deletes(),
             list_calls: AtomicU64::new(0),
             delete_calls: AtomicU64::new(0),
+            rate_limit: AtomicU64::new(0),
         })
     }
 
     /// Version-listing calls made so far.
     pub fn list_calls(&self) -> u64 {
         self.list_calls.load(Ordering::Relaxed)
+    }
+
+    /// The primary budget as the last response announced it.
+    pub fn rate_limit(&self) -> Option<crate::cleanup::budget::RateLimit> {
+        let (remaining, reset) = self.budget.seen()?;
+        let limit = self.rate_limit.load(Ordering::Relaxed);
+        Some(crate::cleanup::budget::RateLimit {
+            remaining,
+            limit: (limit > 0).then_some(limit),
+            reset: jiff::Timestamp::from_second(reset as i64).ok(),
+        })
     }
 
     /// Whether `owner` is a user or an organisation (`GET /users/{owner}`).
@@ -253,6 +267,13 @@ impl GithubApi {
             let failure = match answer {
                 Ok((parts, body)) => {
                     self.budget.update(&parts.headers);
+                    if let Some(limit) = parts
+                        .headers
+                        .get("x-ratelimit-limit")
+                        .and_then(|v| v.to_str().ok()?.trim().parse().ok())
+                    {
+                        self.rate_limit.store(limit, Ordering::Relaxed);
+                    }
                     let status = parts.status.as_u16();
                     match body {
                         Ok(body) if is_rate_limited(status, &parts.headers, &body) => {

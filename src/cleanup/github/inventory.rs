@@ -10,7 +10,7 @@ use crate::cleanup::oci::{ManifestGraph, readable_order};
 use crate::cleanup::{Inventory, Version};
 use crate::registry::Digest;
 use octocrab::models::packages::PackageVersion;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One listed version, as the backend needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,94 @@ pub fn listed(versions: &[PackageVersion]) -> (Vec<Listed>, Vec<String>) {
         }
     }
     (good, bad)
+}
+
+/// What was learnt of each manifest read so far (or why it could not be read).
+pub type Read = BTreeMap<Digest, Result<ManifestGraph, String>>;
+
+/// Whether `tag` is a referrers tag schema index (`sha256-<64 hex>`): it lists referrers, whose
+/// `subject` must be read.
+fn referrers_tag(tag: &str) -> bool {
+    tag.strip_prefix("sha256-")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The listed versions that need no read: plain image manifests (see [`ManifestGraph::leaves`])
+/// that a manifest already read lists, untagged. Their children (none) and subject (none) are
+/// known from the parent's descriptor, and their fate follows their parents'.
+pub fn leaves(listed: &[Listed], read: &Read) -> BTreeSet<Digest> {
+    let untagged: BTreeSet<&Digest> = listed
+        .iter()
+        .filter(|l| l.tags.is_empty())
+        .map(|l| &l.digest)
+        .collect();
+    let lists_referrers: BTreeSet<&Digest> = listed
+        .iter()
+        .filter(|l| l.tags.iter().any(|t| referrers_tag(t)))
+        .map(|l| &l.digest)
+        .collect();
+    read.iter()
+        .filter(|(d, _)| !lists_referrers.contains(d))
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|g| &g.leaves)
+        .filter(|d| untagged.contains(d) && !read.contains_key(*d))
+        .cloned()
+        .collect()
+}
+
+/// Versions created this close together are taken for one push (an index and what it lists).
+const ONE_PUSH_SECONDS: i64 = 60;
+
+/// The next manifests to read, given those read so far; empty when the plan has all it needs.
+///
+/// Every tagged version first (its tags decide, and its graph goes with it either way). Then
+/// untagged versions no read manifest lists as a plain image: indexes, referrers (their
+/// `subject` is only in their own manifest), lone images. Those go in rounds of one version per
+/// push (the newest of a run of versions created within a minute: GHCR lists newest first, and
+/// an index is pushed after its children), so reading an untagged index makes its children
+/// leaves before they are read; a round is topped up to `at_least` reads.
+pub fn next_reads(listed: &[Listed], read: &Read, at_least: usize) -> Vec<Digest> {
+    let leaves = leaves(listed, read);
+    let pending: Vec<&Listed> = listed
+        .iter()
+        .filter(|l| !read.contains_key(&l.digest) && !leaves.contains(&l.digest))
+        .collect();
+    let tagged: Vec<Digest> = pending
+        .iter()
+        .filter(|l| !l.tags.is_empty())
+        .map(|l| l.digest.clone())
+        .collect();
+    if !tagged.is_empty() {
+        return tagged;
+    }
+    let (mut picked, mut skipped) = (Vec::new(), Vec::new());
+    let mut last: Option<jiff::Timestamp> = None;
+    for l in pending {
+        let same_push = match (last, l.created_at) {
+            (Some(a), Some(b)) => (a.as_second() - b.as_second()).abs() < ONE_PUSH_SECONDS,
+            _ => false,
+        };
+        if same_push {
+            skipped.push(l.digest.clone());
+        } else {
+            picked.push(l.digest.clone());
+            last = l.created_at;
+        }
+    }
+    let top_up = at_least.saturating_sub(picked.len());
+    picked.extend(skipped.into_iter().take(top_up));
+    picked
+}
+
+/// What a leaf is known to be without reading it: an image manifest, no children, no subject.
+pub fn leaf_graph() -> ManifestGraph {
+    ManifestGraph {
+        media_type: String::new(),
+        children: Vec::new(),
+        subject: None,
+        config: None,
+        leaves: Vec::new(),
+    }
 }
 
 /// The inventory of `image` from its listed versions and the manifests read for them.
@@ -158,6 +246,7 @@ mod tests {
                 children: vec![child.clone()],
                 subject: None,
                 config: None,
+                leaves: Vec::new(),
             }),
         );
         manifests.insert(odd.clone(), Err("manifest unknown".to_string()));
@@ -174,6 +263,106 @@ mod tests {
             Some("the manifest was not read")
         );
         assert!(inv.incomplete.unwrap().contains("not-a-digest"));
+    }
+
+    fn listed_at(n: u64, tags: &[&str], at: i64) -> Listed {
+        Listed {
+            id: n,
+            digest: Digest::sha256(&n.to_be_bytes()),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            created_at: jiff::Timestamp::from_second(at).ok(),
+        }
+    }
+
+    fn index_of(children: &[&Listed], leaves: &[&Listed]) -> ManifestGraph {
+        ManifestGraph {
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            children: children.iter().map(|l| l.digest.clone()).collect(),
+            subject: None,
+            config: None,
+            leaves: leaves.iter().map(|l| l.digest.clone()).collect(),
+        }
+    }
+
+    /// Rounds of reads until none is asked; `graphs` answers each read (a leaf when absent).
+    fn rounds(listed: &[Listed], graphs: &BTreeMap<Digest, ManifestGraph>) -> Vec<Vec<u64>> {
+        let mut read = Read::new();
+        let mut rounds = Vec::new();
+        loop {
+            let next = next_reads(listed, &read, 2);
+            if next.is_empty() {
+                return rounds;
+            }
+            let ids = next
+                .iter()
+                .map(|d| listed.iter().find(|l| &l.digest == d).unwrap().id)
+                .collect();
+            for d in next {
+                let graph = graphs.get(&d).cloned().unwrap_or_else(leaf_graph);
+                read.insert(d, Ok(graph));
+            }
+            rounds.push(ids);
+        }
+    }
+
+    #[test]
+    fn only_tagged_versions_and_untagged_ones_no_index_lists_are_read() {
+        // Newest first: a tagged push (index 10, images 11, 12, a nested index 13 listing 14),
+        // an untagged push an hour older (index 20, images 21, 22), a lone untagged image 30
+        // a day older, and a referrers tag index 40 listing a signature 41.
+        let t = 1_800_000_000;
+        let listed = vec![
+            listed_at(10, &["main-a"], t),
+            listed_at(13, &[], t - 1),
+            listed_at(14, &[], t - 1),
+            listed_at(11, &[], t - 2),
+            listed_at(12, &[], t - 2),
+            listed_at(20, &[], t - 3_600),
+            listed_at(21, &[], t - 3_601),
+            listed_at(22, &[], t - 3_601),
+            listed_at(30, &[], t - 86_400),
+            listed_at(41, &[], t - 90_000),
+        ];
+        let hex = Digest::sha256(&10u64.to_be_bytes()).hex().to_string();
+        let mut listed = listed;
+        listed.push(listed_at(
+            40,
+            &[format!("sha256-{hex}").as_str()],
+            t - 90_000,
+        ));
+        let l = |id: u64| listed.iter().find(|l| l.id == id).unwrap();
+        let graphs: BTreeMap<Digest, ManifestGraph> = [
+            (
+                l(10).digest.clone(),
+                index_of(&[l(11), l(12), l(13)], &[l(11), l(12)]),
+            ),
+            (l(13).digest.clone(), index_of(&[l(14)], &[l(14)])),
+            (
+                l(20).digest.clone(),
+                index_of(&[l(21), l(22)], &[l(21), l(22)]),
+            ),
+            (l(40).digest.clone(), index_of(&[l(41)], &[l(41)])),
+        ]
+        .into();
+        let rounds = rounds(&listed, &graphs);
+        // Tagged first; then one per push (13 for the first, 20, 30, 41): 14, 21, 22, 11, 12
+        // are known from their index; 41 is read, as the referrers index lists it.
+        assert_eq!(rounds, vec![vec![10, 40], vec![13, 20, 30, 41]]);
+    }
+
+    #[test]
+    fn a_round_is_topped_up_and_an_unread_index_lets_nothing_be_skipped() {
+        let t = 1_800_000_000;
+        let listed: Vec<Listed> = (1..=4).map(|n| listed_at(n, &[], t)).collect();
+        let mut read = Read::new();
+        assert_eq!(
+            next_reads(&listed, &read, 2).len(),
+            2,
+            "one push, topped up to 2"
+        );
+        read.insert(listed[0].digest.clone(), Err("manifest unknown".into()));
+        assert!(leaves(&listed, &read).is_empty());
+        assert_eq!(next_reads(&listed, &read, 1).len(), 1);
     }
 
     #[test]

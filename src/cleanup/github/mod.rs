@@ -2,8 +2,10 @@
 //! platform images, a signature's subject) from the registry, deletions through the API.
 //!
 //! - The owner's kind decides the routes (`/orgs/...` or `/users/...`): `GET /users/{owner}`.
-//! - Listing: every page first (100 versions a page, `Link: rel="next"`), then every manifest is
-//!   read from the registry (concurrently), then the plan; nothing is deleted while listing.
+//! - Listing: every page first (100 versions a page, `Link: rel="next"`), then the manifests the
+//!   plan needs are read from the registry (or the manifest cache), in rounds
+//!   ([`inventory::next_reads`]): every tagged version, then untagged ones no read index lists
+//!   as a plain image; then the plan. Nothing is deleted while listing.
 //! - Deleting: one `DELETE .../versions/{id}` per version, at most 180 a minute, in the plan's
 //!   order (referrers and indexes before what they list); 404 counts as done.
 //! - Removing one tag of a version that keeps others (GHCR cannot delete a tag through the
@@ -19,7 +21,7 @@ use self::inventory::{EMPTY_JSON_DIGEST, OCI_MANIFEST, placeholder_manifest};
 use super::backend::{
     Backend, BackendError, Blocked, Deleted, Outcome, PullRequestStates, all_failed,
 };
-use super::oci::read_manifests;
+use super::cache::ManifestCache;
 use super::{Capabilities, CleanupPlan, Inventory};
 use crate::registry::{Client, Digest, ReaderSource, Reference, Repository};
 use futures_util::StreamExt;
@@ -36,7 +38,13 @@ pub struct GithubBackend {
     pub client: Client,
     /// What `gather` learnt that `execute` needs: per image, the owner's kind and version ids.
     ids: Mutex<BTreeMap<String, Listing>>,
+    /// Manifests known by digest (the `manifest-cache` file, or this run's reads only).
+    cache: Arc<ManifestCache>,
 }
+
+/// Reads a round is topped up to from the fourth round on, doubling each round: a burst of
+/// lone untagged images (one read each, one push apart by time) takes few rounds.
+const ROUND_READS: usize = 16;
 
 impl GithubBackend {
     pub fn new(api: Arc<Result<GithubApi, String>>, client: Client) -> GithubBackend {
@@ -44,7 +52,13 @@ impl GithubBackend {
             api,
             client,
             ids: Mutex::new(BTreeMap::new()),
+            cache: Arc::new(ManifestCache::in_memory()),
         }
+    }
+
+    /// The same backend, reading manifests through `cache`.
+    pub fn with_cache(self, cache: Arc<ManifestCache>) -> GithubBackend {
+        GithubBackend { cache, ..self }
     }
 
     fn api(&self) -> Result<&GithubApi, BackendError> {
@@ -75,11 +89,31 @@ impl GithubBackend {
             list_calls = api.list_calls(),
             "package versions listed"
         );
-        let digests: Vec<Digest> = listed.iter().map(|l| l.digest.clone()).collect();
-        let manifests: BTreeMap<_, _> = read_manifests(&self.client, image, &digests)
-            .await
-            .into_iter()
-            .collect();
+        let mut manifests = inventory::Read::new();
+        let (hits, reads) = self.cache.counts();
+        for round in 0.. {
+            let at_least = match round {
+                0..3 => 0,
+                n => ROUND_READS << (n - 3).min(10),
+            };
+            let next = inventory::next_reads(&listed, &manifests, at_least);
+            if next.is_empty() {
+                break;
+            }
+            manifests.extend(self.cache.read(&self.client, image, &next).await);
+        }
+        let leaves = inventory::leaves(&listed, &manifests);
+        let (hits_now, reads_now) = self.cache.counts();
+        tracing::info!(
+            image = %image.repository,
+            from_cache = hits_now - hits,
+            read = reads_now - reads,
+            not_needed = leaves.len(),
+            "manifests"
+        );
+        for leaf in leaves {
+            manifests.insert(leaf, Ok(inventory::leaf_graph()));
+        }
         let ids = listed.iter().map(|l| (l.digest.clone(), l.id)).collect();
         self.ids
             .lock()
@@ -233,7 +267,19 @@ impl Backend for GithubBackend {
     ) -> BoxFuture<'a, Vec<Outcome>> {
         Box::pin(self.execute_plan(image, inventory, plan))
     }
+
+    fn allowance(&self) -> crate::cleanup::budget::Allowance {
+        crate::cleanup::budget::Allowance {
+            api: self.api().ok().and_then(GithubApi::rate_limit),
+            time: None,
+            per_minute: Some(DELETIONS_PER_MINUTE),
+            now: jiff::Timestamp::now(),
+        }
+    }
 }
+
+/// GitHub's pace for deletions (see [`pace::Pace::github_deletes`]).
+const DELETIONS_PER_MINUTE: u64 = 180;
 
 /// Pull request states of one repository (`owner/name`) from the GitHub API.
 pub struct GithubPullRequests {

@@ -38,6 +38,11 @@ impl Budget {
         }
     }
 
+    /// The budget as last announced: (remaining, reset as Unix seconds).
+    pub fn seen(&self) -> Option<(u64, u64)> {
+        *self.last.lock().expect("budget lock")
+    }
+
     /// How long until the budget resets, when it is spent.
     fn exhausted_for(&self) -> Option<Duration> {
         let (remaining, reset) = (*self.last.lock().expect("budget lock"))?;

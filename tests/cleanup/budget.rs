@@ -1,0 +1,231 @@
+//! GHCR cleanup within its limits: a run over its API budget deletes whole images oldest first,
+//! stops as a success that says what is left, and the next run finishes; the manifest cache
+//! spares a second run over an unchanged package its manifest reads.
+
+use super::images::{Published, multi_arch, publish_to};
+use crate::emulator::github::{GithubEmulator, TOKEN, unix_now};
+use crate::registry::harness::Registry;
+use crate::support::{Run, run};
+
+const PACKAGE: &str = "octo-org/app";
+const DAY: i64 = 86_400;
+const POLICY: &str =
+    "keep tag=latest\ndelete tag=main-* older-than=14d\ndelete untagged older-than=14d";
+
+/// The environment of a run that meets the emulator as `ghcr.io` with the workflow token.
+fn ghcr_env(emulator: &GithubEmulator) -> Vec<(&'static str, String)> {
+    let mut env = emulator.ghcr_env();
+    env.push(("INPUT_GITHUB-TOKEN", TOKEN.to_owned()));
+    env
+}
+
+fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(n, v)| (*n, v.as_str())).collect()
+}
+
+fn publish(emulator: &GithubEmulator, seed: u64, tags: &[&str]) -> Published {
+    let env = ghcr_env(emulator);
+    publish_to(
+        &format!("ghcr.io/{PACKAGE}"),
+        &multi_arch(seed, true),
+        tags,
+        &borrowed(&env),
+    )
+}
+
+fn cleanup(emulator: &GithubEmulator, dry_run: bool, extra: &[(&str, &str)]) -> Run {
+    let image = format!("ghcr.io/{PACKAGE}");
+    let now = unix_now().to_string();
+    let env = ghcr_env(emulator);
+    let mut vars = borrowed(&env);
+    vars.extend([
+        ("INPUT_IMAGES", image.as_str()),
+        ("INPUT_RETENTION", POLICY),
+        ("INPUT_DRY-RUN", if dry_run { "true" } else { "false" }),
+        ("SOURCE_DATE_EPOCH", now.as_str()),
+    ]);
+    vars.extend_from_slice(extra);
+    run(&["cleanup"], &vars)
+}
+
+fn is_version(emulator: &GithubEmulator, digest: &str) -> bool {
+    emulator.state().version(PACKAGE, digest).is_some()
+}
+
+/// Manifest GETs by digest the registry face was asked.
+fn manifest_reads(emulator: &GithubEmulator) -> usize {
+    let prefix = format!("GET /v2/{PACKAGE}/manifests/sha256:");
+    emulator
+        .state()
+        .registry_requests
+        .iter()
+        .filter(|r| r.starts_with(&prefix))
+        .count()
+}
+
+#[test]
+fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_next_finishes() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    let kept = publish(&emulator, 1, &["latest"]);
+    let branches: Vec<Published> = (0..4)
+        .map(|n| publish(&emulator, 10 + n, &[format!("main-{n}").as_str()]))
+        .collect();
+    let per_image = branches[0].digests().len() as u64;
+    {
+        let mut state = emulator.state();
+        state.set_all_created(PACKAGE, unix_now() - 20 * DAY);
+        // main-3 the oldest, main-0 the newest.
+        for (n, image) in branches.iter().enumerate() {
+            for d in image.digests() {
+                state.set_created(PACKAGE, &d.to_string(), unix_now() - (20 + n as i64) * DAY);
+            }
+        }
+        // A `GITHUB_TOKEN`'s hour: after the owner lookup and the listing (2 calls), the reserve
+        // (50) and room for two images and a half.
+        state.rate.limit = 1_000;
+        state.rate.remaining = 2 + 50 + 2 * per_image + per_image / 2;
+    }
+
+    let dry = cleanup(&emulator, true, &[]);
+    assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
+    assert_eq!(
+        dry.get("deleted"),
+        (2 * per_image).to_string(),
+        "what the budget allows now"
+    );
+    assert_eq!(dry.get("remaining"), (2 * per_image).to_string());
+
+    emulator.state().rate.remaining = 2 + 50 + 2 * per_image + per_image / 2;
+    let first = cleanup(&emulator, false, &[]);
+    assert!(first.success(), "{}\n{}", first.stdout(), first.stderr());
+    let left = format!("{} versions left for the next run", 2 * per_image);
+    assert!(first.stdout().contains(&left), "{}", first.stdout());
+    assert!(first.summary_file.contains(&left), "{}", first.summary_file);
+    assert!(
+        first.summary_file.contains("delete (next run)"),
+        "{}",
+        first.summary_file
+    );
+    assert_eq!(first.get("deleted"), (2 * per_image).to_string());
+    assert_eq!(first.get("remaining"), (2 * per_image).to_string());
+    assert_eq!(first.get("failed"), "0");
+    // The two oldest images went whole; the two newest stayed whole.
+    for (n, image) in branches.iter().enumerate() {
+        for d in image.digests() {
+            assert_eq!(
+                is_version(&emulator, &d.to_string()),
+                n < 2,
+                "main-{n}: {d}"
+            );
+        }
+    }
+    let remaining = emulator.state().rate.remaining;
+    assert!(remaining >= 50, "the reserve was kept: {remaining} left");
+
+    emulator.state().rate.remaining = 1_000;
+    let second = cleanup(&emulator, false, &[]);
+    assert!(second.success(), "{}\n{}", second.stdout(), second.stderr());
+    assert_eq!(second.get("deleted"), (2 * per_image).to_string());
+    assert_eq!(second.get("remaining"), "0");
+    assert!(!second.stdout().contains("left for the next run"));
+    for image in &branches {
+        for d in image.digests() {
+            assert!(!is_version(&emulator, &d.to_string()));
+        }
+    }
+    for d in kept.digests() {
+        assert!(is_version(&emulator, &d.to_string()), "kept {d}");
+    }
+    assert_eq!(
+        registry.skopeo_raw(&format!("{PACKAGE}:latest")),
+        kept.bytes(&kept.image.root.digest)
+    );
+}
+
+#[test]
+fn issue_17_a_spent_time_budget_stops_cleanly_with_everything_left() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    let branch = publish(&emulator, 2, &["main-a"]);
+    emulator
+        .state()
+        .set_all_created(PACKAGE, unix_now() - 20 * DAY);
+    // A second is less than one group needs at 180 deletions a minute plus a round trip.
+    let r = cleanup(&emulator, false, &[("INPUT_CLEANUP-TIME-BUDGET", "1s")]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("deleted"), "0");
+    assert_eq!(r.get("remaining"), branch.digests().len().to_string());
+    assert!(r.stdout().contains("the time budget"), "{}", r.stdout());
+    assert!(
+        emulator
+            .state()
+            .requests
+            .iter()
+            .all(|q| !q.starts_with("DELETE")),
+        "nothing deleted"
+    );
+}
+
+#[test]
+fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+    let kept = publish(&emulator, 1, &["latest"]);
+    let old = publish(&emulator, 2, &["main-old"]);
+    // `edge` moves on: the first image is untagged, with everything it lists.
+    let untagged = publish(&emulator, 3, &["edge"]);
+    publish(&emulator, 4, &["edge"]);
+    emulator
+        .state()
+        .set_all_created(PACKAGE, unix_now() - 20 * DAY);
+    let versions = emulator.state().versions.len();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("cache/manifests.json");
+    let cache_input = cache.to_str().expect("a UTF-8 path");
+    let with_cache = [("INPUT_MANIFEST-CACHE", cache_input)];
+
+    let before = manifest_reads(&emulator);
+    let first = cleanup(&emulator, true, &with_cache);
+    assert!(first.success(), "{}\n{}", first.stdout(), first.stderr());
+    let first_reads = manifest_reads(&emulator) - before;
+    // Three tagged indexes and the untagged one; their platform images and attestations are
+    // known from them.
+    assert_eq!(first_reads, 4, "of {versions} versions");
+    let deleted = (old.digests().len() + untagged.digests().len()).to_string();
+    assert_eq!(first.get("deleted"), deleted, "{}", first.summary_file);
+    assert!(cache.exists());
+
+    let before = manifest_reads(&emulator);
+    let second = cleanup(&emulator, true, &with_cache);
+    assert!(second.success(), "{}\n{}", second.stdout(), second.stderr());
+    assert_eq!(
+        manifest_reads(&emulator) - before,
+        0,
+        "every manifest from the cache"
+    );
+    assert_eq!(second.get("deleted"), deleted);
+    assert_eq!(second.get("kept"), first.get("kept"));
+
+    // A corrupt file is a warning and an empty cache; the run reads again and goes on.
+    std::fs::write(&cache, b"{\"format\": 1, \"manifests\": [").expect("write");
+    let before = manifest_reads(&emulator);
+    let third = cleanup(&emulator, false, &with_cache);
+    assert!(third.success(), "{}\n{}", third.stdout(), third.stderr());
+    assert!(
+        third.stdout().contains("manifest cache"),
+        "{}",
+        third.stdout()
+    );
+    assert_eq!(manifest_reads(&emulator) - before, 4);
+    assert_eq!(third.get("deleted"), deleted);
+    for d in kept.digests() {
+        assert!(is_version(&emulator, &d.to_string()), "kept {d}");
+    }
+}
