@@ -91,6 +91,12 @@ pub fn run(
         pull_requests.as_ref().map(|p| p as &dyn PullRequestStates),
         &request,
     ));
+    if let Err(warning) = cache.save() {
+        log(
+            console,
+            &commands::Annotation::warning(warning.as_str()).to_string(),
+        );
+    }
     for warning in &warnings {
         log(
             console,
