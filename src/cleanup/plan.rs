@@ -116,248 +116,336 @@ pub fn plan_cleanup(
     capabilities: Capabilities,
     now: jiff::Timestamp,
 ) -> CleanupPlan {
-    let versions = &inventory.versions;
-    let index: BTreeMap<&Digest, usize> = versions
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (&v.digest, i))
-        .collect();
-    let age = |v: &Version| v.created_at.map(|c| now.as_second() - c.as_second());
-    let older = |rule: &Rule, v: &Version| match rule.older_than {
-        None => true,
-        Some(limit) => age(v).is_some_and(|a| a > limit),
-    };
-    let tag_matches = |rule: &Rule, tag: &str| {
-        rule.selectors
+    let planner = Planner {
+        versions: &inventory.versions,
+        index: inventory
+            .versions
             .iter()
-            .all(|s| s.matches_tag(tag, closed_prs))
+            .enumerate()
+            .map(|(i, v)| (&v.digest, i))
+            .collect(),
+        policy,
+        closed_prs,
+        now,
     };
-
-    // (1) Tag verdicts.
-    let verdicts: Vec<Vec<Verdict>> = versions
-        .iter()
-        .map(|v| {
-            v.tags
-                .iter()
-                .map(|tag| {
-                    if let Some(&i) = cosign_subject(tag).and_then(|d| index.get(&d)) {
-                        return Verdict::Follow(i);
-                    }
-                    let selecting = |verb| {
-                        policy.rules.iter().find(|r| {
-                            r.verb == verb
-                                && r.last.is_none()
-                                && !r.selectors.is_empty()
-                                && tag_matches(r, tag)
-                                && older(r, v)
-                        })
-                    };
-                    if let Some(rule) = selecting(Verb::Keep) {
-                        Verdict::Keep(Some(rule), "protected by a keep rule".into())
-                    } else if let Some(rule) = selecting(Verb::Delete) {
-                        Verdict::Delete(rule)
-                    } else if let Some(rule) = policy.rules.iter().find(|r| {
-                        r.verb == Verb::Delete && !r.selectors.is_empty() && tag_matches(r, tag)
-                    }) {
-                        Verdict::Keep(Some(rule), too_young(rule, age(v)))
-                    } else {
-                        Verdict::Keep(None, "no rule selects it".into())
-                    }
-                })
-                .collect()
-        })
-        .collect();
-
-    // (2) Roots of keeping, with why.
-    let mut kept: BTreeMap<usize, (Option<RuleRef>, String)> = BTreeMap::new();
-    // Versions `keep last=N` keeps as they are, every tag included.
-    let mut whole: BTreeSet<usize> = BTreeSet::new();
-    for rule in policy.rules.iter().filter(|r| r.last.is_some()) {
-        let n = rule.last.unwrap_or(0);
-        let mut candidates: Vec<usize> = (0..versions.len())
-            .filter(|&i| {
-                versions[i]
-                    .tags
-                    .iter()
-                    .any(|t| cosign_subject(t).is_none() && tag_matches(rule, t))
-            })
-            .collect();
-        candidates.sort_by(|&a, &b| {
-            let key = |i: usize| std::cmp::Reverse(versions[i].created_at);
-            key(a)
-                .cmp(&key(b))
-                .then_with(|| versions[a].digest.cmp(&versions[b].digest))
-        });
-        for &i in candidates.iter().take(n) {
-            whole.insert(i);
-            kept.entry(i)
-                .or_insert((Some(rule.into()), format!("one of the {n} newest versions")));
-        }
-    }
-    for (i, tags) in verdicts.iter().enumerate() {
-        if let Some((rule, reason)) = tags.iter().find_map(|v| match v {
-            Verdict::Keep(rule, reason) => Some((rule.map(RuleRef::from), reason.clone())),
-            _ => None,
-        }) {
-            kept.entry(i).or_insert((rule, reason));
-        }
-    }
-    let referenced: BTreeSet<usize> = versions
-        .iter()
-        .flat_map(|v| v.children.iter().chain(v.subject.iter()))
-        .filter_map(|d| index.get(d).copied())
-        .collect();
+    let verdicts = planner.verdicts();
+    let (mut kept, whole) = planner.keep_roots(&verdicts);
+    let referenced = planner.referenced();
     let fail_closed = fail_closed_reason(inventory);
-    // A referrer whose subject is here follows it; one whose subject is gone is plain untagged.
-    let refers = |v: &Version| v.subject.as_ref().is_some_and(|d| index.contains_key(d));
-    let untagged_rule = |v: &Version| {
-        policy.rules.iter().find(|r| {
-            r.verb == Verb::Delete && r.selectors.contains(&Selector::Untagged) && older(r, v)
-        })
-    };
-    for (i, v) in versions
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.tags.is_empty())
-    {
-        if let Some(why) = &fail_closed {
-            kept.entry(i).or_insert((None, why.clone()));
-        } else if !refers(v) && !referenced.contains(&i) && untagged_rule(v).is_none() {
-            let young = policy
-                .rules
-                .iter()
-                .find(|r| r.verb == Verb::Delete && r.selectors.contains(&Selector::Untagged));
-            kept.entry(i).or_insert(match young {
-                Some(rule) => (Some(rule.into()), too_young(rule, age(v))),
-                None => (None, "no rule selects it".into()),
-            });
-        }
-    }
-
-    // (3) The kept closure: what a kept version needs, and what refers to it.
-    let mut referrers: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, v) in versions.iter().enumerate() {
-        let subjects = v.subject.iter().filter_map(|d| index.get(d).copied());
-        let follows = verdicts[i].iter().filter_map(|t| match t {
-            Verdict::Follow(s) => Some(*s),
-            _ => None,
-        });
-        for s in subjects.chain(follows) {
-            referrers.entry(s).or_default().push(i);
-        }
-    }
-    let mut queue: VecDeque<usize> = kept.keys().copied().collect();
-    while let Some(i) = queue.pop_front() {
-        let name = describe(&versions[i]);
-        let needs = versions[i]
-            .children
-            .iter()
-            .filter_map(|d| index.get(d).copied())
-            .map(|c| (c, format!("needed by kept {name}")));
-        let refers = referrers
-            .get(&i)
-            .into_iter()
-            .flatten()
-            .map(|&r| (r, format!("refers to kept {name}")));
-        for (j, reason) in needs.chain(refers).collect::<Vec<_>>() {
-            if let std::collections::btree_map::Entry::Vacant(e) = kept.entry(j) {
-                e.insert((None, reason));
-                queue.push_back(j);
-            }
-        }
-    }
-
-    // (4) Decisions, untags and the deletion order.
+    planner.keep_untagged(&mut kept, &referenced, fail_closed.as_ref());
+    planner.close(&mut kept, &verdicts);
     let mut plan = CleanupPlan {
         image: inventory.image.clone(),
         fail_closed,
         ..CleanupPlan::default()
     };
-    let deleted: BTreeSet<usize> = (0..versions.len())
+    let deleted: BTreeSet<usize> = (0..planner.versions.len())
         .filter(|i| !kept.contains_key(i))
         .collect();
-    let parent_of = parents(versions, &index, &deleted);
-    for (i, v) in versions.iter().enumerate() {
-        let version_keep = kept.get(&i);
-        if v.tags.is_empty() {
-            let (action, rule, reason) = match version_keep {
-                Some((rule, reason)) => (Action::Keep, rule.clone(), reason.clone()),
-                None => match untagged_rule(v) {
-                    Some(rule) if !referenced.contains(&i) && !refers(v) => {
-                        (Action::Delete, Some(rule.into()), "untagged".to_string())
-                    }
-                    _ => (
-                        Action::Delete,
-                        None,
-                        parent_of.get(&i).map_or_else(
-                            || "goes with its deleted parent".into(),
-                            |&p| format!("goes with deleted {}", describe(&versions[p])),
-                        ),
-                    ),
-                },
-            };
-            plan.decisions.push(Decision {
-                digest: v.digest.clone(),
-                tag: None,
-                action,
-                rule,
-                reason,
-            });
-            continue;
-        }
-        for (tag, verdict) in v.tags.iter().zip(&verdicts[i]) {
-            let (action, rule, reason) = match (verdict, version_keep) {
-                (Verdict::Keep(rule, reason), _) => {
-                    (Action::Keep, rule.map(RuleRef::from), reason.clone())
-                }
-                (Verdict::Delete(rule), None) => (
-                    Action::Delete,
-                    Some(RuleRef::from(*rule)),
-                    age(v).map_or_else(
-                        || "selected".into(),
-                        |a| format!("selected (age {}d)", a / 86_400),
-                    ),
-                ),
-                (Verdict::Delete(rule), Some(_)) if capabilities.untag && !whole.contains(&i) => {
-                    plan.untags.push((v.digest.clone(), tag.clone()));
-                    (
-                        Action::Untag,
-                        Some(RuleRef::from(*rule)),
-                        "the version is kept".into(),
-                    )
-                }
-                (Verdict::Delete(rule), Some((keeper, why))) => (
-                    Action::Keep,
-                    keeper.clone().or_else(|| Some(RuleRef::from(*rule))),
-                    if whole.contains(&i) {
-                        format!("selected by line {}, but {why}", rule.line)
-                    } else {
-                        format!(
-                            "selected by line {}, but the version is kept ({why}) and this registry removes only whole versions",
-                            rule.line
-                        )
-                    },
-                ),
-                (Verdict::Follow(_), Some((rule, why))) => {
-                    (Action::Keep, rule.clone(), why.clone())
-                }
-                (Verdict::Follow(s), None) => (
-                    Action::Delete,
-                    None,
-                    format!("orphaned: goes with deleted {}", describe(&versions[*s])),
-                ),
-            };
-            plan.decisions.push(Decision {
-                digest: v.digest.clone(),
-                tag: Some(tag.clone()),
-                action,
-                rule,
-                reason,
-            });
+    planner.decide(
+        &mut plan,
+        &verdicts,
+        &kept,
+        &whole,
+        &referenced,
+        &deleted,
+        capabilities,
+    );
+    plan.deletions = parents_first(planner.versions, &planner.index, &deleted);
+    plan
+}
+
+/// Why a version is kept: the rule (if one) and the reason.
+type Kept = BTreeMap<usize, (Option<RuleRef>, String)>;
+
+/// One image's planning: its versions by position, and what the decisions depend on.
+struct Planner<'a> {
+    versions: &'a [Version],
+    index: BTreeMap<&'a Digest, usize>,
+    policy: &'a Policy,
+    closed_prs: &'a BTreeSet<u64>,
+    now: jiff::Timestamp,
+}
+
+impl<'a> Planner<'a> {
+    fn age(&self, v: &Version) -> Option<i64> {
+        v.created_at.map(|c| self.now.as_second() - c.as_second())
+    }
+
+    fn older(&self, rule: &Rule, v: &Version) -> bool {
+        match rule.older_than {
+            None => true,
+            Some(limit) => self.age(v).is_some_and(|a| a > limit),
         }
     }
-    plan.deletions = parents_first(versions, &index, &deleted);
-    plan
+
+    fn tag_matches(&self, rule: &Rule, tag: &str) -> bool {
+        rule.selectors
+            .iter()
+            .all(|s| s.matches_tag(tag, self.closed_prs))
+    }
+
+    /// (1) Each tag's verdict: a `keep` line wins over every `delete` line; a cosign tag follows
+    /// its subject.
+    fn verdicts(&self) -> Vec<Vec<Verdict<'a>>> {
+        self.versions
+            .iter()
+            .map(|v| v.tags.iter().map(|tag| self.verdict(v, tag)).collect())
+            .collect()
+    }
+
+    fn verdict(&self, v: &Version, tag: &str) -> Verdict<'a> {
+        if let Some(&i) = cosign_subject(tag).and_then(|d| self.index.get(&d)) {
+            return Verdict::Follow(i);
+        }
+        let policy = self.policy;
+        let selecting = |verb| {
+            policy.rules.iter().find(|r| {
+                r.verb == verb
+                    && r.last.is_none()
+                    && !r.selectors.is_empty()
+                    && self.tag_matches(r, tag)
+                    && self.older(r, v)
+            })
+        };
+        if let Some(rule) = selecting(Verb::Keep) {
+            Verdict::Keep(Some(rule), "protected by a keep rule".into())
+        } else if let Some(rule) = selecting(Verb::Delete) {
+            Verdict::Delete(rule)
+        } else if let Some(rule) = policy
+            .rules
+            .iter()
+            .find(|r| r.verb == Verb::Delete && !r.selectors.is_empty() && self.tag_matches(r, tag))
+        {
+            Verdict::Keep(Some(rule), too_young(rule, self.age(v)))
+        } else {
+            Verdict::Keep(None, "no rule selects it".into())
+        }
+    }
+
+    /// (2) Roots of keeping, with why: the `keep last=N` versions (kept whole, every tag
+    /// included) and versions with a kept tag.
+    fn keep_roots(&self, verdicts: &[Vec<Verdict<'_>>]) -> (Kept, BTreeSet<usize>) {
+        let versions = self.versions;
+        let mut kept = Kept::new();
+        let mut whole: BTreeSet<usize> = BTreeSet::new();
+        for rule in self.policy.rules.iter().filter(|r| r.last.is_some()) {
+            let n = rule.last.unwrap_or(0);
+            let mut candidates: Vec<usize> = (0..versions.len())
+                .filter(|&i| {
+                    versions[i]
+                        .tags
+                        .iter()
+                        .any(|t| cosign_subject(t).is_none() && self.tag_matches(rule, t))
+                })
+                .collect();
+            candidates.sort_by(|&a, &b| {
+                let key = |i: usize| std::cmp::Reverse(versions[i].created_at);
+                key(a)
+                    .cmp(&key(b))
+                    .then_with(|| versions[a].digest.cmp(&versions[b].digest))
+            });
+            for &i in candidates.iter().take(n) {
+                whole.insert(i);
+                kept.entry(i)
+                    .or_insert((Some(rule.into()), format!("one of the {n} newest versions")));
+            }
+        }
+        for (i, tags) in verdicts.iter().enumerate() {
+            if let Some((rule, reason)) = tags.iter().find_map(|v| match v {
+                Verdict::Keep(rule, reason) => Some((rule.map(RuleRef::from), reason.clone())),
+                _ => None,
+            }) {
+                kept.entry(i).or_insert((rule, reason));
+            }
+        }
+        (kept, whole)
+    }
+
+    /// Versions another version lists or refers to.
+    fn referenced(&self) -> BTreeSet<usize> {
+        self.versions
+            .iter()
+            .flat_map(|v| v.children.iter().chain(v.subject.iter()))
+            .filter_map(|d| self.index.get(d).copied())
+            .collect()
+    }
+
+    /// A referrer whose subject is here follows it; one whose subject is gone is plain untagged.
+    fn refers(&self, v: &Version) -> bool {
+        v.subject
+            .as_ref()
+            .is_some_and(|d| self.index.contains_key(d))
+    }
+
+    fn untagged_rule(&self, v: &Version) -> Option<&'a Rule> {
+        self.policy.rules.iter().find(|r| {
+            r.verb == Verb::Delete && r.selectors.contains(&Selector::Untagged) && self.older(r, v)
+        })
+    }
+
+    /// (2, untagged) Untagged versions no rule selects are roots of keeping too (all of them
+    /// when the inventory is incomplete).
+    fn keep_untagged(
+        &self,
+        kept: &mut Kept,
+        referenced: &BTreeSet<usize>,
+        fail_closed: Option<&String>,
+    ) {
+        for (i, v) in self
+            .versions
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.tags.is_empty())
+        {
+            if let Some(why) = fail_closed {
+                kept.entry(i).or_insert((None, why.clone()));
+            } else if !self.refers(v) && !referenced.contains(&i) && self.untagged_rule(v).is_none()
+            {
+                let young =
+                    self.policy.rules.iter().find(|r| {
+                        r.verb == Verb::Delete && r.selectors.contains(&Selector::Untagged)
+                    });
+                kept.entry(i).or_insert(match young {
+                    Some(rule) => (Some(rule.into()), too_young(rule, self.age(v))),
+                    None => (None, "no rule selects it".into()),
+                });
+            }
+        }
+    }
+
+    /// (3) The kept closure: what a kept version needs, and what refers to it, to a fixpoint.
+    fn close(&self, kept: &mut Kept, verdicts: &[Vec<Verdict<'_>>]) {
+        let versions = self.versions;
+        let mut referrers: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, v) in versions.iter().enumerate() {
+            let subjects = v.subject.iter().filter_map(|d| self.index.get(d).copied());
+            let follows = verdicts[i].iter().filter_map(|t| match t {
+                Verdict::Follow(s) => Some(*s),
+                _ => None,
+            });
+            for s in subjects.chain(follows) {
+                referrers.entry(s).or_default().push(i);
+            }
+        }
+        let mut queue: VecDeque<usize> = kept.keys().copied().collect();
+        while let Some(i) = queue.pop_front() {
+            let name = describe(&versions[i]);
+            let needs = versions[i]
+                .children
+                .iter()
+                .filter_map(|d| self.index.get(d).copied())
+                .map(|c| (c, format!("needed by kept {name}")));
+            let refers = referrers
+                .get(&i)
+                .into_iter()
+                .flatten()
+                .map(|&r| (r, format!("refers to kept {name}")));
+            for (j, reason) in needs.chain(refers).collect::<Vec<_>>() {
+                if let std::collections::btree_map::Entry::Vacant(e) = kept.entry(j) {
+                    e.insert((None, reason));
+                    queue.push_back(j);
+                }
+            }
+        }
+    }
+
+    /// (4) Decisions and untags: everything not kept is deleted.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        plan: &mut CleanupPlan,
+        verdicts: &[Vec<Verdict<'_>>],
+        kept: &Kept,
+        whole: &BTreeSet<usize>,
+        referenced: &BTreeSet<usize>,
+        deleted: &BTreeSet<usize>,
+        capabilities: Capabilities,
+    ) {
+        let versions = self.versions;
+        let parent_of = parents(versions, &self.index, deleted);
+        for (i, v) in versions.iter().enumerate() {
+            let version_keep = kept.get(&i);
+            if v.tags.is_empty() {
+                let (action, rule, reason) = match version_keep {
+                    Some((rule, reason)) => (Action::Keep, rule.clone(), reason.clone()),
+                    None => match self.untagged_rule(v) {
+                        Some(rule) if !referenced.contains(&i) && !self.refers(v) => {
+                            (Action::Delete, Some(rule.into()), "untagged".to_string())
+                        }
+                        _ => (
+                            Action::Delete,
+                            None,
+                            parent_of.get(&i).map_or_else(
+                                || "goes with its deleted parent".into(),
+                                |&p| format!("goes with deleted {}", describe(&versions[p])),
+                            ),
+                        ),
+                    },
+                };
+                plan.decisions.push(Decision {
+                    digest: v.digest.clone(),
+                    tag: None,
+                    action,
+                    rule,
+                    reason,
+                });
+                continue;
+            }
+            for (tag, verdict) in v.tags.iter().zip(&verdicts[i]) {
+                let (action, rule, reason) = match (verdict, version_keep) {
+                    (Verdict::Keep(rule, reason), _) => {
+                        (Action::Keep, rule.map(RuleRef::from), reason.clone())
+                    }
+                    (Verdict::Delete(rule), None) => (
+                        Action::Delete,
+                        Some(RuleRef::from(*rule)),
+                        self.age(v).map_or_else(
+                            || "selected".into(),
+                            |a| format!("selected (age {}d)", a / 86_400),
+                        ),
+                    ),
+                    (Verdict::Delete(rule), Some(_))
+                        if capabilities.untag && !whole.contains(&i) =>
+                    {
+                        plan.untags.push((v.digest.clone(), tag.clone()));
+                        (
+                            Action::Untag,
+                            Some(RuleRef::from(*rule)),
+                            "the version is kept".into(),
+                        )
+                    }
+                    (Verdict::Delete(rule), Some((keeper, why))) => (
+                        Action::Keep,
+                        keeper.clone().or_else(|| Some(RuleRef::from(*rule))),
+                        if whole.contains(&i) {
+                            format!("selected by line {}, but {why}", rule.line)
+                        } else {
+                            format!(
+                                "selected by line {}, but the version is kept ({why}) and this registry removes only whole versions",
+                                rule.line
+                            )
+                        },
+                    ),
+                    (Verdict::Follow(_), Some((rule, why))) => {
+                        (Action::Keep, rule.clone(), why.clone())
+                    }
+                    (Verdict::Follow(s), None) => (
+                        Action::Delete,
+                        None,
+                        format!("orphaned: goes with deleted {}", describe(&versions[*s])),
+                    ),
+                };
+                plan.decisions.push(Decision {
+                    digest: v.digest.clone(),
+                    tag: Some(tag.clone()),
+                    action,
+                    rule,
+                    reason,
+                });
+            }
+        }
+    }
 }
 
 fn fail_closed_reason(inventory: &Inventory) -> Option<String> {
