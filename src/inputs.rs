@@ -23,6 +23,7 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("source", ""),
     ("credentials", ""),
     ("overwrite-releases", "false"),
+    ("referrers", "true"),
     ("insecure-registries", ""),
     ("verify-tags", ""),
     ("sync", "false"),
@@ -74,6 +75,8 @@ pub struct Inputs {
     /// `credentials` lines (secrets inside: never printed).
     pub credentials: Vec<InputLine>,
     pub overwrite_releases: bool,
+    /// `referrers`: the image's signatures, attestations and SBOMs are published with it.
+    pub referrers: bool,
     pub insecure_registries: Vec<String>,
     /// `verify-tags`: tags to verify (commas or lines); `*`: every tag of the first image; empty:
     /// the tags the rules compute, else every tag of the first image.
@@ -143,6 +146,7 @@ impl Inputs {
         };
         let dry_run = boolean("dry-run")?;
         let overwrite_releases = boolean("overwrite-releases")?;
+        let referrers = boolean("referrers")?;
         let sync = boolean("sync")?;
         let fail_on_drift = boolean("fail-on-drift")?;
         let verify_tags = list(&get("verify-tags"));
@@ -190,6 +194,7 @@ impl Inputs {
             source: (!source.is_empty()).then_some(source),
             credentials: input_lines(&get("credentials")),
             overwrite_releases,
+            referrers,
             insecure_registries: list(&get("insecure-registries")),
             verify_tags,
             sync,

@@ -68,6 +68,7 @@ fn publish(
         options: Options {
             overwrite_releases: inputs.overwrite_releases,
         },
+        referrers: inputs.referrers,
         dry_run: inputs.dry_run,
     };
     let outcome = match runtime.block_on(publish_run::publish(client, request)) {

@@ -1,8 +1,14 @@
 //! The names referrers go by on registries without the OCI 1.1 referrers API: the referrers tag
 //! schema's `sha256-<hex>` (an index of the subject's referrers) and cosign's legacy
-//! `sha256-<hex>.sig` / `.att` / `.sbom` tags.
+//! `sha256-<hex>.sig` / `.att` / `.sbom` tags; the entries of a fallback index and their merge
+//! (what a destination lists already stays, order by digest), and the referrers found for an
+//! image, by subject.
 
 use super::digest::{Algorithm, Digest};
+use super::graph::ImageGraph;
+use super::media::OCI_INDEX;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// cosign's legacy suffixes: signature, attestation, SBOM.
 const COSIGN_SUFFIXES: [&str; 3] = ["sig", "att", "sbom"];
@@ -30,9 +36,200 @@ pub fn fallback_subject(tag: &str) -> Option<Digest> {
         .flatten()
 }
 
+/// cosign's legacy tags of `subject`, in suffix order.
+pub fn cosign_tags(subject: &Digest) -> Vec<String> {
+    COSIGN_SUFFIXES
+        .iter()
+        .map(|suffix| format!("{}.{suffix}", fallback_tag(subject)))
+        .collect()
+}
+
+/// One entry of a fallback index: the referrer's digest and the entry as written (its
+/// `artifactType` and annotations kept as the source listed them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub digest: Digest,
+    pub json: Value,
+}
+
+/// Why a fallback index could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("fallback index: {0}")]
+pub struct IndexError(String);
+
+/// The entries of fallback index `bytes`, in its order; an entry without a valid digest is an
+/// error (a merge must not drop what it cannot read).
+pub fn entries(bytes: &[u8]) -> Result<Vec<Entry>, IndexError> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| IndexError(e.to_string()))?;
+    let listed = match doc.get("manifests") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(listed)) => listed,
+        Some(_) => return Err(IndexError("`manifests` is not a list".into())),
+    };
+    listed
+        .iter()
+        .map(|json| {
+            let digest = json
+                .get("digest")
+                .and_then(Value::as_str)
+                .and_then(|d| Digest::parse(d).ok())
+                .ok_or_else(|| IndexError(format!("entry without a digest: {json}")))?;
+            Ok(Entry {
+                digest,
+                json: json.clone(),
+            })
+        })
+        .collect()
+}
+
+/// `existing` (a destination's fallback index, when it has one) with `wanted` added: every entry
+/// `existing` has stays as it is, those it lacks are added, all ordered by digest; its other
+/// fields stay. `None` when it lists every wanted entry already (nothing to write).
+pub fn merge(existing: Option<&[u8]>, wanted: &[Entry]) -> Result<Option<Vec<u8>>, IndexError> {
+    let (mut doc, mut listed) = match existing {
+        Some(bytes) => {
+            let doc: Map<String, Value> =
+                serde_json::from_slice(bytes).map_err(|e| IndexError(e.to_string()))?;
+            (doc, entries(bytes)?)
+        }
+        None => (Map::new(), Vec::new()),
+    };
+    let missing: Vec<&Entry> = wanted
+        .iter()
+        .filter(|w| !listed.iter().any(|l| l.digest == w.digest))
+        .collect();
+    if missing.is_empty() && existing.is_some() {
+        return Ok(None);
+    }
+    listed.extend(missing.into_iter().cloned());
+    listed.sort_by(|a, b| a.digest.cmp(&b.digest));
+    listed.dedup_by(|a, b| a.digest == b.digest);
+    doc.insert("schemaVersion".into(), Value::from(2));
+    doc.insert("mediaType".into(), Value::from(OCI_INDEX));
+    doc.insert(
+        "manifests".into(),
+        Value::Array(listed.into_iter().map(|e| e.json).collect()),
+    );
+    serde_json::to_vec(&doc)
+        .map(Some)
+        .map_err(|e| IndexError(e.to_string()))
+}
+
+/// A referrer as found in the source: listed in the fallback index of `subject`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub subject: Digest,
+    pub entry: Entry,
+}
+
+/// Everything that refers to an image, found in its source: the fallback indexes' entries by
+/// subject, cosign's legacy tags, and each referrer's own graph (manifests and blobs to copy).
+/// Referrers of referrers are here too, after what they refer to.
+#[derive(Debug, Clone, Default)]
+pub struct Referrers {
+    /// In the order found: a referrer's own referrers after it.
+    pub listed: Vec<Listed>,
+    /// cosign legacy tags (`sha256-<hex>.sig`) and the manifest each points at.
+    pub tags: Vec<(String, Digest)>,
+    /// Each referrer manifest's graph, by its digest.
+    pub graphs: BTreeMap<Digest, ImageGraph>,
+    /// Referrer digests in the order found (each once): the copy order.
+    pub order: Vec<Digest>,
+}
+
+impl Referrers {
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The subjects with a fallback index, each with its entries, ordered by subject.
+    pub fn by_subject(&self) -> BTreeMap<Digest, Vec<Entry>> {
+        let mut by: BTreeMap<Digest, Vec<Entry>> = BTreeMap::new();
+        for listed in &self.listed {
+            let entries = by.entry(listed.subject.clone()).or_default();
+            if !entries.iter().any(|e| e.digest == listed.entry.digest) {
+                entries.push(listed.entry.clone());
+            }
+        }
+        by
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(seed: &str, artifact_type: &str) -> Entry {
+        let digest = Digest::sha256(seed.as_bytes());
+        Entry {
+            json: serde_json::json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": digest.to_string(),
+                "size": 10,
+                "artifactType": artifact_type,
+            }),
+            digest,
+        }
+    }
+
+    #[test]
+    fn a_merge_keeps_what_the_destination_lists_and_orders_by_digest() {
+        let (theirs, ours, shared) = (
+            entry("theirs", "x/theirs"),
+            entry("ours", "x/ours"),
+            entry("shared", "x/s"),
+        );
+        let existing = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [shared.json, theirs.json],
+            "annotations": {"kept": "yes"},
+        }))
+        .unwrap();
+        let merged = merge(Some(&existing), &[ours.clone(), shared.clone()])
+            .unwrap()
+            .expect("one entry to add");
+        let listed: Vec<Digest> = entries(&merged)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.digest)
+            .collect();
+        let mut expected = vec![
+            theirs.digest.clone(),
+            ours.digest.clone(),
+            shared.digest.clone(),
+        ];
+        expected.sort();
+        assert_eq!(listed, expected);
+        let doc: Value = serde_json::from_slice(&merged).unwrap();
+        assert_eq!(doc["annotations"]["kept"], "yes");
+        assert!(doc["manifests"][0]["artifactType"].as_str().is_some());
+        // Everything listed already: nothing to write; the merge is deterministic.
+        assert_eq!(
+            merge(Some(&merged), &[ours.clone(), theirs.clone()]).unwrap(),
+            None
+        );
+        assert_eq!(
+            merge(None, &[ours.clone(), theirs.clone()]).unwrap(),
+            merge(None, &[theirs, ours]).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_unreadable_entry_is_an_error_not_dropped() {
+        let bad = br#"{"schemaVersion":2,"manifests":[{"size":3}]}"#;
+        assert!(merge(Some(bad), &[entry("a", "x")]).is_err());
+        assert!(entries(b"not json").is_err());
+        assert_eq!(entries(br#"{"schemaVersion":2}"#).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn cosign_tags_name_the_subject() {
+        let subject = Digest::sha256(b"image");
+        for tag in cosign_tags(&subject) {
+            assert_eq!(cosign_subject(&tag), Some(subject.clone()));
+        }
+    }
 
     #[test]
     fn tags_name_their_subject() {

@@ -1,5 +1,6 @@
 //! Carries a `Plan` out, the only place publishing writes. Order, across all targets: blobs
-//! (uploads, then mounts that may need them), child manifests, then tags: release and floating,
+//! (uploads, then mounts that may need them), child manifests, the image's referrers (their
+//! blobs, manifests, legacy tags and fallback indexes: see `referrers`), then tags: release and floating,
 //! then rolling, each phase done on every target before the next starts (work within a phase runs
 //! concurrently). A failure before the tags stops the run with no tag moved, so `latest` never
 //! points at a half-published image; running again completes the job (present content is skipped)
@@ -9,6 +10,7 @@
 
 pub use super::outcome::{FailedStep, Failure, TagOutcome};
 use super::plan::{BlobStep, Descriptor, ManifestStep, Plan, TargetPlan};
+use super::referrers::{self, ReferrerContent, ReferrerReport};
 use super::tagging::{self, put};
 use crate::meta::TagKind;
 use crate::oci::media::is_index;
@@ -40,6 +42,8 @@ pub struct TargetReport {
     pub tags: Vec<(String, TagKind, TagOutcome)>,
     /// The repository held the image already: no blob or manifest was looked at or sent.
     pub image_present: bool,
+    /// What happened to the image's referrers there.
+    pub referrers: ReferrerReport,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +63,24 @@ pub struct Report {
 /// stopped run (see [`crate::registry::Stop`]) fails every step still running or to come at once,
 /// so it ends like a failed one: no tag moves past it.
 pub async fn execute(client: &Client, plan: &Plan, source: &SourceContent<'_>) -> Report {
+    execute_with(client, plan, source, &ReferrerContent::default()).await
+}
+
+/// [`execute`], with the referrers' bytes for the plan's referrer steps.
+pub async fn execute_with(
+    client: &Client,
+    plan: &Plan,
+    source: &SourceContent<'_>,
+    referrers: &ReferrerContent,
+) -> Report {
     let mut reports: Vec<TargetReport> = plan.targets.iter().map(empty_report).collect();
     let mut failures = Vec::new();
     send_blobs(client, plan, source, &mut reports, &mut failures).await;
     if failures.is_empty() {
         put_manifests(client, plan, source, &mut reports, &mut failures).await;
+    }
+    if failures.is_empty() {
+        referrers::copy_all(client, plan, referrers, &mut reports, &mut failures).await;
     }
     tagging::put_tags(client, plan, source, &mut reports, &mut failures).await;
     tagging::settle_rolling(client, plan, source, &mut reports, &mut failures).await;
@@ -191,6 +208,7 @@ fn empty_report(target: &TargetPlan) -> TargetReport {
         manifests_put: 0,
         tags: Vec::new(),
         image_present: target.image_present,
+        referrers: ReferrerReport::default(),
     }
 }
 

@@ -103,6 +103,8 @@ pub struct TargetPlan {
     pub root_by_digest: bool,
     /// The repository holds the image already (its root, so all of it): only tags are written.
     pub image_present: bool,
+    /// The image's referrers to copy here, written before any tag (see `referrers`).
+    pub referrers: super::referrers::ReferrerPlan,
 }
 
 impl TargetPlan {
@@ -132,6 +134,19 @@ impl Plan {
             .iter()
             .filter(|t| {
                 t.blobs
+                    .iter()
+                    .any(|(d, step)| d.digest == *digest && *step != BlobStep::Present)
+            })
+            .count()
+    }
+
+    /// How many targets read referrer blob `digest` from the source.
+    pub fn referrer_readers_of(&self, digest: &Digest) -> usize {
+        self.targets
+            .iter()
+            .filter(|t| {
+                t.referrers
+                    .blobs
                     .iter()
                     .any(|(d, step)| d.digest == *digest && *step != BlobStep::Present)
             })
@@ -218,6 +233,7 @@ pub fn plan(
             root_by_digest: tags.is_empty() && !observed.root_present,
             image_present: observed.root_present,
             tags: tag_plans,
+            referrers: Default::default(),
         });
     }
     Plan {
@@ -365,6 +381,7 @@ impl fmt::Display for Plan {
             if target.root_by_digest {
                 writeln!(f, "  root     {}  put by digest", short(&self.root.digest))?;
             }
+            write!(f, "{}", target.referrers)?;
             for tag in &target.tags {
                 let what = match &tag.decision {
                     TagDecision::Push => "push".to_string(),

@@ -1,10 +1,12 @@
-//! The publish step end to end: source -> manifest graph -> observe every target -> plan ->
-//! the plan (dry run) or its execution. Decisions live in `plan`; this file only sequences I/O.
+//! The publish step end to end: source -> manifest graph (and its referrers) -> observe every
+//! target -> plan -> the plan (dry run) or its execution. Decisions live in `plan`; this file only sequences I/O.
 
-use super::execute::{Report, SourceContent, execute};
+use super::execute::{Report, SourceContent, execute_with};
 use super::observe::{authorize, has_root, observe};
 use super::plan::{Content, Descriptor, Options, Plan, plan};
+use super::referrers::{self, DiscoverError, ReferrerContent};
 use crate::meta::ComputedTag;
+use crate::oci::referrer::Referrers;
 use crate::oci::{GraphError, ImageGraph, Node};
 use crate::registry::{BlobSource, Client, Digest, Repository};
 use crate::source::{self, Source, SourceSpec};
@@ -20,6 +22,8 @@ pub struct Request<'a> {
     pub targets: &'a [Repository],
     pub tags: &'a [ComputedTag],
     pub options: Options,
+    /// Copy the image's referrers along (input `referrers`).
+    pub referrers: bool,
     pub dry_run: bool,
 }
 
@@ -41,6 +45,8 @@ pub enum PublishError {
         image: String,
         error: Box<crate::registry::Error>,
     },
+    #[error("input `source`: cannot read the image's referrers: {0}")]
+    Referrers(Box<DiscoverError>),
     #[error("input `images` is empty: publishing needs at least one image to publish to")]
     NoImages,
     #[error("{0}")]
@@ -52,6 +58,12 @@ pub enum PublishError {
         "input `source` (`{location}`): {message}: the image is corrupted; nothing was written"
     )]
     Corrupt { location: String, message: String },
+}
+
+impl From<DiscoverError> for PublishError {
+    fn from(error: DiscoverError) -> Self {
+        PublishError::Referrers(Box::new(error))
+    }
 }
 
 impl From<crate::registry::Error> for PublishError {
@@ -105,7 +117,17 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     )
     .await?;
     let pairs: Vec<(Repository, _)> = targets.into_iter().zip(observed).collect();
-    let plan = plan(&content, &pairs, request.tags, &request.options);
+    let mut plan = plan(&content, &pairs, request.tags, &request.options);
+    let found = match request.referrers {
+        true => {
+            let subjects = subjects_of(graph.as_ref(), root)?;
+            referrers::discover(client, &source, subjects).await?
+        }
+        false => Referrers::default(),
+    };
+    if !found.is_empty() {
+        plan_referrers(client, &found, &content, &mut plan).await?;
+    }
     if request.dry_run {
         return Ok(Outcome::Planned(plan));
     }
@@ -113,8 +135,49 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     if !refusals.is_empty() {
         return Err(PublishError::Refused(refusals));
     }
-    let report = execute_from(client, &plan, &source, &content, graph.as_ref()).await?;
+    let report = execute_from(client, &plan, &source, &content, graph.as_ref(), &found).await?;
     Ok(Outcome::Published(report))
+}
+
+/// The subjects whose referrers travel with the image: every manifest of its graph, or, when
+/// the graph was not read (every target holds the image), the root and what it lists.
+fn subjects_of(
+    graph: Option<&ImageGraph>,
+    root: &source::RawManifest,
+) -> Result<Vec<Digest>, PublishError> {
+    if let Some(graph) = graph {
+        return Ok(graph
+            .manifests
+            .iter()
+            .map(|n| n.manifest.digest.clone())
+            .collect());
+    }
+    let root = Node::parse::<source::Error>(root.clone(), None)?;
+    let children = root.parsed.manifests.iter().map(|d| d.digest.clone());
+    Ok(std::iter::once(root.manifest.digest.clone())
+        .chain(children)
+        .collect())
+}
+
+/// Observes what each target holds of `found` and plans its referrer steps.
+async fn plan_referrers(
+    client: &Client,
+    found: &Referrers,
+    content: &Content,
+    plan: &mut Plan,
+) -> Result<(), PublishError> {
+    let held = try_join_all(
+        plan.targets
+            .iter()
+            .map(|t| referrers::observe(client, found, &t.repo)),
+    )
+    .await?;
+    for (target, held) in plan.targets.iter_mut().zip(held) {
+        let image_blobs = target.blobs.iter().map(|(b, _)| b.digest.clone()).collect();
+        let source_repo = content.source_repo.as_ref();
+        target.referrers = referrers::plan(found, &held, &target.repo, source_repo, &image_blobs);
+    }
+    Ok(())
 }
 
 /// Executes `plan` with the image's own bytes: its manifests as read (the root alone when
@@ -126,6 +189,7 @@ pub(crate) async fn execute_from(
     source: &Source,
     content: &Content,
     graph: Option<&ImageGraph>,
+    found: &Referrers,
 ) -> Result<Report, PublishError> {
     let root = source.root();
     let mut manifests: BTreeMap<Digest, (Bytes, String)> = BTreeMap::new();
@@ -168,7 +232,9 @@ pub(crate) async fn execute_from(
         manifests: &manifests,
         blob: &blob,
     };
-    Ok(execute(client, plan, &content).await)
+    let referrers =
+        ReferrerContent::open(source, found, |digest| plan.referrer_readers_of(digest)).await?;
+    Ok(execute_with(client, plan, &content, &referrers).await)
 }
 
 /// The planner's view of an image every target already holds: the root alone (its platforms

@@ -140,6 +140,17 @@ impl Client {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<Digest> {
+        Ok(self.put_manifest(image, bytes, media_type).await?.0)
+    }
+
+    /// [`Client::put_manifest_raw`], also telling whether the registry answered with an
+    /// `OCI-Subject` header (it has the referrers API and registered the manifest's subject).
+    pub async fn put_manifest(
+        &self,
+        image: &ImageRef,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<(Digest, bool)> {
         let digest = match &image.tag_or_digest {
             Reference::Digest(d) => {
                 d.verify(&bytes)?;
@@ -170,8 +181,9 @@ impl Client {
                 actual: told,
             });
         }
-        tracing::debug!(image = %image, %digest, "manifest pushed");
-        Ok(digest)
+        let subject = sent.response.headers().contains_key("oci-subject");
+        tracing::debug!(image = %image, %digest, subject, "manifest pushed");
+        Ok((digest, subject))
     }
 
     /// DELETEs a manifest by digest (the registry must allow deletes).

@@ -19,6 +19,7 @@ fn report() -> Report {
             present_blobs: 5,
             manifests_put: 2,
             image_present: false,
+            referrers: Default::default(),
             tags: vec![
                 ("v1.2.3".into(), TagKind::Release, TagOutcome::Pushed),
                 (
@@ -179,6 +180,7 @@ fn plan(tags: Vec<TagPlan>) -> Plan {
             tags,
             root_by_digest: false,
             image_present: false,
+            referrers: Default::default(),
         }],
         forms: Default::default(),
     }

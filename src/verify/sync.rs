@@ -144,6 +144,8 @@ async fn publish_tag(
         targets: &targets,
         tags: &tags,
         options: options.clone(),
+        // Verify's sync copies the image only; its referrers are not compared yet.
+        referrers: false,
         dry_run,
     };
     match run::publish(client, request).await {
@@ -235,6 +237,14 @@ async fn try_complete(
     let content = content_of(&graph, source_repo);
     let observed = observe(client, &content, target, &[], false).await?;
     let planned = plan(&content, &[(target.clone(), observed)], &[], options);
-    let report = execute_from(client, &planned, &opened, &content, Some(&graph)).await?;
+    let report = execute_from(
+        client,
+        &planned,
+        &opened,
+        &content,
+        Some(&graph),
+        &Default::default(),
+    )
+    .await?;
     Ok(failure_lines(&report.failures))
 }
