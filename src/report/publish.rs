@@ -89,8 +89,41 @@ pub fn publish_summary(report: &Report) -> String {
             t.manifests_put
         ));
     }
+    md.push_str(&referrer_table(report));
     md.push_str(&failure_sections(&report.failures));
     md.push('\n');
+    md
+}
+
+/// Per target, what happened to the image's referrers; nothing when it has none.
+fn referrer_table(report: &Report) -> String {
+    let counts = |t: &crate::publish::execute::TargetReport| {
+        let r = &t.referrers;
+        (
+            r.copied,
+            r.present,
+            r.tags_pushed,
+            r.indexes_updated,
+            r.registered,
+        )
+    };
+    if report.targets.iter().all(|t| counts(t) == (0, 0, 0, 0, 0)) {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n| Image | Referrers | Signature tags pushed | Fallback indexes updated |\n| --- | --- | --- | --- |\n",
+    );
+    for t in &report.targets {
+        let (copied, present, tags, indexes, registered) = counts(t);
+        let mut indexes = indexes.to_string();
+        if registered > 0 {
+            indexes.push_str(&format!(" ({registered} registered by the registry)"));
+        }
+        md.push_str(&format!(
+            "| {} | {copied} copied, {present} already there | {tags} | {indexes} |\n",
+            code_span(&t.repo.to_string()),
+        ));
+    }
     md
 }
 
