@@ -5,6 +5,7 @@
 
 use super::cli::{layout, publish_cli};
 use crate::registry::harness::Registry;
+use crate::registry::proxy::{Fault, Proxy, Rule};
 use crate::sample::SampleImage;
 use crate::support::Run;
 use bytes::Bytes;
@@ -347,4 +348,35 @@ async fn referrers_false_copies_none() {
             .expect("HEAD")
             .is_none()
     );
+}
+
+/// A destination that answers manifest PUTs with `OCI-Subject` (the referrers API: emulated by a
+/// proxy in front of distribution) registers the referrers itself: no fallback index is written.
+#[tokio::test]
+async fn a_destination_that_answers_oci_subject_gets_no_fallback_index() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let client = Client::new(registry.client_config()).expect("client");
+    let signed = signed_image(&registry, &client).await;
+    let upstream = registry.name().parse().expect("registry address");
+    let rule = Rule {
+        matching: "PUT /v2/api/app/manifests/sha256:",
+        times: 1000,
+        fault: Fault::AddHeader("OCI-Subject", signed.amd64.to_string()),
+    };
+    let proxy = Proxy::start(upstream, vec![rule]);
+    let images = format!("{}/api/app", proxy.addr);
+    let published = publish(&registry, &images, &[]);
+    let tags = referrer_tags(&registry, "api/app");
+    let fallback = format!("sha256-{}", signed.amd64.hex());
+    assert!(!tags.contains(&fallback), "{tags:?}");
+    assert_eq!(tags.len(), 2, "the legacy tags are copied: {tags:?}");
+    let attestation = format!("api/app@{}", signed.attestation);
+    assert_eq!(
+        registry_bytes(&registry, &attestation),
+        registry_bytes(&registry, &format!("src/app@{}", signed.attestation))
+    );
+    let summary = &published.summary_file;
+    assert!(summary.contains("registered by the registry"), "{summary}");
 }
