@@ -380,3 +380,38 @@ async fn a_destination_that_answers_oci_subject_gets_no_fallback_index() {
     let summary = &published.summary_file;
     assert!(summary.contains("registered by the registry"), "{summary}");
 }
+
+/// Another tool writes the destination's fallback index between our read and our write: the
+/// proxy answers our reads with the older index (empty), while the registry holds the newer
+/// one; the HEAD before the write sees the tag moved, so the index is read again and merged,
+/// and what the other tool listed stays.
+#[tokio::test]
+async fn a_fallback_index_that_changed_since_it_was_read_is_read_again() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let client = Client::new(registry.client_config()).expect("client");
+    let signed = signed_image(&registry, &client).await;
+    let race = repo(&registry, "race/app");
+    let subject = Some((&signed.amd64, 0, OCI_MANIFEST));
+    let (theirs, entry) = artifact(&client, &race, "application/spdx+json", "newer", subject).await;
+    fallback_index(&client, &race, &signed.amd64, &[entry]).await;
+    let older = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []});
+    let path = format!("GET /v2/race/app/manifests/sha256-{}$", signed.amd64.hex());
+    let rule = Rule {
+        matching: Box::leak(path.into_boxed_str()),
+        // The observation's read and the first read of the merge.
+        times: 2,
+        fault: Fault::Respond {
+            status: 200,
+            headers: vec![("Content-Type", OCI_INDEX.to_string())],
+            body: older.to_string(),
+        },
+    };
+    let upstream = registry.name().parse().expect("registry address");
+    let proxy = Proxy::start(upstream, vec![rule]);
+    publish(&registry, &format!("{}/race/app", proxy.addr), &[]);
+    let mut merged = vec![signed.attestation.to_string(), theirs.to_string()];
+    merged.sort();
+    assert_eq!(listed(&registry, "race/app", &signed.amd64), merged);
+}
