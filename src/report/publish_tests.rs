@@ -66,6 +66,26 @@ fn summary_shows_actions_and_bytes() {
     assert!(!md.contains("Not completed"));
 }
 
+#[test]
+fn referrers_are_counted_per_target_and_absent_without_any() {
+    assert!(!publish_summary(&report()).contains("Referrers"));
+    let mut with = report();
+    with.targets[0].referrers = crate::publish::referrers::ReferrerReport {
+        copied: 3,
+        present: 1,
+        tags_pushed: 2,
+        indexes_updated: 1,
+        registered: 1,
+    };
+    let md = publish_summary(&with);
+    assert!(
+        md.contains(
+            "| `ghcr.io/octo/app` | 3 copied, 1 already there | 2 | 1 (1 registered by the registry) |"
+        ),
+        "{md}"
+    );
+}
+
 fn failure(step: FailedStep, message: &str, transient: bool) -> Failure {
     Failure {
         message: message.into(),
