@@ -166,7 +166,7 @@ pub async fn walk<S: ManifestSource>(
             };
         }
         depth += 1;
-        let read: Vec<(Digest, Read<S::Error>)> = stream::iter(std::mem::take(&mut pending))
+        let mut read: Vec<(Digest, Read<S::Error>)> = stream::iter(std::mem::take(&mut pending))
             .map(|(digest, described)| async move {
                 let node = match source.manifest(&digest).await {
                     Ok(manifest) => Node::parse(manifest, described.as_ref()),
@@ -177,7 +177,6 @@ pub async fn walk<S: ManifestSource>(
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
-        let mut read = read;
         read.sort_by(|a, b| a.0.cmp(&b.0));
         for (digest, node) in read {
             if let Ok(node) = &node {

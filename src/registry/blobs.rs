@@ -229,16 +229,7 @@ impl Client {
             // waits on (a registry source's tee), so it is read from the moment it is open.
             let permit = self.transport().permit(&state.host).await;
             let failure = Arc::new(Mutex::new(None));
-            let body = if source.verifies() {
-                reporting(source.open().await?, failure.clone())
-            } else {
-                verified(
-                    source.open().await?,
-                    digest.clone(),
-                    Some(size),
-                    Some(failure.clone()),
-                )
-            };
+            let body = checked_stream(source, digest, size, &failure).await?;
             // Every chunk hyper takes from the body is progress: a registry that stops reading
             // stops it, and the transport calls the upload stalled.
             let progress = Progress::new();
@@ -364,9 +355,25 @@ pub(super) fn location(response: &reqwest::Response) -> Result<Url> {
     })
 }
 
+/// The source's bytes as an upload sends them, checked against `digest` unless the source
+/// verifies them itself; the stream's first error lands in `failure` as well.
+pub(super) async fn checked_stream(
+    source: &dyn BlobSource,
+    digest: &Digest,
+    size: u64,
+    failure: &Arc<Mutex<Option<Error>>>,
+) -> Result<BlobStream> {
+    let opened = source.open().await?;
+    Ok(if source.verifies() {
+        reporting(opened, failure.clone())
+    } else {
+        verified(opened, digest.clone(), Some(size), Some(failure.clone()))
+    })
+}
+
 /// Passes a stream through, putting its first error into `failure` (a request body's error
 /// reaches the caller only as a transport error).
-pub(super) fn reporting(inner: BlobStream, failure: Arc<Mutex<Option<Error>>>) -> BlobStream {
+fn reporting(inner: BlobStream, failure: Arc<Mutex<Option<Error>>>) -> BlobStream {
     Box::pin(inner.map(move |item| {
         item.inspect_err(|e| {
             let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());

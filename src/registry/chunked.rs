@@ -3,7 +3,7 @@
 //! each answer gives, then PUT with the digest.
 
 use super::auth::{Action, Scopes};
-use super::blobs::{BlobSource, BlobStream, UploadSession, location, reporting, verified};
+use super::blobs::{BlobSource, BlobStream, UploadSession, checked_stream, location};
 use super::client::{Client, RegistryState};
 use super::error::{Error, Result, display_url};
 use super::retry::is_retryable_status;
@@ -72,16 +72,7 @@ impl Client {
             // the first PATCH to the PUT, so the source is read without waiting on other uploads.
             let permit = self.transport().permit(&state.host).await;
             let failure = Arc::new(Mutex::new(None));
-            let bytes = if source.verifies() {
-                reporting(source.open().await?, failure.clone())
-            } else {
-                verified(
-                    source.open().await?,
-                    digest.clone(),
-                    Some(size),
-                    Some(failure.clone()),
-                )
-            };
+            let bytes = checked_stream(source, digest, size, &failure).await?;
             let chunks = Chunks {
                 client: self,
                 state: &state,
