@@ -136,6 +136,7 @@ pub mod labels;
 
 pub mod moment;
 pub mod placeholders;
+mod produce;
 pub mod rule;
 pub mod scope;
 pub mod switches;
