@@ -67,7 +67,7 @@ impl Blocked {
             self.0.extend(v.children.iter().cloned());
             self.0.extend(v.subject.iter().cloned());
             self.0
-                .extend(v.tags.iter().filter_map(|t| super::cosign_subject(t)));
+                .extend(v.tags.iter().filter_map(|t| super::referrer_subject(t)));
         }
     }
 }

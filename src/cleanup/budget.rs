@@ -12,7 +12,7 @@
 //! for ever behind newer deletions. A group bigger than what is left waits; later, smaller ones
 //! still go. Each run plans from the registry again, so nothing deferred is lost or done twice.
 
-use super::{CleanupPlan, Inventory, cosign_subject};
+use super::{CleanupPlan, Inventory, referrer_subject};
 use crate::registry::Digest;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -234,7 +234,7 @@ pub fn groups(plan: &CleanupPlan, inventory: &Inventory) -> Vec<Vec<Digest>> {
             .iter()
             .cloned()
             .chain(v.subject.iter().cloned())
-            .chain(v.tags.iter().filter_map(|t| cosign_subject(t)));
+            .chain(v.tags.iter().filter_map(|t| referrer_subject(t)));
         for d in edges {
             if let Some(&j) = position.get(&d) {
                 let (a, b) = (find(&mut root, i), find(&mut root, j));

@@ -17,7 +17,7 @@
 //! | `pr=closed`           | `pr-N` / `pr-N-...` tags whose pull request N is closed                 |
 //! | `untagged`            | versions without tags (`delete` only; `keep` is the default)            |
 //! | `older-than=30d`      | condition: created more than 30 days before now (`s m h d w`)           |
-//! | `last=N`              | `keep` only: the N newest versions (with a tag the selectors take)      |
+//! | `last=N`              | `keep` only: the N newest images (with a tag the selectors take; referrer tags do not count) |
 //!
 //! The seed strategies:
 //!
@@ -35,9 +35,13 @@
 //! # Safety
 //!
 //! Whatever the rules say, nothing a kept version needs is deleted: its children (platform
-//! manifests, attestation manifests), manifests whose `subject` is kept, and
-//! `sha256-<hex>.sig/.att/.sbom` tags of a kept digest. Signatures and attestations of a deleted
-//! version go with it. When the listing is incomplete or a manifest could not be read, no untagged
+//! manifests, attestation manifests), manifests whose `subject` is kept,
+//! `sha256-<hex>.sig/.att/.sbom` tags of a kept digest, and its fallback index (the referrers
+//! tag schema's `sha256-<hex>` tag, on registries without the referrers API) with every referrer
+//! it lists. These referrer tags follow their subject: no rule selects them (`delete tag=*` and
+//! `delete tag=sha256-*` do not take them while their subject is here), and `last=N` does not
+//! count them. Signatures, attestations and the fallback index of a deleted version go with it,
+//! and so do the referrers it lists unless something kept needs them. When the listing is incomplete or a manifest could not be read, no untagged
 //! version is deleted. Deletions run referrers and indexes first, children last.
 //!
 //! # Ages
@@ -72,8 +76,15 @@ pub mod run;
 pub use plan::{Action, Capabilities, CleanupPlan, Decision, RuleRef, plan_cleanup};
 pub use policy::{Policy, PolicyError};
 
-pub use crate::oci::referrer::cosign_subject;
+pub use crate::oci::referrer::{cosign_subject, fallback_subject};
 use crate::registry::Digest;
+
+/// The subject a referrer tag follows: cosign's `sha256-<hex>.sig/.att/.sbom`, or the referrers
+/// tag schema's `sha256-<hex>` (the fallback index listing the subject's referrers). Such a tag
+/// is part of its subject, never a version of its own: it goes and stays with the subject.
+pub fn referrer_subject(tag: &str) -> Option<Digest> {
+    cosign_subject(tag).or_else(|| fallback_subject(tag))
+}
 
 /// One version of an image: a manifest or index with the tags that point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,12 @@
 //! The deletion side of a plan: which deleted version each one goes with, and the order that
 //! deletes every index and referrer before what it points at.
 
-use super::{Version, cosign_subject};
+use super::{Version, referrer_subject};
 use crate::registry::Digest;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// For each deleted version, a deleted version it goes with: the index listing it, or the subject
-/// of a referrer.
+/// of a referrer (by its `subject` field or its referrer tag).
 pub(super) fn parents(
     versions: &[Version],
     index: &BTreeMap<&Digest, usize>,
@@ -17,7 +17,12 @@ pub(super) fn parents(
         for c in versions[p].children.iter().filter_map(|d| index.get(d)) {
             parent.entry(*c).or_insert(p);
         }
-        if let Some(&s) = versions[p].subject.as_ref().and_then(|d| index.get(d)) {
+        let subjects = versions[p]
+            .subject
+            .iter()
+            .cloned()
+            .chain(versions[p].tags.iter().filter_map(|t| referrer_subject(t)));
+        for s in subjects.filter_map(|d| index.get(&d).copied()) {
             parent.entry(p).or_insert(s);
         }
     }
@@ -25,7 +30,7 @@ pub(super) fn parents(
 }
 
 /// Kahn's order over the deleted versions: a version comes after every deleted version that
-/// points at it (index -> child, referrer -> subject, signature tag -> subject).
+/// points at it (index -> child, referrer -> subject, signature or fallback index tag -> subject).
 pub(super) fn parents_first(
     versions: &[Version],
     index: &BTreeMap<&Digest, usize>,
@@ -40,7 +45,7 @@ pub(super) fn parents_first(
             .iter()
             .chain(v.subject.iter())
             .cloned()
-            .chain(v.tags.iter().filter_map(|t| cosign_subject(t)))
+            .chain(v.tags.iter().filter_map(|t| referrer_subject(t)))
             .filter_map(|d| index.get(&d).copied())
             .filter(|j| deleted.contains(j) && *j != i);
         for j in targets {

@@ -2,15 +2,17 @@
 //! [`CleanupPlan`]. No I/O, no clock: every decision is a value with the rule that made it.
 //!
 //! Order of reasoning: (1) each tag gets a verdict (a `keep` line wins over every `delete` line;
-//! a `sha256-<hex>.sig/.att/.sbom` tag follows its subject); (2) roots of keeping: versions with a
-//! kept tag, the `keep last=N` versions, untagged versions no rule selects (all untagged ones when
-//! the inventory is incomplete); (3) the kept closure: children, referrers (`subject`) and
-//! signature tags of kept versions, to a fixpoint; (4) everything else is deleted, referrers and
-//! indexes before what they point at.
+//! a referrer tag, cosign's `sha256-<hex>.sig/.att/.sbom` or the fallback index `sha256-<hex>`,
+//! follows its subject); (2) roots of keeping: versions with a kept tag, the `keep last=N`
+//! versions (images only: referrer tags are not counted), untagged versions no rule selects (all
+//! untagged ones when the inventory is incomplete); (3) the kept closure: children (so a kept
+//! fallback index keeps every referrer it lists), referrers (`subject`) and referrer tags of kept
+//! versions, to a fixpoint; (4) everything else is deleted, referrers and indexes before what
+//! they point at.
 
 use super::order::{parents, parents_first};
 use super::policy::{Policy, Rule, Selector, Verb};
-use super::{Inventory, Version, cosign_subject};
+use super::{Inventory, Version, referrer_subject};
 use crate::registry::Digest;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -142,15 +144,14 @@ pub fn plan_cleanup(
     let deleted: BTreeSet<usize> = (0..planner.versions.len())
         .filter(|i| !kept.contains_key(i))
         .collect();
-    planner.decide(
-        &mut plan,
-        &verdicts,
-        &kept,
-        &whole,
-        &referenced,
-        &deleted,
+    let facts = Facts {
+        kept: &kept,
+        whole: &whole,
+        referenced: &referenced,
+        deleted: &deleted,
         capabilities,
-    );
+    };
+    planner.decide(&mut plan, &verdicts, &facts);
     plan.deletions = parents_first(planner.versions, &planner.index, &deleted);
     plan
 }
@@ -195,7 +196,7 @@ impl<'a> Planner<'a> {
     }
 
     fn verdict(&self, v: &Version, tag: &str) -> Verdict<'a> {
-        if let Some(&i) = cosign_subject(tag).and_then(|d| self.index.get(&d)) {
+        if let Some(&i) = referrer_subject(tag).and_then(|d| self.index.get(&d)) {
             return Verdict::Follow(i);
         }
         let policy = self.policy;
@@ -236,7 +237,7 @@ impl<'a> Planner<'a> {
                     versions[i]
                         .tags
                         .iter()
-                        .any(|t| cosign_subject(t).is_none() && self.tag_matches(rule, t))
+                        .any(|t| referrer_subject(t).is_none() && self.tag_matches(rule, t))
                 })
                 .collect();
             candidates.sort_by(|&a, &b| {
@@ -351,38 +352,11 @@ impl<'a> Planner<'a> {
     }
 
     /// (4) Decisions and untags: everything not kept is deleted.
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        &self,
-        plan: &mut CleanupPlan,
-        verdicts: &[Vec<Verdict<'_>>],
-        kept: &Kept,
-        whole: &BTreeSet<usize>,
-        referenced: &BTreeSet<usize>,
-        deleted: &BTreeSet<usize>,
-        capabilities: Capabilities,
-    ) {
-        let versions = self.versions;
-        let parent_of = parents(versions, &self.index, deleted);
-        for (i, v) in versions.iter().enumerate() {
-            let version_keep = kept.get(&i);
+    fn decide(&self, plan: &mut CleanupPlan, verdicts: &[Vec<Verdict<'_>>], facts: &Facts<'_>) {
+        let parent_of = parents(self.versions, &self.index, facts.deleted);
+        for (i, v) in self.versions.iter().enumerate() {
             if v.tags.is_empty() {
-                let (action, rule, reason) = match version_keep {
-                    Some((rule, reason)) => (Action::Keep, rule.clone(), reason.clone()),
-                    None => match self.untagged_rule(v) {
-                        Some(rule) if !referenced.contains(&i) && !self.refers(v) => {
-                            (Action::Delete, Some(rule.into()), "untagged".to_string())
-                        }
-                        _ => (
-                            Action::Delete,
-                            None,
-                            parent_of.get(&i).map_or_else(
-                                || "goes with its deleted parent".into(),
-                                |&p| format!("goes with deleted {}", describe(&versions[p])),
-                            ),
-                        ),
-                    },
-                };
+                let (action, rule, reason) = self.untagged_decision(i, v, facts, &parent_of);
                 plan.decisions.push(Decision {
                     digest: v.digest.clone(),
                     tag: None,
@@ -393,49 +367,10 @@ impl<'a> Planner<'a> {
                 continue;
             }
             for (tag, verdict) in v.tags.iter().zip(&verdicts[i]) {
-                let (action, rule, reason) = match (verdict, version_keep) {
-                    (Verdict::Keep(rule, reason), _) => {
-                        (Action::Keep, rule.map(RuleRef::from), reason.clone())
-                    }
-                    (Verdict::Delete(rule), None) => (
-                        Action::Delete,
-                        Some(RuleRef::from(*rule)),
-                        self.age(v).map_or_else(
-                            || "selected".into(),
-                            |a| format!("selected (age {}d)", a / 86_400),
-                        ),
-                    ),
-                    (Verdict::Delete(rule), Some(_))
-                        if capabilities.untag && !whole.contains(&i) =>
-                    {
-                        plan.untags.push((v.digest.clone(), tag.clone()));
-                        (
-                            Action::Untag,
-                            Some(RuleRef::from(*rule)),
-                            "the version is kept".into(),
-                        )
-                    }
-                    (Verdict::Delete(rule), Some((keeper, why))) => (
-                        Action::Keep,
-                        keeper.clone().or_else(|| Some(RuleRef::from(*rule))),
-                        if whole.contains(&i) {
-                            format!("selected by line {}, but {why}", rule.line)
-                        } else {
-                            format!(
-                                "selected by line {}, but the version is kept ({why}) and this registry removes only whole versions",
-                                rule.line
-                            )
-                        },
-                    ),
-                    (Verdict::Follow(_), Some((rule, why))) => {
-                        (Action::Keep, rule.clone(), why.clone())
-                    }
-                    (Verdict::Follow(s), None) => (
-                        Action::Delete,
-                        None,
-                        format!("orphaned: goes with deleted {}", describe(&versions[*s])),
-                    ),
-                };
+                let (action, rule, reason) = self.tag_decision(i, verdict, facts);
+                if action == Action::Untag {
+                    plan.untags.push((v.digest.clone(), tag.clone()));
+                }
                 plan.decisions.push(Decision {
                     digest: v.digest.clone(),
                     tag: Some(tag.clone()),
@@ -446,6 +381,92 @@ impl<'a> Planner<'a> {
             }
         }
     }
+
+    /// An untagged version: kept with its reason, deleted by `delete untagged`, or gone with
+    /// the deleted version that lists it or that it refers to.
+    fn untagged_decision(
+        &self,
+        i: usize,
+        v: &Version,
+        facts: &Facts<'_>,
+        parent_of: &BTreeMap<usize, usize>,
+    ) -> Outcome {
+        match facts.kept.get(&i) {
+            Some((rule, reason)) => (Action::Keep, rule.clone(), reason.clone()),
+            None => match self.untagged_rule(v) {
+                Some(rule) if !facts.referenced.contains(&i) && !self.refers(v) => {
+                    (Action::Delete, Some(rule.into()), "untagged".to_string())
+                }
+                _ => (
+                    Action::Delete,
+                    None,
+                    parent_of.get(&i).map_or_else(
+                        || "goes with its deleted parent".into(),
+                        |&p| format!("goes with deleted {}", describe(&self.versions[p])),
+                    ),
+                ),
+            },
+        }
+    }
+
+    /// One tag of version `i`: its verdict, met with whether the version is kept and whether
+    /// this registry can remove one tag of a kept version.
+    fn tag_decision(&self, i: usize, verdict: &Verdict<'_>, facts: &Facts<'_>) -> Outcome {
+        let v = &self.versions[i];
+        let whole = facts.whole.contains(&i);
+        match (verdict, facts.kept.get(&i)) {
+            (Verdict::Keep(rule, reason), _) => {
+                (Action::Keep, rule.map(RuleRef::from), reason.clone())
+            }
+            (Verdict::Delete(rule), None) => (
+                Action::Delete,
+                Some(RuleRef::from(*rule)),
+                self.age(v).map_or_else(
+                    || "selected".into(),
+                    |a| format!("selected (age {}d)", a / 86_400),
+                ),
+            ),
+            (Verdict::Delete(rule), Some(_)) if facts.capabilities.untag && !whole => (
+                Action::Untag,
+                Some(RuleRef::from(*rule)),
+                "the version is kept".into(),
+            ),
+            (Verdict::Delete(rule), Some((keeper, why))) => (
+                Action::Keep,
+                keeper.clone().or_else(|| Some(RuleRef::from(*rule))),
+                if whole {
+                    format!("selected by line {}, but {why}", rule.line)
+                } else {
+                    format!(
+                        "selected by line {}, but the version is kept ({why}) and this registry removes only whole versions",
+                        rule.line
+                    )
+                },
+            ),
+            (Verdict::Follow(_), Some((rule, why))) => (Action::Keep, rule.clone(), why.clone()),
+            (Verdict::Follow(s), None) => (
+                Action::Delete,
+                None,
+                format!(
+                    "orphaned: goes with deleted {}",
+                    describe(&self.versions[*s])
+                ),
+            ),
+        }
+    }
+}
+
+/// A decision before it is placed: the action, the rule behind it, the reason.
+type Outcome = (Action, Option<RuleRef>, String);
+
+/// What step (4) decides from: the kept versions (with why), those kept whole by `last=N`,
+/// versions something lists or refers to, the deleted ones, and what the registry can do.
+struct Facts<'f> {
+    kept: &'f Kept,
+    whole: &'f BTreeSet<usize>,
+    referenced: &'f BTreeSet<usize>,
+    deleted: &'f BTreeSet<usize>,
+    capabilities: Capabilities,
 }
 
 fn fail_closed_reason(inventory: &Inventory) -> Option<String> {

@@ -389,3 +389,89 @@ fn a_version_with_only_deletable_tags_is_deleted_whole() {
     assert_eq!(plan.deletions, vec![digest(1)]);
     assert!(plan.untags.is_empty());
 }
+
+/// The fallback index of version `subject` (tag `sha256-<hex>`, index `n`) listing `referrers`
+/// (untagged attestations or signatures, created with it).
+fn fallback(n: u64, subject: u64, days: i64, referrers: &[u64]) -> Vec<Version> {
+    let tag = format!("sha256-{}", digest(subject).hex());
+    let mut all = index(n, days, &[tag.as_str()], referrers);
+    for r in &mut all[1..] {
+        r.subject = Some(digest(subject));
+    }
+    all
+}
+
+fn fallback_tag(subject: u64) -> String {
+    format!("sha256-{}", digest(subject).hex())
+}
+
+/// Issue 16: `keep last=N` + `delete tag=*` deleted the fallback index of a kept image (and so
+/// its attestations). The fallback index and what it lists follow their subject.
+#[test]
+fn issue_16_the_fallback_index_of_a_kept_image_is_kept_with_its_referrers() {
+    let mut versions = vec![v(1, 1, &["v1"]), v(2, 100, &["v0"])];
+    versions.extend(fallback(10, 1, 1, &[11, 12]));
+    versions.extend(fallback(20, 2, 100, &[21]));
+    // A referrer listed in both fallback indexes: the kept image needs it.
+    versions[5].children.push(digest(11));
+    for policy in [
+        "keep last=1\ndelete tag=*",
+        "keep last=1\ndelete tag=sha256-*\ndelete tag=v0",
+    ] {
+        let plan = plan_with(&inventory(versions.clone()), policy, &[], false);
+        assert_eq!(
+            action(&plan, 10, Some(&fallback_tag(1))).0,
+            Action::Keep,
+            "{policy}: {plan:#?}"
+        );
+        assert_eq!(action(&plan, 11, None).0, Action::Keep, "{policy}");
+        assert_eq!(action(&plan, 12, None).0, Action::Keep, "{policy}");
+        assert_eq!(action(&plan, 1, Some("v1")).0, Action::Keep, "{policy}");
+        // The deleted image's fallback index goes first, then its own referrer, then the image.
+        assert_eq!(
+            plan.deletions,
+            vec![digest(20), digest(21), digest(2)],
+            "{policy}"
+        );
+        assert!(
+            reason(&plan, 20, Some(&fallback_tag(2))).contains("goes with deleted"),
+            "{policy}: {}",
+            reason(&plan, 20, Some(&fallback_tag(2)))
+        );
+    }
+}
+
+#[test]
+fn keep_last_counts_images_not_their_referrer_tags() {
+    let sig = format!("sha256-{}.sig", digest(1).hex());
+    let mut versions = vec![v(1, 3, &["v1"]), v(2, 5, &["v0"])];
+    // The referrers are newer than both images: counted, they would crowd out `v0`.
+    versions.extend(fallback(10, 1, 0, &[11]));
+    versions.push(v(30, 0, &[sig.as_str()]));
+    let plan = plan_with(
+        &inventory(versions),
+        "keep last=2\ndelete tag=*",
+        &[],
+        false,
+    );
+    assert!(plan.deletions.is_empty(), "{:#?}", plan.deletions);
+    assert!(
+        reason(&plan, 2, Some("v0")).contains("one of the 2 newest"),
+        "{}",
+        reason(&plan, 2, Some("v0"))
+    );
+}
+
+#[test]
+fn a_fallback_index_whose_subject_is_gone_is_an_ordinary_tag() {
+    let versions = fallback(10, 1, 100, &[11]);
+    let plan = plan_with(
+        &inventory(versions.clone()),
+        "delete tag=main-*",
+        &[],
+        false,
+    );
+    assert!(plan.deletions.is_empty());
+    let plan = plan_with(&inventory(versions), "delete tag=sha256-*", &[], false);
+    assert_eq!(plan.deletions, vec![digest(10), digest(11)]);
+}

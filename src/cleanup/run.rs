@@ -5,7 +5,7 @@
 use super::backend::{Backend, Outcome, PullRequestStates};
 use super::budget::{self, Allowance, DELETE_CALLS, Limit, UNTAG_CALLS};
 use super::policy::pr_number;
-use super::{CleanupPlan, Inventory, Policy, cosign_subject, plan_cleanup};
+use super::{CleanupPlan, Inventory, Policy, plan_cleanup, referrer_subject};
 use crate::registry::{Digest, Repository};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -67,7 +67,7 @@ impl ManifestKind {
             .iter()
             .map(|v| {
                 let kind = if v.subject.is_some()
-                    || v.tags.iter().any(|t| cosign_subject(t).is_some())
+                    || v.tags.iter().any(|t| referrer_subject(t).is_some())
                 {
                     ManifestKind::Referrer
                 } else if listed.contains(&v.digest) {
