@@ -1,5 +1,9 @@
 use super::*;
-use crate::oci::{Node, RawManifest};
+use crate::oci::referrer::{Entry, Listed, fallback_tag};
+use crate::oci::{ImageGraph, Node, RawManifest};
+use crate::publish::plan::BlobStep;
+use crate::registry::{Digest, Error, Repository};
+use std::collections::BTreeMap;
 
 fn repo(name: &str) -> Repository {
     Repository::parse(&format!("registry.test/{name}")).unwrap()
