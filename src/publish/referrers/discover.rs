@@ -1,9 +1,10 @@
 //! Finding the referrers of an image in its source.
 
+use super::listing;
 use crate::oci::graph::MAX_DEPTH;
-use crate::oci::referrer::{self, Listed, Referrers, cosign_tags, fallback_tag};
+use crate::oci::referrer::{self, Listed, Referrers};
 use crate::oci::{GraphError, ImageGraph};
-use crate::registry::{Client, Digest, Error, Reference};
+use crate::registry::{Client, Digest, Error};
 use crate::source::{self, Source};
 use std::collections::BTreeSet;
 
@@ -36,44 +37,28 @@ pub async fn discover(
         return Ok(Referrers::default());
     };
     let repo = remote.image().repo();
-    let tags: BTreeSet<String> = client.list_tags(&repo, None).await?.into_iter().collect();
+    let tags = listing::repository_tags(client, &repo).await?;
     let mut found = Referrers::default();
     let mut seen: BTreeSet<Digest> = subjects.iter().cloned().collect();
     let mut level = subjects;
     for _ in 0..=MAX_DEPTH {
         let mut next = Vec::new();
         for subject in &level {
-            let tag = fallback_tag(subject);
-            if tags.contains(&tag) {
-                let index = client
-                    .get_manifest_raw(&repo.with(Reference::Tag(tag.clone())))
-                    .await?;
-                let entries =
-                    referrer::entries(&index.bytes).map_err(|error| DiscoverError::Index {
-                        tag: format!("{repo}:{tag}"),
-                        error,
-                    })?;
-                for entry in entries {
-                    if seen.insert(entry.digest.clone()) {
-                        next.push(entry.digest.clone());
-                    }
-                    found.listed.push(Listed {
-                        subject: subject.clone(),
-                        entry,
-                    });
+            let listed = listing::list(client, &repo, &tags, subject).await?;
+            for entry in listed.entries {
+                if seen.insert(entry.digest.clone()) {
+                    next.push(entry.digest.clone());
                 }
+                found.listed.push(Listed {
+                    subject: subject.clone(),
+                    entry,
+                });
             }
-            for tag in cosign_tags(subject)
-                .into_iter()
-                .filter(|t| tags.contains(t))
-            {
-                let image = repo.with(Reference::Tag(tag.clone()));
-                if let Some(info) = client.head_manifest(&image).await? {
-                    if seen.insert(info.digest.clone()) {
-                        next.push(info.digest.clone());
-                    }
-                    found.tags.push((tag, info.digest));
+            for (tag, digest) in listed.tags {
+                if seen.insert(digest.clone()) {
+                    next.push(digest.clone());
                 }
+                found.tags.push((tag, digest));
             }
         }
         if next.is_empty() {

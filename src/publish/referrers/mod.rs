@@ -8,6 +8,7 @@
 
 mod copy;
 mod discover;
+pub mod listing;
 mod observe;
 mod plan;
 
