@@ -84,6 +84,19 @@ http:
             return sum(1 for line in f if '"GET /v2' in line or '"HEAD /v2' in line or '"PUT /v2' in line
                        or '"POST /v2' in line or '"PATCH /v2' in line or '"DELETE /v2' in line)
 
+    def breakdown(self, skip):
+        """Requests after the first `skip`, by method and what they address (manifests, blobs, uploads, tags)."""
+        import re
+        counts = {}
+        with open(os.path.join(self.dir, "registry.log")) as f:
+            lines = [l for l in f if re.search(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/', l)]
+        for line in lines[skip:]:
+            m = re.search(r'"(\w+) /v2/\S*?/(manifests|blobs/uploads|blobs|tags)/', line)
+            if m:
+                key = f"{m.group(1)} {m.group(2)}"
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def cpu_seconds(self):
         """User plus system CPU the registry process has used so far."""
         fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
@@ -118,6 +131,81 @@ def publish(source, images, tags_rules, env_extra=None):
     shutil.rmtree(out)
 
 
+def sha256(data):
+    import hashlib
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def http(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.status, dict(resp.headers), resp.read()
+
+
+def push_blob(host, repo, data):
+    digest = sha256(data)
+    _, headers, _ = http("POST", f"http://{host}/v2/{repo}/blobs/uploads/")
+    location = headers["Location"]
+    location = location if location.startswith("http") else f"http://{host}{location}"
+    sep = "&" if "?" in location else "?"
+    http("PUT", f"{location}{sep}digest={digest}", data, {"Content-Type": "application/octet-stream"})
+    return {"mediaType": "application/octet-stream", "digest": digest, "size": len(data)}
+
+
+def push_manifest(host, repo, reference, doc, media_type):
+    data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    http("PUT", f"http://{host}/v2/{repo}/manifests/{reference}", data, {"Content-Type": media_type})
+    return {"mediaType": media_type, "digest": sha256(data), "size": len(data)}
+
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+EMPTY = "application/vnd.oci.empty.v1+json"
+
+
+def seed_referrers(host, repo, layout):
+    """Signs and attests the image at `host/repo:src` as cosign v3 and attest-build-provenance do
+    on a registry without the referrers API: referrer manifests with a `subject`, each listed in
+    the fallback index `sha256-<hex>` of its subject, plus a cosign v2 `.sig` tag. Referrers: a
+    signature and an attestation of the index, an SBOM of its linux/amd64 child, a signature of
+    the attestation, the legacy signature. Returns (referrers, subjects with a fallback index)."""
+    with open(os.path.join(layout, "index.json")) as f:
+        top = json.load(f)["manifests"][0]
+    algo, hexd = top["digest"].split(":")
+    with open(os.path.join(layout, "blobs", algo, hexd), "rb") as f:
+        index = json.load(f)
+    amd64 = next(m for m in index["manifests"] if m.get("platform", {}).get("architecture") == "amd64")
+    subject = {k: top[k] for k in ("mediaType", "digest", "size")}
+    child = {k: amd64[k] for k in ("mediaType", "digest", "size")}
+    empty = dict(push_blob(host, repo, b"{}"), mediaType=EMPTY)
+    listed = {}
+
+    def refer(to, artifact_type, payload):
+        layer = dict(push_blob(host, repo, payload), mediaType=artifact_type)
+        doc = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
+               "config": empty, "layers": [layer], "subject": to,
+               "annotations": {"org.opencontainers.image.created": "2026-12-03T00:00:00Z"}}
+        desc = push_manifest(host, repo, sha256(json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()),
+                             doc, OCI_MANIFEST)
+        listed.setdefault(to["digest"], []).append(dict(desc, artifactType=artifact_type,
+                                                        annotations=doc["annotations"]))
+        return desc
+
+    refer(subject, "application/vnd.dev.sigstore.bundle.v0.3+json", b"signature of the index")
+    att = refer(subject, "application/vnd.in-toto+json", b"provenance of the index" * 64)
+    refer(child, "application/spdx+json", b"sbom of linux/amd64" * 256)
+    refer(att, "application/vnd.dev.sigstore.bundle.v0.3+json", b"signature of the attestation")
+    for digest, entries in listed.items():
+        push_manifest(host, repo, digest.replace(":", "-"),
+                      {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, OCI_INDEX)
+    legacy_layer = dict(push_blob(host, repo, b"cosign v2 simple signing payload"),
+                        mediaType="application/vnd.dev.cosign.simplesigning.v1+json")
+    push_manifest(host, repo, top["digest"].replace(":", "-") + ".sig",
+                  {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": empty, "layers": [legacy_layer]},
+                  OCI_MANIFEST)
+    return 5, len(listed)
+
+
 def semver_rules(version, branch_tags):
     return ([f"type=semver,pattern={{{{version}}}},value=v{version},prefix=v",
              f"type=semver,pattern={{{{major}}}}.{{{{minor}}}},value=v{version},prefix=v",
@@ -129,7 +217,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--platform-mib", type=int, default=64)
-    parser.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'ac'")
+    parser.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'ac'; 'e' adds referrers")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="bench-publish-")
     build1, build2 = os.path.join(work, "build1"), os.path.join(work, "build2")
@@ -173,6 +261,16 @@ def main():
                                  semver_rules("1.2.3", ["main-abc1234", "sha-abc1234"])),
             skopeo=lambda: [skopeo_copy(f"oci:{build1}:src", f"docker://{d}/bench/app:{t}")
                             for d in (B, C) for t in TAGS_A]),
+        # (e) as (a), the image signed and attested in A (fallback indexes and a cosign tag):
+        # the requests referrers add per destination, against (a)
+        "e": dict(
+            seed=lambda: (skopeo_copy(f"oci:{build1}:src", f"docker://{A}/bench/app:src"),
+                          seed_referrers(A, "bench/app", build1)),
+            ours=lambda: publish(f"docker://{A}/bench/app:src", [f"{B}/bench/app", f"{C}/bench/app"],
+                                 semver_rules("1.2.3", ["main-abc1234", "sha-abc1234"])),
+            # skopeo copies no referrers of these forms (only `.sig` tags, with configuration)
+            skopeo=lambda: [skopeo_copy(f"docker://{A}/bench/app:src", f"docker://{d}/bench/app:{t}")
+                            for d in (B, C) for t in TAGS_A]),
     }
     results = []
     try:
@@ -199,10 +297,11 @@ def main():
                     cpu["total"] = sum(cpu.values())
                     got["cpu"].append(cpu)
                     got["reqs"].append({n: r.requests() - before[n][0] for n, r in regs.items()})
+                    got.setdefault("kinds", []).append(regs["B"].breakdown(before["B"][0]))
                     got["committed"].append({n: r.blob_bytes() - before[n][1] for n, r in regs.items()})
             for tool, got in runs.items():
                 results.append(dict(scenario=name, tool=tool, median_s=statistics.median(got["times"]),
-                                    times=got["times"], requests=got["reqs"][-1],
+                                    times=got["times"], requests=got["reqs"][-1], kinds_b=got["kinds"][-1],
                                     blob_bytes=got["committed"][-1],
                                     cpu_s={k: statistics.median(c[k] for c in got["cpu"]) for k in got["cpu"][0]}))
     finally:
@@ -220,6 +319,11 @@ def main():
         b = r["blob_bytes"]
         print(f"| ({r['scenario']}) | {'registry-action' if r['tool'] == 'ours' else 'skopeo'} | {r['median_s']:.3f} | "
               f"{ratio:.2f}x | {q['A']} / {q['B']} / {q['C']} | {b['B']} / {b['C']} |")
+    print("\nRequests at destination B by kind (last run):\n")
+    for r in results:
+        if r["tool"] == "ours":
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(r["kinds_b"].items()))
+            print(f"- ({r['scenario']}) {kinds}")
     # Every process here shares this machine's cores, so the CPU all of them used bounds the wall
     # time from below: no client can finish before the registries have done their own work.
     cores = os.cpu_count()

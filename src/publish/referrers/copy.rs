@@ -203,10 +203,11 @@ async fn put(
 /// changing under us.
 const INDEX_ROUNDS: usize = 5;
 
-/// Merges `index`'s entries into the target's fallback index: read it, merge, and write only if
-/// it did not change meanwhile (a HEAD just before the PUT); the next read checks that the write
-/// stuck (a concurrent writer may have replaced it), and merges again if it did not. `true`
-/// when it wrote.
+/// Merges `index`'s entries into the target's fallback index, starting from the index as
+/// observed: merge, and write only if the tag did not move meanwhile (a HEAD just before the
+/// PUT); a HEAD after the PUT checks that the write stuck (a concurrent writer may have replaced
+/// it). Either way a moved tag is read again and merged again. Per subject: the observation's
+/// GET, two HEADs and one PUT, unless another writer interferes. `true` when it wrote.
 async fn merge_index(client: &Client, repo: &Repository, index: &IndexUpdate) -> Result<bool> {
     let image = repo.with(Reference::Tag(index.tag.clone()));
     let protocol = |e: referrer::IndexError| Error::Protocol {
@@ -214,26 +215,34 @@ async fn merge_index(client: &Client, repo: &Repository, index: &IndexUpdate) ->
         message: e.to_string(),
     };
     let mut wrote = false;
-    for _ in 0..INDEX_ROUNDS {
-        let current = match client.get_manifest_raw(&image).await {
-            Ok(m) => Some(m),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        };
-        let merged = referrer::merge(current.as_ref().map(|m| &m.bytes[..]), &index.entries)
+    let mut current = index.base.clone();
+    for round in 0..INDEX_ROUNDS {
+        if round > 0 {
+            current = match client.get_manifest_raw(&image).await {
+                Ok(m) => Some((m.digest, m.bytes)),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            };
+        }
+        let merged = referrer::merge(current.as_ref().map(|(_, b)| &b[..]), &index.entries)
             .map_err(protocol)?;
         let Some(bytes) = merged else {
             return Ok(wrote);
         };
         let now = client.head_manifest(&image).await?.map(|i| i.digest);
-        if now != current.map(|m| m.digest) {
+        if now.as_ref() != current.as_ref().map(|(d, _)| d) {
             tracing::info!(tag = %index.tag, "fallback index changed while merging; reading it again");
             continue;
         }
+        let ours = Digest::sha256(&bytes);
         client
             .put_manifest_raw(&image, Bytes::from(bytes), OCI_INDEX)
             .await?;
         wrote = true;
+        if client.head_manifest(&image).await?.map(|i| i.digest) == Some(ours) {
+            return Ok(true);
+        }
+        tracing::info!(tag = %index.tag, "fallback index replaced by another writer; merging again");
     }
     Err(Error::Protocol {
         url: image.to_string(),

@@ -3,6 +3,7 @@
 use super::{CONCURRENCY, all_manifests};
 use crate::oci::referrer::{self, Referrers, fallback_tag};
 use crate::registry::{Client, Digest, Error, Reference, Repository, Result};
+use bytes::Bytes;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +18,8 @@ pub struct Held {
     pub tags: BTreeMap<String, Digest>,
     /// The entries of each fallback index the target has, by subject (no key: no index).
     pub indexes: BTreeMap<Digest, BTreeSet<Digest>>,
+    /// Each of those indexes as read (its digest and bytes): the merge starts from it.
+    pub index_docs: BTreeMap<Digest, (Digest, Bytes)>,
 }
 
 /// Looks at what `target` holds of `found`: a HEAD per referrer manifest, per blob of a missing
@@ -53,6 +56,7 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
         }
     }
     let mut indexes = BTreeMap::new();
+    let mut index_docs = BTreeMap::new();
     for subject in found.by_subject().into_keys() {
         let image = target.with(Reference::Tag(fallback_tag(&subject)));
         match client.get_manifest_raw(&image).await {
@@ -61,7 +65,11 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
                     url: image.to_string(),
                     message: e.to_string(),
                 })?;
-                indexes.insert(subject, listed.into_iter().map(|e| e.digest).collect());
+                indexes.insert(
+                    subject.clone(),
+                    listed.into_iter().map(|e| e.digest).collect(),
+                );
+                index_docs.insert(subject, (index.digest, index.bytes));
             }
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
@@ -72,5 +80,6 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
         blobs,
         tags,
         indexes,
+        index_docs,
     })
 }

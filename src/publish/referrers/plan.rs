@@ -4,6 +4,7 @@ use super::super::plan::{BlobStep, Descriptor};
 use super::{Held, all_manifests};
 use crate::oci::referrer::{Entry, Referrers, fallback_tag};
 use crate::registry::{Digest, Repository};
+use bytes::Bytes;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -28,6 +29,9 @@ pub struct IndexUpdate {
     pub adds: Vec<Digest>,
     /// The target has an index for the subject already (it is merged into, not created).
     pub exists: bool,
+    /// The target's index as observed (digest, bytes): the first merge starts from it instead of
+    /// reading it again.
+    pub base: Option<(Digest, Bytes)>,
 }
 
 /// What to do at one target for the image's referrers.
@@ -115,6 +119,7 @@ pub fn plan(
         planned.indexes.push(IndexUpdate {
             tag: fallback_tag(&subject),
             exists: listed.is_some(),
+            base: held.index_docs.get(&subject).cloned(),
             subject,
             entries,
             adds,

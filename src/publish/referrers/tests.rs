@@ -104,6 +104,7 @@ fn a_target_holding_everything_needs_nothing() {
         blobs: BTreeSet::new(),
         tags: found.tags.iter().cloned().collect(),
         indexes: BTreeMap::from([(image, BTreeSet::from([sig, Digest::sha256(b"theirs")]))]),
+        index_docs: BTreeMap::new(),
     };
     let planned = plan(&found, &held, &repo("b"), None, &BTreeSet::new());
     assert!(planned.referrers.iter().all(|r| r.present));
