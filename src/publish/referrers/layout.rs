@@ -231,3 +231,7 @@ fn entry_of(manifest: &RawManifest, parsed: &Parsed) -> Entry {
         json,
     }
 }
+
+#[cfg(test)]
+#[path = "layout_tests.rs"]
+mod tests;
