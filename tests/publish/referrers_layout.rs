@@ -280,6 +280,31 @@ async fn referrers_in_a_layout_travel_with_the_image() {
         "{}",
         published.summary_file
     );
+    // By artifactType: the three signatures (the cosign one by its tag alone, not in an
+    // index), the attestation and the SBOM, each copied; distribution registers none itself.
+    assert_eq!(published.get("referrers-copied"), "5");
+    let rows: Value = serde_json::from_str(&published.get("referrers")).expect("referrers JSON");
+    let row = |artifact_type: &str, copied: usize, index: usize| json!({"image": images, "artifactType": artifact_type, "copied": copied, "present": 0, "api": 0, "index": index});
+    assert_eq!(
+        rows,
+        json!([row(SBOM, 1, 1), row(SIG, 3, 2), row(ATTESTATION, 1, 1)])
+    );
+    let line = format!("| `{images}` | `{SIG}` | 3 | 0 | 0 | 2 |");
+    assert!(
+        published.summary_file.contains(&line),
+        "{line}\n{}",
+        published.summary_file
+    );
+
+    // A re-run finds every referrer there.
+    let again = publish(&source, &images, &[]);
+    assert_eq!(again.get("referrers-copied"), "0");
+    let line = format!("| `{images}` | `{SIG}` | 0 | 3 | 0 | 0 |");
+    assert!(
+        again.summary_file.contains(&line),
+        "{line}\n{}",
+        again.summary_file
+    );
 }
 
 #[tokio::test]

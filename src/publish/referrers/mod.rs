@@ -15,7 +15,7 @@ mod observe;
 mod plan;
 
 pub(super) use copy::copy_all;
-pub use copy::{ReferrerContent, ReferrerReport, copy};
+pub use copy::{ReferrerContent, ReferrerReport, TypeCounts, copy};
 pub use discover::{DiscoverError, discover};
 pub use observe::{Held, observe};
 pub use plan::{IndexUpdate, ReferrerPlan, ReferrerStep, plan};
