@@ -3,16 +3,18 @@
 //! an attestation of its `linux/amd64` manifest listed with their `subject` (as `oras cp -r
 //! --to-oci-layout` writes them), an SBOM of that manifest in a `sha256-<hex>` fallback index (as
 //! regctl's `ocidir://` writes it), a signature of the attestation, and a cosign `.sig` of the
-//! index under `ref.name` (as `cosign save` names it). Every run passes action.yml's defaults as
-//! the runner does; skopeo and the client read back what landed.
+//! index under `ref.name` (as `cosign save` names it); and to a destination with the referrers
+//! API (a loopback proxy adding `OCI-Subject`). Every run passes action.yml's defaults as the
+//! runner does; skopeo and the client read back what landed.
 
 use super::cli::{layout, publish_cli};
 use crate::registry::harness::Registry;
+use crate::registry::proxy::{Fault, Proxy, Rule};
 use crate::sample::{SampleSpec, write_archive};
 use crate::support::Run;
 use futures_util::StreamExt;
 use registry_action::oci::media::{OCI_INDEX, OCI_MANIFEST};
-use registry_action::registry::{Client, Digest, Repository};
+use registry_action::registry::{Client, Digest, Reference, Repository};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -336,11 +338,56 @@ async fn referrers_false_copies_none_from_a_layout() {
     let target = repo(&registry, "layoutoff/app");
     for digest in signed.referrers() {
         let there = client
-            .head_manifest(
-                &target.with(registry_action::registry::Reference::Digest(digest.clone())),
-            )
+            .head_manifest(&target.with(Reference::Digest(digest.clone())))
             .await
             .expect("HEAD");
         assert!(there.is_none(), "{digest}");
     }
+}
+
+/// A destination with the referrers API (emulated: a proxy in front of distribution answers the
+/// PUT of each manifest with a `subject` with `OCI-Subject`, as distribution-spec v1.1 says)
+/// registers the layout's referrers itself: no fallback index is written, the cosign tag is.
+#[tokio::test]
+async fn a_destination_with_the_referrers_api_registers_a_layouts_referrers_itself() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let signed = signed_layout();
+    let with_subject = [
+        (&signed.signature, &signed.root),
+        (&signed.sbom, &signed.amd64),
+        (&signed.attestation, &signed.amd64),
+        (&signed.attestation_signature, &signed.attestation),
+    ];
+    let rules = with_subject
+        .iter()
+        .map(|(referrer, subject)| {
+            let path = format!("PUT /v2/api/app/manifests/{referrer}$");
+            Rule {
+                matching: Box::leak(path.into_boxed_str()),
+                times: 1,
+                fault: Fault::AddHeader("OCI-Subject", subject.to_string()),
+            }
+        })
+        .collect();
+    let upstream = registry.name().parse().expect("registry address");
+    let proxy = Proxy::start(upstream, rules);
+    let images = format!("{}/api/app", proxy.addr);
+    let source = format!("oci:{}:v1", signed.path.display());
+    let published = publish(&source, &images, &[]);
+    let mut tags = registry.skopeo_tags("api/app");
+    tags.sort();
+    let cosign = format!("sha256-{}.sig", signed.root.hex());
+    assert_eq!(tags, [cosign, "v1".to_string()], "no fallback index");
+    for digest in signed.referrers() {
+        let landed = registry.skopeo_raw(&format!("api/app@{digest}"));
+        assert_eq!(landed, signed.bytes(digest), "{digest}");
+    }
+    let rows: Value = serde_json::from_str(&published.get("referrers")).expect("referrers JSON");
+    let row = |artifact_type: &str, copied: usize, api: usize| json!({"image": images, "artifactType": artifact_type, "copied": copied, "present": 0, "api": api, "index": 0});
+    assert_eq!(
+        rows,
+        json!([row(SBOM, 1, 1), row(SIG, 3, 2), row(ATTESTATION, 1, 1)])
+    );
 }
