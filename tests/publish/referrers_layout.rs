@@ -216,6 +216,28 @@ async fn assert_published(registry: &Registry, client: &Client, name: &str, sign
         listed(registry, name, &signed.attestation),
         vec![signed.attestation_signature.clone()]
     );
+    // Each entry with its artifactType pulled up, as the referrers tag schema says.
+    for (subject, referrer, artifact_type) in [
+        (&signed.root, &signed.signature, SIG),
+        (&signed.amd64, &signed.attestation, ATTESTATION),
+        (&signed.amd64, &signed.sbom, SBOM),
+        (&signed.attestation, &signed.attestation_signature, SIG),
+    ] {
+        let index = registry.skopeo_raw(&format!("{name}:sha256-{}", subject.hex()));
+        let index: Value = serde_json::from_slice(&index).expect("fallback index");
+        let entry = index["manifests"]
+            .as_array()
+            .expect("manifests")
+            .iter()
+            .find(|e| e["digest"] == referrer.to_string())
+            .expect("listed");
+        assert_eq!(entry["artifactType"], artifact_type, "{name}: {entry}");
+        assert_eq!(
+            entry["size"],
+            signed.bytes(referrer).len(),
+            "{name}: {entry}"
+        );
+    }
     for digest in signed.referrers() {
         let landed = registry.skopeo_raw(&format!("{name}@{digest}"));
         assert_eq!(landed, signed.bytes(digest), "{name}@{digest}");
