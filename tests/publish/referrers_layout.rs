@@ -51,7 +51,7 @@ fn artifact(
     path: &Path,
     artifact_type: &str,
     content: &str,
-    subject: Option<(&Digest, usize)>,
+    subject: Option<&(Digest, usize)>,
 ) -> (Digest, usize) {
     let empty = write_blob(path, b"{}");
     let layer = write_blob(path, content.as_bytes());
@@ -94,16 +94,16 @@ fn signed_layout() -> Signed {
     let root = (image.root.digest.clone(), image.root.size as usize);
     let amd64 = &image.manifests[0];
     let amd64 = (amd64.digest.clone(), amd64.size as usize);
-    let signature = artifact(&path, SIG, "sig of the index", Some((&root.0, root.1)));
-    let attestation = artifact(&path, ATTESTATION, "provenance", Some((&amd64.0, amd64.1)));
-    let attestation_sig = artifact(
-        &path,
-        SIG,
-        "sig of att",
-        Some((&attestation.0, attestation.1)),
-    );
-    let sbom = artifact(&path, SBOM, "sbom of amd64", Some((&amd64.0, amd64.1)));
-    let cosign_sig = artifact(&path, SIG, "cosign sig of the index", None);
+    let mut blobs = vec![Digest::sha256(b"{}")];
+    let mut make = |artifact_type, content: &str, subject: Option<&(Digest, usize)>| {
+        blobs.push(Digest::sha256(content.as_bytes()));
+        artifact(&path, artifact_type, content, subject)
+    };
+    let signature = make(SIG, "sig of the index", Some(&root));
+    let attestation = make(ATTESTATION, "provenance", Some(&amd64));
+    let attestation_sig = make(SIG, "sig of att", Some(&attestation));
+    let sbom = make(SBOM, "sbom of amd64", Some(&amd64));
+    let cosign_sig = make(SIG, "cosign sig of the index", None);
     let mut sbom_entry = descriptor(OCI_MANIFEST, &sbom);
     sbom_entry["artifactType"] = SBOM.into();
     let fallback = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [sbom_entry]});
@@ -120,16 +120,6 @@ fn signed_layout() -> Signed {
     entries[3]["annotations"] = json!({REF_NAME: format!("sha256-{}", amd64.0.hex())});
     entries[4]["annotations"] = json!({REF_NAME: cosign_tag});
     list(&path, entries);
-    let mut blobs = vec![Digest::sha256(b"{}")];
-    for content in [
-        "sig of the index",
-        "provenance",
-        "sig of att",
-        "sbom of amd64",
-        "cosign sig of the index",
-    ] {
-        blobs.push(Digest::sha256(content.as_bytes()));
-    }
     Signed {
         _dir: dir,
         path,
