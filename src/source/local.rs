@@ -1,6 +1,7 @@
 //! OCI image layouts on disk, as a directory (`oci:`) or a tar of one (`oci-archive:`): selects the
-//! root manifest from `index.json` and serves manifests and blobs from `blobs/<alg>/<hex>`. An
-//! archive is indexed once (entry name -> offset and size) and read in place.
+//! root manifest from `index.json` (and keeps what else it lists, where referrers are found) and
+//! serves manifests and blobs from `blobs/<alg>/<hex>`. An archive is indexed once (entry name ->
+//! offset and size) and read in place.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
