@@ -20,7 +20,33 @@ pub fn publish_outputs(report: &Report, images: &[ImageName]) -> Outputs {
         .map(|image| format!("{image}@{}", report.digest))
         .collect();
     outputs.set("refs", refs.join("\n"));
+    let copied: usize = report.targets.iter().map(|t| t.referrers.copied).sum();
+    outputs.set("referrers-copied", copied.to_string());
+    outputs.set("referrers", referrers_json(report));
     outputs
+}
+
+/// `referrers`: one object per target and artifactType, targets in order, types sorted:
+/// `{"image", "artifactType", "copied", "present", "api", "index"}` (`api`: registered by the
+/// registry, `OCI-Subject`; `index`: added to a fallback index). `[]` without referrers.
+fn referrers_json(report: &Report) -> String {
+    let rows: Vec<serde_json::Value> = report
+        .targets
+        .iter()
+        .flat_map(|t| {
+            t.referrers.by_type.iter().map(|(artifact_type, c)| {
+                serde_json::json!({
+                    "image": t.repo.to_string(),
+                    "artifactType": artifact_type,
+                    "copied": c.copied,
+                    "present": c.present,
+                    "api": c.api,
+                    "index": c.index,
+                })
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
 }
 
 /// The step summary of a run that published (or tried to). Its heading says `Published` only
@@ -90,6 +116,7 @@ pub fn publish_summary(report: &Report) -> String {
         ));
     }
     md.push_str(&referrer_table(report));
+    md.push_str(&referrer_type_table(report));
     md.push_str(&failure_sections(&report.failures));
     md.push('\n');
     md
@@ -123,6 +150,35 @@ fn referrer_table(report: &Report) -> String {
             "| {} | {copied} copied, {present} already there | {tags} | {indexes} |\n",
             code_span(&t.repo.to_string()),
         ));
+    }
+    md
+}
+
+/// Per target and artifactType, the referrers copied, already there and registered (by the
+/// registry itself, or in a fallback index); nothing when no target has any.
+fn referrer_type_table(report: &Report) -> String {
+    if report
+        .targets
+        .iter()
+        .all(|t| t.referrers.by_type.is_empty())
+    {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n| Image | Artifact type | Copied | Already there | Registered by the registry | Added to a fallback index |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for t in &report.targets {
+        for (artifact_type, c) in &t.referrers.by_type {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                code_span(&t.repo.to_string()),
+                cell(&code_span(artifact_type)),
+                c.copied,
+                c.present,
+                c.api,
+                c.index
+            ));
+        }
     }
     md
 }

@@ -76,6 +76,7 @@ fn referrers_are_counted_per_target_and_absent_without_any() {
         tags_pushed: 2,
         indexes_updated: 1,
         registered: 1,
+        ..Default::default()
     };
     let md = publish_summary(&with);
     assert!(
@@ -84,6 +85,63 @@ fn referrers_are_counted_per_target_and_absent_without_any() {
         ),
         "{md}"
     );
+}
+
+/// `report()` with referrers at its target: two signatures copied (one registered by the
+/// registry), an SBOM already there added to a fallback index, and an artifactType a hostile
+/// source wrote.
+fn with_referrers() -> Report {
+    use crate::publish::referrers::TypeCounts;
+    let mut with = report();
+    let counts = |copied, present, api, index| TypeCounts {
+        copied,
+        present,
+        api,
+        index,
+    };
+    with.targets[0].referrers.copied = 3;
+    with.targets[0].referrers.by_type = [
+        ("application/vnd.dev.cosign.sig".into(), counts(2, 0, 1, 1)),
+        ("application/spdx+json".into(), counts(0, 1, 0, 1)),
+        ("x|`y`\n| z".into(), counts(1, 0, 0, 0)),
+    ]
+    .into_iter()
+    .collect();
+    with
+}
+
+#[test]
+fn referrers_are_shown_by_artifact_type() {
+    assert!(!publish_summary(&report()).contains("Artifact type"));
+    let md = publish_summary(&with_referrers());
+    assert!(
+        md.contains("| `ghcr.io/octo/app` | `application/spdx+json` | 0 | 1 | 0 | 1 |\n| `ghcr.io/octo/app` | `application/vnd.dev.cosign.sig` | 2 | 0 | 1 | 1 |"),
+        "{md}"
+    );
+    // A hostile artifactType stays in its cell: pipes escaped, no line break, fenced.
+    assert!(
+        md.contains("| `ghcr.io/octo/app` | ``x\\|`y` \\| z`` | 1 | 0 | 0 | 0 |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn referrer_outputs_count_by_artifact_type() {
+    let images = [ImageName::new_unchecked("ghcr.io/octo/app".into())];
+    let none = publish_outputs(&report(), &images);
+    assert_eq!(none.get("referrers"), Some("[]"));
+    assert_eq!(none.get("referrers-copied"), Some("0"));
+    let outputs = publish_outputs(&with_referrers(), &images);
+    assert_eq!(outputs.get("referrers-copied"), Some("3"));
+    let json = outputs.get("referrers").unwrap();
+    assert!(!json.contains('\n'), "one line: {json}");
+    let rows: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert_eq!(
+        rows[1],
+        serde_json::json!({"image": "ghcr.io/octo/app", "artifactType": "application/vnd.dev.cosign.sig", "copied": 2, "present": 0, "api": 1, "index": 1})
+    );
+    assert_eq!(rows[2]["artifactType"], "x|`y`\n| z");
 }
 
 fn failure(step: FailedStep, message: &str, transient: bool) -> Failure {

@@ -1,6 +1,7 @@
 //! OCI image layouts on disk, as a directory (`oci:`) or a tar of one (`oci-archive:`): selects the
-//! root manifest from `index.json` and serves manifests and blobs from `blobs/<alg>/<hex>`. An
-//! archive is indexed once (entry name -> offset and size) and read in place.
+//! root manifest from `index.json` (and keeps what else it lists, where referrers are found) and
+//! serves manifests and blobs from `blobs/<alg>/<hex>`. An archive is indexed once (entry name ->
+//! offset and size) and read in place.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use futures_util::future::BoxFuture;
+
+use crate::oci::ManifestSource;
 use crate::oci::media::MAX_MANIFEST_BYTES;
 use crate::registry::{BlobSource, Digest};
 
@@ -26,6 +30,8 @@ pub struct Local {
     location: String,
     store: Store,
     root: RawManifest,
+    /// The descriptors `index.json` lists, as written (the root among them).
+    entries: Vec<IndexEntry>,
 }
 
 #[derive(Debug)]
@@ -43,14 +49,16 @@ struct IndexJson {
     manifests: Vec<IndexEntry>,
 }
 
-#[derive(Deserialize)]
-struct IndexEntry {
+/// One descriptor of a layout's `index.json`: a tagged image (`ref.name`), or any manifest a
+/// tool put there (referrers, signatures, fallback indexes).
+#[derive(Debug, Clone, Deserialize)]
+pub struct IndexEntry {
     #[serde(rename = "mediaType")]
-    media_type: Option<String>,
-    digest: String,
-    size: u64,
+    pub media_type: Option<String>,
+    pub digest: String,
+    pub size: u64,
     #[serde(default)]
-    annotations: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Local {
@@ -123,6 +131,7 @@ impl Local {
             location,
             store,
             root,
+            entries: index.manifests,
         })
     }
 
@@ -134,6 +143,11 @@ impl Local {
     /// The source as the `source` input names it.
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// The descriptors `index.json` lists, in its order.
+    pub fn index_entries(&self) -> &[IndexEntry] {
+        &self.entries
     }
 
     /// A manifest by digest, verified.
@@ -157,6 +171,13 @@ impl Local {
 
     async fn locate(&self, digest: &Digest) -> Result<FileRange> {
         locate(&self.store, &self.location, digest).await
+    }
+}
+
+impl ManifestSource for Local {
+    type Error = Error;
+    fn manifest<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<RawManifest>> {
+        Box::pin(Local::manifest(self, digest))
     }
 }
 

@@ -22,7 +22,7 @@ use futures_util::future::BoxFuture;
 
 pub use error::{Error, Result};
 pub use file::FileRange;
-pub use local::{Local, REF_NAME};
+pub use local::{IndexEntry, Local, REF_NAME};
 pub use remote::Remote;
 pub use spec::SourceSpec;
 

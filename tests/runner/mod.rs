@@ -4,7 +4,7 @@
 //! its default as YAML gives it), and read back as the runner reads it. The workflows run are the
 //! bundled fixtures and the README's own examples, against real local registries.
 
-mod action;
+pub(crate) mod action;
 mod expr;
 mod files;
 mod job;

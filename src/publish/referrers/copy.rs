@@ -59,6 +59,30 @@ pub struct ReferrerReport {
     pub indexes_updated: usize,
     /// Subjects whose referrers the target registered itself (`OCI-Subject`): no index needed.
     pub registered: usize,
+    /// The same referrers by `artifactType` (else config, else manifest media type), ordered.
+    pub by_type: BTreeMap<String, TypeCounts>,
+}
+
+/// What happened to the referrers of one `artifactType` at one target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeCounts {
+    /// Referrer manifests put.
+    pub copied: usize,
+    /// Referrers the target held already.
+    pub present: usize,
+    /// Registered by the target itself: it answered their PUT with `OCI-Subject`.
+    pub api: usize,
+    /// Added to a fallback index this run wrote.
+    pub index: usize,
+}
+
+impl ReferrerReport {
+    /// Counts one referrer of `plan` (by digest) into its artifactType's counts.
+    fn tally(&mut self, plan: &ReferrerPlan, digest: &Digest, add: impl FnOnce(&mut TypeCounts)) {
+        if let Some(step) = plan.referrers.iter().find(|r| r.digest == *digest) {
+            add(self.by_type.entry(step.artifact_type.clone()).or_default());
+        }
+    }
 }
 
 /// Each target's referrers, the targets side by side; a failure leaves every tag where it is.
@@ -92,10 +116,11 @@ pub async fn copy(
     plan: &ReferrerPlan,
     content: &ReferrerContent,
 ) -> (ReferrerReport, Option<Failure>) {
-    let mut report = ReferrerReport {
-        present: plan.referrers.iter().filter(|r| r.present).count(),
-        ..ReferrerReport::default()
-    };
+    let mut report = ReferrerReport::default();
+    for step in plan.referrers.iter().filter(|r| r.present) {
+        report.present += 1;
+        report.tally(plan, &step.digest, |c| c.present += 1);
+    }
     let failed = |step, what: String, e: Error| {
         Some(Failure::new(
             step,
@@ -119,8 +144,10 @@ pub async fn copy(
             Ok(subject) => {
                 if roots.contains(&manifest.digest) {
                     report.copied += 1;
+                    report.tally(plan, &manifest.digest, |c| c.copied += 1);
                     if subject {
                         registered.insert(manifest.digest.clone());
+                        report.tally(plan, &manifest.digest, |c| c.api += 1);
                     }
                 }
             }
@@ -142,7 +169,12 @@ pub async fn copy(
             continue;
         }
         match merge_index(client, repo, index).await {
-            Ok(true) => report.indexes_updated += 1,
+            Ok(true) => {
+                report.indexes_updated += 1;
+                for added in index.adds.iter().filter(|d| !registered.contains(*d)) {
+                    report.tally(plan, added, |c| c.index += 1);
+                }
+            }
             Ok(false) => {}
             Err(e) => {
                 let what = format!("fallback index {}", index.tag);

@@ -1,6 +1,6 @@
 //! Finding the referrers of an image in its source.
 
-use super::listing;
+use super::{layout, listing};
 use crate::oci::graph::MAX_DEPTH;
 use crate::oci::referrer::{self, Listed, Referrers};
 use crate::oci::{GraphError, ImageGraph};
@@ -24,17 +24,20 @@ pub enum DiscoverError {
     },
 }
 
-/// The referrers of `subjects` (the image's root and child manifests) in a registry source,
-/// and theirs in turn, at most [`MAX_DEPTH`] levels down. Other sources have none here (their
-/// referrers are not read yet). One tag listing, then per subject one GET of its fallback index
-/// and one HEAD per legacy tag, only for the tags the listing shows.
+/// The referrers of `subjects` (the image's root and child manifests) in the source, and theirs
+/// in turn, at most [`MAX_DEPTH`] levels down. A layout or archive: what its `index.json` lists
+/// (see [`layout`]). A registry: one tag listing, then per subject one GET of its fallback
+/// index and one HEAD per legacy tag, only for the tags the listing shows.
 pub async fn discover(
     client: &Client,
     source: &Source,
     subjects: Vec<Digest>,
 ) -> std::result::Result<Referrers, DiscoverError> {
-    let Source::Registry(remote) = source else {
-        return Ok(Referrers::default());
+    let remote = match source {
+        Source::Registry(remote) => remote,
+        Source::Layout(local) | Source::Archive(local) => {
+            return layout::discover(local, subjects).await;
+        }
     };
     let repo = remote.image().repo();
     let tags = listing::repository_tags(client, &repo).await?;

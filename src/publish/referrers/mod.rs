@@ -1,6 +1,7 @@
 //! The image's referrers (signatures, attestations, SBOMs) travel with it: [`discover`] finds
-//! them in a registry source (the referrers tag schema's `sha256-<hex>` index of the image and of
-//! each child, cosign's legacy `.sig`/`.att`/`.sbom` tags, recursively), [`observe`] looks at
+//! them in the source (a registry's `sha256-<hex>` fallback index of the image and of each
+//! child and cosign's legacy `.sig`/`.att`/`.sbom` tags; what a layout's `index.json` lists, see
+//! `layout`; recursively), [`observe`] looks at
 //! what each target holds of them, [`plan`] decides (pure: the dry run prints it) and [`copy`]
 //! writes them: blobs, manifests byte-for-byte, legacy tags, then each fallback index merged
 //! (never overwritten). The executor runs [`copy`] after the image's manifests and before any
@@ -8,12 +9,13 @@
 
 mod copy;
 mod discover;
+mod layout;
 pub mod listing;
 mod observe;
 mod plan;
 
 pub(super) use copy::copy_all;
-pub use copy::{ReferrerContent, ReferrerReport, copy};
+pub use copy::{ReferrerContent, ReferrerReport, TypeCounts, copy};
 pub use discover::{DiscoverError, discover};
 pub use observe::{Held, observe};
 pub use plan::{IndexUpdate, ReferrerPlan, ReferrerStep, plan};
