@@ -2,6 +2,8 @@
 
 // Sample images published for the cleanup tests.
 pub mod images;
+// The three backends (OCI, GHCR, Docker Hub) behind one face for the scenarios.
+mod backend;
 // Input errors of `cleanup`.
 mod cli;
 // Planning 10,000 versions (ignored: run with `--release --ignored`).
@@ -14,3 +16,5 @@ mod github;
 mod budget;
 // Docker Hub: the Hub API emulator in front of a real registry.
 mod hub;
+// Fallback indexes and cosign tags follow their image, on every backend (issue 16).
+mod fallback;

@@ -10,7 +10,7 @@ mod cli;
 // The engine with an in-memory image: request floor, re-runs, hotfix, immutability, faults.
 mod engine;
 // Referrers (signatures, attestations) published with the image, fallback indexes merged (issue 16).
-mod referrers;
+pub mod referrers;
 // Tags on re-runs and racing runs: floating tags unchanged, rolling tags only forward (issue 14).
 mod rolling;
 // A registry that stops answering, the `timeout` input and SIGTERM: the run ends, with its report.
