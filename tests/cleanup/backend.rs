@@ -51,18 +51,30 @@ pub struct Backend {
 
 impl Backend {
     /// A fresh registry with `kind`'s face in front; `None` when the registry tests skip.
+    /// (GHCR: the package of an organization.)
     pub fn start(kind: Kind) -> Option<Backend> {
+        match kind {
+            Kind::Ghcr => Backend::ghcr("Organization"),
+            Kind::Oci => Some(Backend {
+                face: Face::Oci,
+                registry: Registry::plain()?,
+            }),
+            Kind::Hub => {
+                let registry = Registry::plain()?;
+                let face = Face::Hub(HubEmulator::start(&registry));
+                Some(Backend { face, registry })
+            }
+        }
+    }
+
+    /// GHCR with the package owned by `octo-org` as `owner_type` (`Organization`, `User`).
+    pub fn ghcr(owner_type: &'static str) -> Option<Backend> {
         let registry = Registry::plain()?;
-        let face = match kind {
-            Kind::Oci => Face::Oci,
-            Kind::Ghcr => Face::Ghcr(GithubEmulator::start(
-                registry.addr,
-                "octo-org",
-                "Organization",
-            )),
-            Kind::Hub => Face::Hub(HubEmulator::start(&registry)),
-        };
-        Some(Backend { face, registry })
+        let emulator = GithubEmulator::start(registry.addr, "octo-org", owner_type);
+        Some(Backend {
+            face: Face::Ghcr(emulator),
+            registry,
+        })
     }
 
     pub fn kind(&self) -> Kind {
@@ -116,17 +128,15 @@ impl Backend {
         }
     }
 
-    /// What every run needs to reach the face (GHCR: `ghcr.io` with the test CA, and
-    /// `github-token`).
+    /// What a publish needs: the runs' clock, and on GHCR `ghcr.io` with the test CA and
+    /// `github-token`.
     fn reach(&self) -> Vec<(&'static str, String)> {
-        match &self.face {
-            Face::Ghcr(emulator) => {
-                let mut env = emulator.ghcr_env();
-                env.push(("INPUT_GITHUB-TOKEN", TOKEN.to_owned()));
-                env
-            }
-            _ => Vec::new(),
+        let mut env = vec![("SOURCE_DATE_EPOCH", self.now().to_string())];
+        if let Face::Ghcr(emulator) = &self.face {
+            env.extend(emulator.ghcr_env());
+            env.push(("INPUT_GITHUB-TOKEN", TOKEN.to_owned()));
         }
+        env
     }
 
     /// Publishes `spec` under `tags` from its own layout.
@@ -171,6 +181,17 @@ impl Backend {
     /// `cleanup` under `policy` as a workflow runs it, with `login` as `github-token` (GHCR) or
     /// as the Hub token in `DOCKERHUB_TOKEN` (`None`: no `credentials` input at all).
     pub fn cleanup_as(&self, login: Option<&str>, policy: &str, dry_run: bool) -> Run {
+        self.cleanup_with(login, policy, dry_run, &[])
+    }
+
+    /// [`Backend::cleanup_as`] with `extra` variables (other inputs) too.
+    pub fn cleanup_with(
+        &self,
+        login: Option<&str>,
+        policy: &str,
+        dry_run: bool,
+        extra: &[(&str, &str)],
+    ) -> Run {
         let image = self.image();
         let now = self.now().to_string();
         let mut env: Vec<(&'static str, String)> = vec![
@@ -200,7 +221,9 @@ impl Backend {
                 }
             }
         }
-        run(&["cleanup"], &borrowed(&env))
+        let mut vars = borrowed(&env);
+        vars.extend_from_slice(extra);
+        run(&["cleanup"], &vars)
     }
 
     /// The deletions the registry (OCI) or the API (GHCR, Hub) was asked for so far.
