@@ -76,11 +76,7 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
     // The two oldest images went whole; the two newest stayed whole.
     for (n, image) in branches.iter().enumerate() {
         for d in image.digests() {
-            assert_eq!(
-                is_version(&emulator, &d.to_string()),
-                n < 2,
-                "main-{n}: {d}"
-            );
+            assert_eq!(is_version(emulator, &d.to_string()), n < 2, "main-{n}: {d}");
         }
     }
     let remaining = emulator.state().rate.remaining;
@@ -94,11 +90,11 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
     assert!(!second.stdout().contains("left for the next run"));
     for image in &branches {
         for d in image.digests() {
-            assert!(!is_version(&emulator, &d.to_string()));
+            assert!(!is_version(emulator, &d.to_string()));
         }
     }
     for d in kept.digests() {
-        assert!(is_version(&emulator, &d.to_string()), "kept {d}");
+        assert!(is_version(emulator, &d.to_string()), "kept {d}");
     }
     assert_eq!(
         registry.skopeo_raw(&format!("{PACKAGE}:latest")),
@@ -157,10 +153,10 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
     let cache_input = cache.to_str().expect("a UTF-8 path");
     let with_cache = [("INPUT_MANIFEST-CACHE", cache_input)];
 
-    let before = manifest_reads(&emulator);
+    let before = manifest_reads(emulator);
     let first = backend.cleanup_with(Some(TOKEN), POLICY, true, &with_cache);
     assert!(first.success(), "{}\n{}", first.stdout(), first.stderr());
-    let first_reads = manifest_reads(&emulator) - before;
+    let first_reads = manifest_reads(emulator) - before;
     // Three tagged indexes and the untagged one; their platform images and attestations are
     // known from them.
     assert_eq!(first_reads, 4, "of {versions} versions");
@@ -168,11 +164,11 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
     assert_eq!(first.get("deleted"), deleted, "{}", first.summary_file);
     assert!(cache.exists());
 
-    let before = manifest_reads(&emulator);
+    let before = manifest_reads(emulator);
     let second = backend.cleanup_with(Some(TOKEN), POLICY, true, &with_cache);
     assert!(second.success(), "{}\n{}", second.stdout(), second.stderr());
     assert_eq!(
-        manifest_reads(&emulator) - before,
+        manifest_reads(emulator) - before,
         0,
         "every manifest from the cache"
     );
@@ -181,7 +177,7 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
 
     // A corrupt file is a warning and an empty cache; the run reads again and goes on.
     std::fs::write(&cache, b"{\"format\": 1, \"manifests\": [").expect("write");
-    let before = manifest_reads(&emulator);
+    let before = manifest_reads(emulator);
     let third = backend.cleanup_with(Some(TOKEN), POLICY, false, &with_cache);
     assert!(third.success(), "{}\n{}", third.stdout(), third.stderr());
     assert!(
@@ -189,9 +185,9 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
         "{}",
         third.stdout()
     );
-    assert_eq!(manifest_reads(&emulator) - before, 4);
+    assert_eq!(manifest_reads(emulator) - before, 4);
     assert_eq!(third.get("deleted"), deleted);
     for d in kept.digests() {
-        assert!(is_version(&emulator, &d.to_string()), "kept {d}");
+        assert!(is_version(emulator, &d.to_string()), "kept {d}");
     }
 }

@@ -69,7 +69,7 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
             .tags
             .is_empty()
     );
-    let before = versions(&emulator);
+    let before = versions(emulator);
 
     let dry = backend.cleanup_as(Some(TOKEN), POLICY, true);
     assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
@@ -87,14 +87,10 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
         );
     }
     assert!(
-        api_requests(&emulator, "DELETE").is_empty(),
+        api_requests(emulator, "DELETE").is_empty(),
         "a dry run deleted"
     );
-    assert_eq!(
-        versions(&emulator),
-        before,
-        "a dry run changed the registry"
-    );
+    assert_eq!(versions(emulator), before, "a dry run changed the registry");
     let expected: Vec<Digest> = [&branch, &closed, &untagged]
         .iter()
         .flat_map(|p| p.digests())
@@ -118,12 +114,12 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
         dry.summary_file
     );
     let pages = api_requests(
-        &emulator,
+        emulator,
         "GET /orgs/octo-org/packages/container/app/versions",
     )
     .len();
     assert!(pages >= 3, "the listing was paged: {pages} list calls");
-    assert!(api_requests(&emulator, "GET /repos/octo-org/app/pulls/1").len() == 1);
+    assert!(api_requests(emulator, "GET /repos/octo-org/app/pulls/1").len() == 1);
 
     let real = backend.cleanup_as(Some(TOKEN), POLICY, false);
     assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
@@ -134,7 +130,7 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
         real.summary_file
     );
     assert_eq!(real.get("failed"), "0", "{}", real.summary_file);
-    let remaining = versions(&emulator);
+    let remaining = versions(emulator);
     for digest in &expected {
         assert!(
             !remaining.contains(&digest.to_string()),
@@ -195,7 +191,7 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
     let again = backend.cleanup_as(Some(TOKEN), POLICY, false);
     assert!(again.success(), "{}\n{}", again.stdout(), again.stderr());
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
-    assert_eq!(versions(&emulator), remaining);
+    assert_eq!(versions(emulator), remaining);
 }
 
 #[test]
@@ -208,14 +204,14 @@ fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing() {
     emulator
         .state()
         .set_all_created(PACKAGE, unix_now() - 20 * DAY);
-    let before = versions(&emulator);
+    let before = versions(emulator);
     let r = backend.cleanup_as(Some(READ_ONLY_TOKEN), POLICY, false);
     assert!(!r.success(), "{}", r.stdout());
     assert_eq!(r.get("deleted"), "0");
     assert_eq!(r.get("failed"), branch.digests().len().to_string());
     let report = r.get("report");
     assert!(report.contains("permissions: packages: write"), "{report}");
-    assert_eq!(versions(&emulator), before);
+    assert_eq!(versions(emulator), before);
     assert!(!skopeo_fails(&backend, ":main-aaa"));
 }
 
@@ -247,7 +243,7 @@ fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_do
     );
     assert!(
         api_requests(
-            &emulator,
+            emulator,
             "GET /users/octo-org/packages/container/app/versions"
         )
         .len()
@@ -281,7 +277,7 @@ fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says() {
         start.elapsed() >= std::time::Duration::from_secs(2),
         "retry-after: 1, twice"
     );
-    let deletes = api_requests(&emulator, "DELETE").len();
+    let deletes = api_requests(emulator, "DELETE").len();
     assert_eq!(
         deletes,
         branch.digests().len() + 2,
@@ -305,7 +301,7 @@ fn without_a_token_the_error_names_github_token() {
         r.get("report")
     );
     assert!(
-        api_requests(&emulator, "").is_empty(),
+        api_requests(emulator, "").is_empty(),
         "no API call without a token"
     );
 }
