@@ -2,7 +2,7 @@
 //! stops as a success that says what is left, and the next run finishes; the manifest cache
 //! spares a second run over an unchanged package its manifest reads.
 
-use super::backend::{Backend, DAY, Kind, PACKAGE};
+use super::backend::{Backend, DAY, PACKAGE};
 use super::images::Published;
 use crate::emulator::github::{GithubEmulator, TOKEN, unix_now};
 
@@ -24,11 +24,9 @@ fn manifest_reads(emulator: &GithubEmulator) -> usize {
         .count()
 }
 
-#[test]
-fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_next_finishes() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_next_finishes(
+    backend: &Backend,
+) {
     let (registry, emulator) = (&backend.registry, backend.github());
     let kept = backend.publish_image(1, true, &["latest"]);
     let branches: Vec<Published> = (0..4)
@@ -102,11 +100,7 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
     );
 }
 
-#[test]
-fn issue_17_a_spent_time_budget_stops_cleanly_with_everything_left() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn issue_17_a_spent_time_budget_stops_cleanly_with_everything_left(backend: &Backend) {
     let emulator = backend.github();
     let branch = backend.publish_image(2, true, &["main-a"]);
     emulator
@@ -133,11 +127,7 @@ fn issue_17_a_spent_time_budget_stops_cleanly_with_everything_left() {
     );
 }
 
-#[test]
-fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest(backend: &Backend) {
     let emulator = backend.github();
     let kept = backend.publish_image(1, true, &["latest"]);
     let old = backend.publish_image(2, true, &["main-old"]);

@@ -3,7 +3,7 @@
 //! the emulator (so its versions are what the registry holds), then cleaned up through the API;
 //! skopeo checks the real registry after.
 
-use super::backend::{Backend, DAY, Kind, PACKAGE, POLICY};
+use super::backend::{Backend, DAY, PACKAGE, POLICY};
 use crate::emulator::github::{GithubEmulator, READ_ONLY_TOKEN, TOKEN, unix_now};
 use registry_action::registry::Digest;
 
@@ -34,11 +34,9 @@ fn skopeo_fails(backend: &Backend, reference: &str) -> bool {
     backend.read(reference).is_none()
 }
 
-#[test]
-fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_image_whole() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_image_whole(
+    backend: &Backend,
+) {
     let (registry, emulator) = (&backend.registry, backend.github());
     // A version with a kept tag and a deleted one: only `main-old` goes.
     let release = backend.publish_image(1, true, &["v1.0.0", "latest", "main-old"]);
@@ -137,7 +135,7 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
             "{digest} still a version"
         );
         assert!(
-            skopeo_fails(&backend, &format!("@{digest}")),
+            skopeo_fails(backend, &format!("@{digest}")),
             "{digest} still in the registry"
         );
     }
@@ -164,15 +162,15 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
     }
     let signature_tag = format!(":sha256-{}.sig", release.image.root.digest.hex());
     assert!(
-        !skopeo_fails(&backend, &signature_tag),
+        !skopeo_fails(backend, &signature_tag),
         "the kept signature went"
     );
     assert!(!skopeo_fails(
-        &backend,
+        backend,
         &format!("@{}", kept_signature.image.root.digest)
     ));
     // `main-old` left the release, and its placeholder version is gone too.
-    assert!(skopeo_fails(&backend, ":main-old"), "main-old still tagged");
+    assert!(skopeo_fails(backend, ":main-old"), "main-old still tagged");
     let release_version = emulator
         .state()
         .version(PACKAGE, &release.image.root.digest.to_string())
@@ -194,11 +192,7 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
     assert_eq!(versions(emulator), remaining);
 }
 
-#[test]
-fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing(backend: &Backend) {
     let emulator = backend.github();
     let branch = backend.publish_image(2, true, &["main-aaa"]);
     emulator
@@ -212,14 +206,12 @@ fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing() {
     let report = r.get("report");
     assert!(report.contains("permissions: packages: write"), "{report}");
     assert_eq!(versions(emulator), before);
-    assert!(!skopeo_fails(&backend, ":main-aaa"));
+    assert!(!skopeo_fails(backend, ":main-aaa"));
 }
 
-#[test]
-fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_done() {
-    let Some(backend) = Backend::ghcr("User") else {
-        return;
-    };
+pub fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_done(
+    backend: &Backend,
+) {
     let (registry, emulator) = (&backend.registry, backend.github());
     let kept = backend.publish_image(1, true, &["latest"]);
     let branch = backend.publish_image(2, true, &["main-aaa"]);
@@ -249,18 +241,14 @@ fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_do
         .len()
             == 1
     );
-    assert!(skopeo_fails(&backend, ":main-aaa"));
+    assert!(skopeo_fails(backend, ":main-aaa"));
     assert_eq!(
         registry.skopeo_raw(&format!("{PACKAGE}:latest")),
         kept.bytes(&kept.image.root.digest)
     );
 }
 
-#[test]
-fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says(backend: &Backend) {
     let emulator = backend.github();
     let branch = backend.publish_image(2, true, &["main-aaa"]);
     {
@@ -285,11 +273,7 @@ fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says() {
     );
 }
 
-#[test]
-fn without_a_token_the_error_names_github_token() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn without_a_token_the_error_names_github_token(backend: &Backend) {
     let emulator = backend.github();
     backend.publish_image(2, true, &["main-aaa"]);
     let r = backend.cleanup_as(Some(""), POLICY, false);
@@ -309,11 +293,9 @@ fn without_a_token_the_error_names_github_token() {
 /// Issue 17: GitHub counts at most 180 deletions in any 60 s as they arrive, and refuses the rest
 /// (403, `retry-after`). A cleanup of 300 versions (more than a minute's worth) in real time must
 /// never be refused, and no 60 s of the server's record may hold more than 180 deletions.
-#[test]
-fn issue_17_three_hundred_deletions_stay_within_the_secondary_limit_as_the_server_counts() {
-    let Some(backend) = Backend::start(Kind::Ghcr) else {
-        return;
-    };
+pub fn issue_17_three_hundred_deletions_stay_within_the_secondary_limit_as_the_server_counts(
+    backend: &Backend,
+) {
     let emulator = backend.github();
     let count = 300;
     emulator.seed(PACKAGE, count, |i| vec![format!("main-{i}")]);

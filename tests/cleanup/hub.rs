@@ -5,7 +5,7 @@
 //! and deleted versions stay pullable by digest (Hub deletes tags, not manifests). A read-only
 //! token, a wrong one and none at all fail with the fix and delete nothing.
 
-use super::backend::{Backend, HUB_REPO as REPO, Kind, POLICY};
+use super::backend::{Backend, HUB_REPO as REPO, POLICY};
 use super::images::{manifest_bytes, signature_tag};
 use crate::emulator::hub::{PAT, READ_ONLY_PAT, RateLimit, Route};
 use crate::registry::harness::Registry;
@@ -37,11 +37,9 @@ fn assert_whole(registry: &Registry, image: &SampleImage, tag: Option<&str>) {
     }
 }
 
-#[test]
-fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() {
-    let Some(backend) = Backend::start(Kind::Hub) else {
-        return;
-    };
+pub fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole(
+    backend: &Backend,
+) {
     let (registry, hub) = (&backend.registry, backend.hub());
     let release = backend.publish_image(1, true, &["v1.0.0", "latest", "main-old"]);
     let branch = backend.publish_image(2, true, &["main-aaa"]);
@@ -149,11 +147,7 @@ fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() 
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
 }
 
-#[test]
-fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing() {
-    let Some(backend) = Backend::start(Kind::Hub) else {
-        return;
-    };
+pub fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing(backend: &Backend) {
     let (registry, hub) = (&backend.registry, backend.hub());
     let _kept = backend.publish_image(1, false, &["latest"]);
     let _closed = backend.publish_image(3, false, &["pr-1"]);

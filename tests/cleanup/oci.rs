@@ -3,7 +3,7 @@
 //! deletes nothing and shows every decision with its rule; the real run deletes exactly the
 //! selected versions, parents first, and every kept tag and child still pulls byte-for-byte.
 
-use super::backend::{Backend, Kind, POLICY};
+use super::backend::{Backend, POLICY};
 use super::images::manifest_bytes;
 use crate::registry::harness::Registry;
 
@@ -16,11 +16,7 @@ fn deletes(registry: &Registry) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
-    let Some(backend) = Backend::start(Kind::Oci) else {
-        return;
-    };
+pub fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole(backend: &Backend) {
     let registry = &backend.registry;
     let release = backend.publish_image(1, true, &["v1.0.0", "latest", "main-old"]);
     let branch = backend.publish_image(2, true, &["main-aaa"]);
@@ -141,11 +137,7 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
 }
 
-#[test]
-fn an_unreadable_manifest_spares_every_untagged_version() {
-    let Some(backend) = Backend::start(Kind::Oci) else {
-        return;
-    };
+pub fn an_unreadable_manifest_spares_every_untagged_version(backend: &Backend) {
     let registry = &backend.registry;
     let kept = backend.publish_image(1, true, &["latest"]);
     let branch = backend.publish_image(2, true, &["main-aaa"]);
