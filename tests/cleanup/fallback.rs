@@ -7,7 +7,7 @@
 //! fallback index and all it lists, a deleted build's go with it, and a dry run deletes nothing;
 //! all read back through the real registry behind the backend.
 
-use super::backend::{Backend, DAY, Kind};
+use super::backend::{Backend, DAY, HUB_REPO, Kind, PACKAGE};
 use crate::publish::referrers::{artifact, described, fallback_index, tag};
 use crate::registry::harness::Registry;
 use bytes::Bytes;
@@ -135,14 +135,24 @@ fn publish_builds(backend: &Backend) -> Vec<Build> {
         match backend.kind() {
             // The distribution API has no time of its own: the config's `created` is the age.
             Kind::Oci => {}
-            Kind::Ghcr => backend.github().state().set_created(
-                super::backend::PACKAGE,
-                &build.root.to_string(),
-                now - days * DAY,
-            ),
-            Kind::Hub => backend
-                .hub()
-                .backdate(super::backend::HUB_REPO, build.tag, days),
+            Kind::Ghcr => {
+                let mut state = backend.github().state();
+                state.set_created(PACKAGE, &build.root.to_string(), now - days * DAY);
+                // As GHCR shows them: the fallback index a tagged version, the attestation an
+                // untagged one.
+                let index = state
+                    .versions
+                    .iter()
+                    .find(|v| v.tags.contains(&build.fallback_tag()[1..].to_string()));
+                assert!(
+                    index.is_some(),
+                    "no version tagged {}",
+                    build.fallback_tag()
+                );
+                let attestation = state.version(PACKAGE, &build.attestation.to_string());
+                assert!(attestation.is_some_and(|v| v.tags.is_empty()));
+            }
+            Kind::Hub => backend.hub().backdate(HUB_REPO, build.tag, days),
         }
     }
     builds
