@@ -57,8 +57,9 @@ const FALLBACKS: [Fallback; 4] = [
     Fallback::Shared,
 ];
 
-/// Adds `root`'s fallback index of kind `kind` to `versions` (push `i`, created `created`);
-/// returns its tag and digest. Its referrer is `i * 100 + 71`, with `subject` as a referrer has.
+/// Adds push `i`'s fallback index of kind `kind` (of `root` or of its first platform image) and
+/// the referrer it lists (`i * 100 + 71`, with its `subject`) to `versions`, created `created`;
+/// returns the index's tag and digest.
 fn fallback(
     versions: &mut BTreeMap<Digest, Version>,
     kind: Fallback,

@@ -27,12 +27,14 @@ struct Build {
 }
 
 impl Build {
+    /// Its fallback index's tag, `sha256-<hex>`.
     fn fallback_tag(&self) -> String {
-        format!(":sha256-{}", self.root.hex())
+        format!("sha256-{}", self.root.hex())
     }
 
+    /// Its cosign signature's tag, `sha256-<hex>.sig`.
     fn signature_tag(&self) -> String {
-        format!(":sha256-{}.sig", self.root.hex())
+        format!("sha256-{}.sig", self.root.hex())
     }
 }
 
@@ -143,7 +145,7 @@ fn publish_builds(backend: &Backend) -> Vec<Build> {
                 let index = state
                     .versions
                     .iter()
-                    .find(|v| v.tags.contains(&build.fallback_tag()[1..].to_string()));
+                    .find(|v| v.tags.contains(&build.fallback_tag()));
                 assert!(
                     index.is_some(),
                     "no version tagged {}",
@@ -175,7 +177,7 @@ fn assert_kept(backend: &Backend, build: &Build) {
     assert!(tagged.is_some(), "{} is gone", build.tag);
     assert_eq!(tagged, backend.read(&format!("@{}", build.root)));
     let index = backend
-        .read(&build.fallback_tag())
+        .read(&format!(":{}", build.fallback_tag()))
         .unwrap_or_else(|| panic!("the fallback index of kept {} is gone", build.tag));
     let listed = listed(&index);
     assert!(
@@ -191,7 +193,7 @@ fn assert_kept(backend: &Backend, build: &Build) {
         );
     }
     if let Some(signature) = &build.signature {
-        let signed = backend.read(&build.signature_tag());
+        let signed = backend.read(&format!(":{}", build.signature_tag()));
         assert!(signed.is_some(), "the .sig of kept {} is gone", build.tag);
         assert_eq!(signed, backend.read(&format!("@{signature}")));
     }
@@ -202,8 +204,8 @@ fn assert_kept(backend: &Backend, build: &Build) {
 fn assert_gone(backend: &Backend, build: &Build, index: &Digest) {
     for reference in [
         format!(":{}", build.tag),
-        build.fallback_tag(),
-        build.signature_tag(),
+        format!(":{}", build.fallback_tag()),
+        format!(":{}", build.signature_tag()),
     ] {
         assert!(backend.read(&reference).is_none(), "{reference} resolves");
     }
@@ -284,12 +286,17 @@ fn deletable(backend: &Backend, build: &Build, index: &Digest) -> Vec<String> {
     all
 }
 
+/// The scenario (see the module doc): `delete tag=sha256-*` alone deletes nothing; with the
+/// oldest build's tag deleted too, that build goes with its referrers; then `delete tag=*` under
+/// `keep last=2` takes the next one, and the two newest stay whole.
 pub fn fallback_indexes_follow_their_image(backend: &Backend) {
     let builds = publish_builds(backend);
     let indexes: Vec<Digest> = builds
         .iter()
         .map(|b| {
-            let bytes = backend.read(&b.fallback_tag()).expect("fallback index");
+            let bytes = backend
+                .read(&format!(":{}", b.fallback_tag()))
+                .expect("fallback index");
             assert!(listed(&bytes).contains(&b.attestation.to_string()));
             Digest::sha256(&bytes)
         })
@@ -297,6 +304,10 @@ pub fn fallback_indexes_follow_their_image(backend: &Backend) {
     let nothing = backend.cleanup("keep last=2\ndelete tag=sha256-*", false);
     assert!(nothing.success(), "{}", nothing.stdout());
     assert_eq!(nothing.get("deleted"), "0", "{}", nothing.summary_file);
+    assert_eq!(backend.deletions(), 0);
+    for build in &builds {
+        assert_kept(backend, build);
+    }
 
     // The oldest build goes, by its own tag: its fallback index, attestation and `.sig` follow.
     let deleted = cleanup(
