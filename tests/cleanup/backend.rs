@@ -226,6 +226,23 @@ impl Backend {
         run(&["cleanup"], &vars)
     }
 
+    /// Makes every version so far `days` old by the backend's own clock: GHCR's `created_at`,
+    /// Hub's push time of each tag. The distribution API has no clock: there the image configs'
+    /// `created` decides, and the runs' clock is set after the samples' (20 days).
+    pub fn backdate_all(&self, days: i64) {
+        match &self.face {
+            Face::Oci => {}
+            Face::Ghcr(emulator) => emulator
+                .state()
+                .set_all_created(PACKAGE, self.now() - days * DAY),
+            Face::Hub(hub) => {
+                for tag in hub.tags(HUB_REPO) {
+                    hub.backdate(HUB_REPO, &tag, days);
+                }
+            }
+        }
+    }
+
     /// The deletions the registry (OCI) or the API (GHCR, Hub) was asked for so far.
     pub fn deletions(&self) -> usize {
         match &self.face {

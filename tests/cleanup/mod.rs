@@ -21,3 +21,5 @@ mod budget;
 mod hub;
 // Fallback indexes and cosign tags follow their image, on every backend (issue 16).
 mod fallback;
+// One signed history cleaned on every backend.
+mod signed;

@@ -5,7 +5,7 @@
 //! (without `CI=true`).
 
 use super::backend::{Backend, Kind};
-use super::{budget, fallback, github, hub, oci};
+use super::{budget, fallback, github, hub, oci, signed};
 
 /// Starts the backend named `oci`, `ghcr`, `ghcr_user` (a user's package) or `hub`.
 macro_rules! start {
@@ -43,6 +43,8 @@ macro_rules! scenarios {
 }
 
 scenarios! {
+    /// A kept image keeps its `.sig`; a deleted image's goes first, then the image.
+    a_signature_follows_its_image: signed::a_signature_follows_its_image => [oci, ghcr, hub];
     /// Fallback indexes and cosign tags follow their image (issue 16).
     issue_16_fallback_indexes_follow_their_image:
         fallback::fallback_indexes_follow_their_image => [oci, ghcr, hub];
