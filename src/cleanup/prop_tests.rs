@@ -1,7 +1,9 @@
 //! Property test of the planner: random histories of multi-arch pushes (attestation manifests,
-//! cosign signature tags, OCI referrers, moving tags, shared platform images) under random
-//! policies. After the plan is applied, every kept tag's whole graph is there, nothing a `keep`
-//! line protects is gone, and no manifest was deleted while a deleted parent still pointed at it.
+//! cosign signature tags, OCI referrers, fallback indexes (`sha256-<hex>`) of an image or of one
+//! of its platform images listing referrers, some shared with the previous push's, moving tags,
+//! shared platform images) under random policies. After the plan is applied, every kept tag's
+//! whole graph is there (its fallback indexes and all they list included), nothing a `keep` line
+//! protects is gone, and no manifest was deleted while a deleted parent still pointed at it.
 
 use super::plan_tests::digest;
 use super::*;
@@ -32,8 +34,60 @@ const RULES: &[&str] = &[
 ];
 
 /// One push: platforms, shares its first platform image with the previous push, attestations,
-/// a signature tag, an OCI referrer, age in days, tag picks.
-type Push = (usize, bool, bool, bool, bool, i64, Vec<usize>);
+/// a signature tag, an OCI referrer, age in days, tag picks, and its fallback index (see
+/// [`Fallback`]).
+type Push = (usize, bool, bool, bool, bool, i64, Vec<usize>, usize);
+
+/// A push's fallback index (the referrers tag schema's `sha256-<hex of subject>`), by number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    None,
+    /// The image's, listing one referrer of the image.
+    OfImage,
+    /// The first platform image's (maybe shared with the previous push), listing one referrer.
+    OfChild,
+    /// The image's, listing its own referrer and the previous push's fallback referrer too.
+    Shared,
+}
+
+const FALLBACKS: [Fallback; 4] = [
+    Fallback::None,
+    Fallback::OfImage,
+    Fallback::OfChild,
+    Fallback::Shared,
+];
+
+/// Adds push `i`'s fallback index of kind `kind` (of `root` or of its first platform image) and
+/// the referrer it lists (`i * 100 + 71`, with its `subject`) to `versions`, created `created`;
+/// returns the index's tag and digest.
+fn fallback(
+    versions: &mut BTreeMap<Digest, Version>,
+    kind: Fallback,
+    i: u64,
+    root: &Version,
+    created: Option<jiff::Timestamp>,
+) -> Option<(String, Digest)> {
+    let subject = match kind {
+        Fallback::None => return None,
+        Fallback::OfImage | Fallback::Shared => root.digest.clone(),
+        Fallback::OfChild => root.children.first()?.clone(),
+    };
+    let mut index = Version::new(digest(i * 100 + 70), &[]);
+    index.created_at = created;
+    let mut referrer = Version::new(digest(i * 100 + 71), &[]);
+    referrer.subject = Some(subject.clone());
+    referrer.created_at = created;
+    index.children.push(referrer.digest.clone());
+    // The previous push's fallback referrer, when it has one: listed here as well.
+    let previous = digest((i - 1) * 100 + 71);
+    if kind == Fallback::Shared && versions.contains_key(&previous) {
+        index.children.push(previous);
+    }
+    let at = index.digest.clone();
+    versions.insert(referrer.digest.clone(), referrer);
+    versions.insert(at.clone(), index);
+    Some((format!("sha256-{}", subject.hex()), at))
+}
 
 fn tag_name(pick: usize, i: u64) -> String {
     match pick {
@@ -53,7 +107,9 @@ fn history(pushes: &[Push]) -> Vec<Version> {
     let mut versions: BTreeMap<Digest, Version> = BTreeMap::new();
     let mut holder: BTreeMap<String, Digest> = BTreeMap::new();
     let at = |days: i64| jiff::Timestamp::from_second(NOW - days * 86_400).ok();
-    for (n, (platforms, share, attest, sign, refer, days, picks)) in pushes.iter().enumerate() {
+    for (n, (platforms, share, attest, sign, refer, days, picks, fallback_kind)) in
+        pushes.iter().enumerate()
+    {
         let i = n as u64 + 1;
         let mut root = Version::new(digest(i * 100), &[]);
         root.created_at = at(*days);
@@ -89,6 +145,11 @@ fn history(pushes: &[Push]) -> Vec<Version> {
         for &pick in picks {
             holder.insert(tag_name(pick, i), root.digest.clone());
         }
+        // A later push of the same subject's fallback index moves its tag, as on a registry.
+        let kind = FALLBACKS[*fallback_kind];
+        if let Some((tag, index)) = fallback(&mut versions, kind, i, &root, at(*days)) {
+            holder.insert(tag, index);
+        }
         versions.insert(root.digest.clone(), root);
     }
     for (tag, d) in holder {
@@ -99,7 +160,8 @@ fn history(pushes: &[Push]) -> Vec<Version> {
     versions.into_values().collect()
 }
 
-/// Everything a kept version needs: children to a fixpoint, referrers and signature tags of it.
+/// Everything a kept version needs: children to a fixpoint, referrers, signature tags and
+/// fallback indexes of it (and so everything a fallback index lists).
 fn needs(versions: &[Version], root: &Digest) -> BTreeSet<Digest> {
     let mut seen = BTreeSet::new();
     let mut stack = vec![root.clone()];
@@ -111,7 +173,7 @@ fn needs(versions: &[Version], root: &Digest) -> BTreeSet<Digest> {
             let refers = v.subject.as_ref() == Some(&d)
                 || v.tags
                     .iter()
-                    .any(|t| cosign_subject(t).as_ref() == Some(&d));
+                    .any(|t| referrer_subject(t).as_ref() == Some(&d));
             if v.digest == d {
                 stack.extend(v.children.iter().cloned());
             } else if refers {
@@ -132,6 +194,7 @@ fn kept_graphs_survive_random_histories_and_policies() {
         any::<bool>(),
         0..200i64,
         vec(0..9usize, 0..3),
+        0..FALLBACKS.len(),
     );
     let strategy = (
         vec(push, 1..12),
@@ -147,6 +210,9 @@ fn kept_graphs_survive_random_histories_and_policies() {
     });
     let ran = std::cell::Cell::new(0u32);
     let (with_deletions, with_untags) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+    // Cases where some fallback index was kept, and where one was deleted.
+    let (fallback_kept, fallback_deleted) =
+        (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     let result = runner.run(&strategy, |(pushes, rules, untag, incomplete, closed)| {
         ran.set(ran.get() + 1);
         let versions = history(&pushes);
@@ -181,7 +247,7 @@ fn kept_graphs_survive_random_histories_and_policies() {
                     || parent
                         .tags
                         .iter()
-                        .any(|t| cosign_subject(t).as_ref() == Some(d));
+                        .any(|t| referrer_subject(t).as_ref() == Some(d));
                 prop_assert!(
                     !points || parent.digest == *d,
                     "{} deleted before its parent {}",
@@ -191,6 +257,13 @@ fn kept_graphs_survive_random_histories_and_policies() {
             }
             gone.insert(d.clone());
         }
+        let indexes = versions
+            .iter()
+            .filter(|v| v.tags.iter().any(|t| fallback_subject(t).is_some()));
+        let (deleted_indexes, kept_indexes): (Vec<&Version>, Vec<&Version>) =
+            indexes.partition(|v| deleted.contains(&v.digest));
+        fallback_deleted.set(fallback_deleted.get() + u32::from(!deleted_indexes.is_empty()));
+        fallback_kept.set(fallback_kept.get() + u32::from(!kept_indexes.is_empty()));
         let untagged: BTreeSet<(Digest, String)> = plan.untags.iter().cloned().collect();
         for v in &versions {
             let surviving_tags: Vec<&String> = v
@@ -210,7 +283,7 @@ fn kept_graphs_survive_random_histories_and_policies() {
             }
             for tag in &v.tags {
                 let follows =
-                    cosign_subject(tag).is_some_and(|s| versions.iter().any(|x| x.digest == s));
+                    referrer_subject(tag).is_some_and(|s| versions.iter().any(|x| x.digest == s));
                 let protected = !follows
                     && policy.rules.iter().any(|r| {
                         r.verb == policy::Verb::Keep
@@ -248,9 +321,13 @@ fn kept_graphs_survive_random_histories_and_policies() {
     }
     assert_eq!(ran.get(), CASES);
     eprintln!(
-        "property test: {} cases, 0 failures ({} with deletions, {} with untags)",
+        "property test: {} cases, 0 failures ({} with deletions, {} with untags, a fallback \
+         index kept in {} and deleted in {})",
         ran.get(),
         with_deletions.get(),
-        with_untags.get()
+        with_untags.get(),
+        fallback_kept.get(),
+        fallback_deleted.get()
     );
+    assert!(fallback_kept.get() > 0 && fallback_deleted.get() > 0);
 }

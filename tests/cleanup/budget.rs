@@ -2,51 +2,12 @@
 //! stops as a success that says what is left, and the next run finishes; the manifest cache
 //! spares a second run over an unchanged package its manifest reads.
 
-use super::images::{Published, multi_arch, publish_to};
+use super::backend::{Backend, DAY, PACKAGE};
+use super::images::Published;
 use crate::emulator::github::{GithubEmulator, TOKEN, unix_now};
-use crate::registry::harness::Registry;
-use crate::support::{Run, run};
 
-const PACKAGE: &str = "octo-org/app";
-const DAY: i64 = 86_400;
 const POLICY: &str =
     "keep tag=latest\ndelete tag=main-* older-than=14d\ndelete untagged older-than=14d";
-
-/// The environment of a run that meets the emulator as `ghcr.io` with the workflow token.
-fn ghcr_env(emulator: &GithubEmulator) -> Vec<(&'static str, String)> {
-    let mut env = emulator.ghcr_env();
-    env.push(("INPUT_GITHUB-TOKEN", TOKEN.to_owned()));
-    env
-}
-
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(n, v)| (*n, v.as_str())).collect()
-}
-
-fn publish(emulator: &GithubEmulator, seed: u64, tags: &[&str]) -> Published {
-    let env = ghcr_env(emulator);
-    publish_to(
-        &format!("ghcr.io/{PACKAGE}"),
-        &multi_arch(seed, true),
-        tags,
-        &borrowed(&env),
-    )
-}
-
-fn cleanup(emulator: &GithubEmulator, dry_run: bool, extra: &[(&str, &str)]) -> Run {
-    let image = format!("ghcr.io/{PACKAGE}");
-    let now = unix_now().to_string();
-    let env = ghcr_env(emulator);
-    let mut vars = borrowed(&env);
-    vars.extend([
-        ("INPUT_IMAGES", image.as_str()),
-        ("INPUT_RETENTION", POLICY),
-        ("INPUT_DRY-RUN", if dry_run { "true" } else { "false" }),
-        ("SOURCE_DATE_EPOCH", now.as_str()),
-    ]);
-    vars.extend_from_slice(extra);
-    run(&["cleanup"], &vars)
-}
 
 fn is_version(emulator: &GithubEmulator, digest: &str) -> bool {
     emulator.state().version(PACKAGE, digest).is_some()
@@ -63,15 +24,13 @@ fn manifest_reads(emulator: &GithubEmulator) -> usize {
         .count()
 }
 
-#[test]
-fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_next_finishes() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
-    let kept = publish(&emulator, 1, &["latest"]);
+pub fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_next_finishes(
+    backend: &Backend,
+) {
+    let (registry, emulator) = (&backend.registry, backend.github());
+    let kept = backend.publish_image(1, true, &["latest"]);
     let branches: Vec<Published> = (0..4)
-        .map(|n| publish(&emulator, 10 + n, &[format!("main-{n}").as_str()]))
+        .map(|n| backend.publish_image(10 + n, true, &[format!("main-{n}").as_str()]))
         .collect();
     let per_image = branches[0].digests().len() as u64;
     {
@@ -89,7 +48,7 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
         state.rate.remaining = 2 + 50 + 2 * per_image + per_image / 2;
     }
 
-    let dry = cleanup(&emulator, true, &[]);
+    let dry = backend.cleanup_with(Some(TOKEN), POLICY, true, &[]);
     assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
     assert_eq!(
         dry.get("deleted"),
@@ -99,7 +58,7 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
     assert_eq!(dry.get("remaining"), (2 * per_image).to_string());
 
     emulator.state().rate.remaining = 2 + 50 + 2 * per_image + per_image / 2;
-    let first = cleanup(&emulator, false, &[]);
+    let first = backend.cleanup_with(Some(TOKEN), POLICY, false, &[]);
     assert!(first.success(), "{}\n{}", first.stdout(), first.stderr());
     let left = format!("{} versions left for the next run", 2 * per_image);
     assert!(first.stdout().contains(&left), "{}", first.stdout());
@@ -115,29 +74,25 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
     // The two oldest images went whole; the two newest stayed whole.
     for (n, image) in branches.iter().enumerate() {
         for d in image.digests() {
-            assert_eq!(
-                is_version(&emulator, &d.to_string()),
-                n < 2,
-                "main-{n}: {d}"
-            );
+            assert_eq!(is_version(emulator, &d.to_string()), n < 2, "main-{n}: {d}");
         }
     }
     let remaining = emulator.state().rate.remaining;
     assert!(remaining >= 50, "the reserve was kept: {remaining} left");
 
     emulator.state().rate.remaining = 1_000;
-    let second = cleanup(&emulator, false, &[]);
+    let second = backend.cleanup_with(Some(TOKEN), POLICY, false, &[]);
     assert!(second.success(), "{}\n{}", second.stdout(), second.stderr());
     assert_eq!(second.get("deleted"), (2 * per_image).to_string());
     assert_eq!(second.get("remaining"), "0");
     assert!(!second.stdout().contains("left for the next run"));
     for image in &branches {
         for d in image.digests() {
-            assert!(!is_version(&emulator, &d.to_string()));
+            assert!(!is_version(emulator, &d.to_string()));
         }
     }
     for d in kept.digests() {
-        assert!(is_version(&emulator, &d.to_string()), "kept {d}");
+        assert!(is_version(emulator, &d.to_string()), "kept {d}");
     }
     assert_eq!(
         registry.skopeo_raw(&format!("{PACKAGE}:latest")),
@@ -145,18 +100,19 @@ fn issue_17_a_run_over_its_api_budget_deletes_whole_images_oldest_first_and_the_
     );
 }
 
-#[test]
-fn issue_17_a_spent_time_budget_stops_cleanly_with_everything_left() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
-    let branch = publish(&emulator, 2, &["main-a"]);
+pub fn issue_17_a_spent_time_budget_stops_cleanly_with_everything_left(backend: &Backend) {
+    let emulator = backend.github();
+    let branch = backend.publish_image(2, true, &["main-a"]);
     emulator
         .state()
         .set_all_created(PACKAGE, unix_now() - 20 * DAY);
     // A second is less than one group needs at 180 deletions a minute plus a round trip.
-    let r = cleanup(&emulator, false, &[("INPUT_CLEANUP-TIME-BUDGET", "1s")]);
+    let r = backend.cleanup_with(
+        Some(TOKEN),
+        POLICY,
+        false,
+        &[("INPUT_CLEANUP-TIME-BUDGET", "1s")],
+    );
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
     assert_eq!(r.get("deleted"), "0");
     assert_eq!(r.get("remaining"), branch.digests().len().to_string());
@@ -171,17 +127,13 @@ fn issue_17_a_spent_time_budget_stops_cleanly_with_everything_left() {
     );
 }
 
-#[test]
-fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
-    let kept = publish(&emulator, 1, &["latest"]);
-    let old = publish(&emulator, 2, &["main-old"]);
+pub fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest(backend: &Backend) {
+    let emulator = backend.github();
+    let kept = backend.publish_image(1, true, &["latest"]);
+    let old = backend.publish_image(2, true, &["main-old"]);
     // `edge` moves on: the first image is untagged, with everything it lists.
-    let untagged = publish(&emulator, 3, &["edge"]);
-    publish(&emulator, 4, &["edge"]);
+    let untagged = backend.publish_image(3, true, &["edge"]);
+    backend.publish_image(4, true, &["edge"]);
     emulator
         .state()
         .set_all_created(PACKAGE, unix_now() - 20 * DAY);
@@ -191,10 +143,10 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
     let cache_input = cache.to_str().expect("a UTF-8 path");
     let with_cache = [("INPUT_MANIFEST-CACHE", cache_input)];
 
-    let before = manifest_reads(&emulator);
-    let first = cleanup(&emulator, true, &with_cache);
+    let before = manifest_reads(emulator);
+    let first = backend.cleanup_with(Some(TOKEN), POLICY, true, &with_cache);
     assert!(first.success(), "{}\n{}", first.stdout(), first.stderr());
-    let first_reads = manifest_reads(&emulator) - before;
+    let first_reads = manifest_reads(emulator) - before;
     // Three tagged indexes and the untagged one; their platform images and attestations are
     // known from them.
     assert_eq!(first_reads, 4, "of {versions} versions");
@@ -202,11 +154,11 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
     assert_eq!(first.get("deleted"), deleted, "{}", first.summary_file);
     assert!(cache.exists());
 
-    let before = manifest_reads(&emulator);
-    let second = cleanup(&emulator, true, &with_cache);
+    let before = manifest_reads(emulator);
+    let second = backend.cleanup_with(Some(TOKEN), POLICY, true, &with_cache);
     assert!(second.success(), "{}\n{}", second.stdout(), second.stderr());
     assert_eq!(
-        manifest_reads(&emulator) - before,
+        manifest_reads(emulator) - before,
         0,
         "every manifest from the cache"
     );
@@ -215,17 +167,17 @@ fn issue_17_a_second_run_with_the_manifest_cache_reads_no_manifest() {
 
     // A corrupt file is a warning and an empty cache; the run reads again and goes on.
     std::fs::write(&cache, b"{\"format\": 1, \"manifests\": [").expect("write");
-    let before = manifest_reads(&emulator);
-    let third = cleanup(&emulator, false, &with_cache);
+    let before = manifest_reads(emulator);
+    let third = backend.cleanup_with(Some(TOKEN), POLICY, false, &with_cache);
     assert!(third.success(), "{}\n{}", third.stdout(), third.stderr());
     assert!(
         third.stdout().contains("manifest cache"),
         "{}",
         third.stdout()
     );
-    assert_eq!(manifest_reads(&emulator) - before, 4);
+    assert_eq!(manifest_reads(emulator) - before, 4);
     assert_eq!(third.get("deleted"), deleted);
     for d in kept.digests() {
-        assert!(is_version(&emulator, &d.to_string()), "kept {d}");
+        assert!(is_version(emulator, &d.to_string()), "kept {d}");
     }
 }

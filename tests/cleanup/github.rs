@@ -3,77 +3,9 @@
 //! the emulator (so its versions are what the registry holds), then cleaned up through the API;
 //! skopeo checks the real registry after.
 
-use super::images::{Published, multi_arch, publish_to, signature, signature_tag};
+use super::backend::{Backend, DAY, PACKAGE, POLICY};
 use crate::emulator::github::{GithubEmulator, READ_ONLY_TOKEN, TOKEN, unix_now};
-use crate::registry::harness::Registry;
-use crate::sample::SampleImage;
-use crate::support::{Run, run};
 use registry_action::registry::Digest;
-
-const PACKAGE: &str = "octo-org/app";
-const DAY: i64 = 86_400;
-
-const POLICY: &str = "\
-keep tag=latest
-keep semver=release
-delete tag=main-* older-than=14d
-delete pr=closed
-delete untagged older-than=14d";
-
-/// The environment of a run that meets the emulator as `ghcr.io`, with `token` as `github-token`.
-fn ghcr_env(emulator: &GithubEmulator, token: &str) -> Vec<(&'static str, String)> {
-    let mut env = emulator.ghcr_env();
-    env.push(("INPUT_GITHUB-TOKEN", token.to_owned()));
-    env
-}
-
-fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(n, v)| (*n, v.as_str())).collect()
-}
-
-fn publish(emulator: &GithubEmulator, seed: u64, tags: &[&str]) -> Published {
-    let env = ghcr_env(emulator, TOKEN);
-    publish_to(
-        &format!("ghcr.io/{PACKAGE}"),
-        &multi_arch(seed, true),
-        tags,
-        &borrowed(&env),
-    )
-}
-
-/// A cosign-style signature of `subject`: a small manifest tagged `sha256-<hex>.sig`.
-fn sign(emulator: &GithubEmulator, seed: u64, subject: &SampleImage) -> Published {
-    let env = ghcr_env(emulator, TOKEN);
-    publish_to(
-        &format!("ghcr.io/{PACKAGE}"),
-        &signature(seed),
-        &[signature_tag(subject).as_str()],
-        &borrowed(&env),
-    )
-}
-
-fn cleanup(emulator: &GithubEmulator, token: &str, dry_run: bool) -> Run {
-    cleanup_with(emulator, token, dry_run, POLICY)
-}
-
-/// `cleanup` of `ghcr.io/octo-org/app` under `policy`: the image's name alone picks the GitHub
-/// API (at `GITHUB_API_URL`) and `github-token` as the registry login.
-fn cleanup_with(emulator: &GithubEmulator, token: &str, dry_run: bool, policy: &str) -> Run {
-    let image = format!("ghcr.io/{PACKAGE}");
-    let now = unix_now().to_string();
-    let dry = if dry_run { "true" } else { "false" };
-    let env = ghcr_env(emulator, token);
-    let mut vars = borrowed(&env);
-    vars.extend([
-        ("INPUT_IMAGES", image.as_str()),
-        ("INPUT_RETENTION", policy),
-        ("INPUT_DRY-RUN", dry),
-        ("GITHUB_EVENT_NAME", "schedule"),
-        ("GITHUB_REPOSITORY", PACKAGE),
-        ("SOURCE_DATE_EPOCH", now.as_str()),
-    ]);
-    run(&["cleanup"], &vars)
-}
 
 fn api_requests(emulator: &GithubEmulator, method: &str) -> Vec<String> {
     let state = emulator.state();
@@ -97,37 +29,26 @@ fn versions(emulator: &GithubEmulator) -> Vec<String> {
     all
 }
 
-fn skopeo_fails(registry: &Registry, reference: &str) -> bool {
-    !std::process::Command::new("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{}/{PACKAGE}{reference}", registry.name()),
-        ])
-        .output()
-        .expect("run skopeo")
-        .status
-        .success()
+/// Whether `reference` (`:tag` or `@digest`) no longer resolves in the real registry.
+fn skopeo_fails(backend: &Backend, reference: &str) -> bool {
+    backend.read(reference).is_none()
 }
 
-#[test]
-fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_image_whole() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+pub fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_image_whole(
+    backend: &Backend,
+) {
+    let (registry, emulator) = (&backend.registry, backend.github());
     // A version with a kept tag and a deleted one: only `main-old` goes.
-    let release = publish(&emulator, 1, &["v1.0.0", "latest", "main-old"]);
-    let branch = publish(&emulator, 2, &["main-aaa"]);
-    let fresh = publish(&emulator, 3, &["main-new"]);
-    let closed = publish(&emulator, 4, &["pr-1"]);
-    let open = publish(&emulator, 5, &["pr-2"]);
+    let release = backend.publish_image(1, true, &["v1.0.0", "latest", "main-old"]);
+    let branch = backend.publish_image(2, true, &["main-aaa"]);
+    let fresh = backend.publish_image(3, true, &["main-new"]);
+    let closed = backend.publish_image(4, true, &["pr-1"]);
+    let open = backend.publish_image(5, true, &["pr-2"]);
     // `edge` moves to another image: the first becomes untagged (with its platform images).
-    let untagged = publish(&emulator, 6, &["edge"]);
-    let edge = publish(&emulator, 7, &["edge"]);
-    let kept_signature = sign(&emulator, 31, &release.image);
-    let orphan_signature = sign(&emulator, 32, &branch.image);
+    let untagged = backend.publish_image(6, true, &["edge"]);
+    let edge = backend.publish_image(7, true, &["edge"]);
+    let kept_signature = backend.sign(31, &release.image);
+    let orphan_signature = backend.sign(32, &branch.image);
     {
         let mut state = emulator.state();
         state.page_cap = 7;
@@ -146,9 +67,9 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
             .tags
             .is_empty()
     );
-    let before = versions(&emulator);
+    let before = versions(emulator);
 
-    let dry = cleanup(&emulator, TOKEN, true);
+    let dry = backend.cleanup_as(Some(TOKEN), POLICY, true);
     assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
     {
         // Publish and cleanup met ghcr.io's token flow with `github-token` alone.
@@ -164,14 +85,10 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
         );
     }
     assert!(
-        api_requests(&emulator, "DELETE").is_empty(),
+        api_requests(emulator, "DELETE").is_empty(),
         "a dry run deleted"
     );
-    assert_eq!(
-        versions(&emulator),
-        before,
-        "a dry run changed the registry"
-    );
+    assert_eq!(versions(emulator), before, "a dry run changed the registry");
     let expected: Vec<Digest> = [&branch, &closed, &untagged]
         .iter()
         .flat_map(|p| p.digests())
@@ -195,14 +112,14 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
         dry.summary_file
     );
     let pages = api_requests(
-        &emulator,
+        emulator,
         "GET /orgs/octo-org/packages/container/app/versions",
     )
     .len();
     assert!(pages >= 3, "the listing was paged: {pages} list calls");
-    assert!(api_requests(&emulator, "GET /repos/octo-org/app/pulls/1").len() == 1);
+    assert!(api_requests(emulator, "GET /repos/octo-org/app/pulls/1").len() == 1);
 
-    let real = cleanup(&emulator, TOKEN, false);
+    let real = backend.cleanup_as(Some(TOKEN), POLICY, false);
     assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
     assert_eq!(
         real.get("deleted"),
@@ -211,14 +128,14 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
         real.summary_file
     );
     assert_eq!(real.get("failed"), "0", "{}", real.summary_file);
-    let remaining = versions(&emulator);
+    let remaining = versions(emulator);
     for digest in &expected {
         assert!(
             !remaining.contains(&digest.to_string()),
             "{digest} still a version"
         );
         assert!(
-            skopeo_fails(&registry, &format!("@{digest}")),
+            skopeo_fails(backend, &format!("@{digest}")),
             "{digest} still in the registry"
         );
     }
@@ -245,18 +162,15 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
     }
     let signature_tag = format!(":sha256-{}.sig", release.image.root.digest.hex());
     assert!(
-        !skopeo_fails(&registry, &signature_tag),
+        !skopeo_fails(backend, &signature_tag),
         "the kept signature went"
     );
     assert!(!skopeo_fails(
-        &registry,
+        backend,
         &format!("@{}", kept_signature.image.root.digest)
     ));
     // `main-old` left the release, and its placeholder version is gone too.
-    assert!(
-        skopeo_fails(&registry, ":main-old"),
-        "main-old still tagged"
-    );
+    assert!(skopeo_fails(backend, ":main-old"), "main-old still tagged");
     let release_version = emulator
         .state()
         .version(PACKAGE, &release.image.root.digest.to_string())
@@ -272,41 +186,35 @@ fn ghcr_cleanup_deletes_through_the_api_untags_one_tag_and_keeps_every_kept_imag
     );
     assert_eq!(emulator.state().secondary_refusals, 0);
 
-    let again = cleanup(&emulator, TOKEN, false);
+    let again = backend.cleanup_as(Some(TOKEN), POLICY, false);
     assert!(again.success(), "{}\n{}", again.stdout(), again.stderr());
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
-    assert_eq!(versions(&emulator), remaining);
+    assert_eq!(versions(emulator), remaining);
 }
 
-#[test]
-fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
-    let branch = publish(&emulator, 2, &["main-aaa"]);
+pub fn a_token_that_may_not_delete_fails_with_the_fix_and_deletes_nothing(backend: &Backend) {
+    let emulator = backend.github();
+    let branch = backend.publish_image(2, true, &["main-aaa"]);
     emulator
         .state()
         .set_all_created(PACKAGE, unix_now() - 20 * DAY);
-    let before = versions(&emulator);
-    let r = cleanup(&emulator, READ_ONLY_TOKEN, false);
+    let before = versions(emulator);
+    let r = backend.cleanup_as(Some(READ_ONLY_TOKEN), POLICY, false);
     assert!(!r.success(), "{}", r.stdout());
     assert_eq!(r.get("deleted"), "0");
     assert_eq!(r.get("failed"), branch.digests().len().to_string());
     let report = r.get("report");
     assert!(report.contains("permissions: packages: write"), "{report}");
-    assert_eq!(versions(&emulator), before);
-    assert!(!skopeo_fails(&registry, ":main-aaa"));
+    assert_eq!(versions(emulator), before);
+    assert!(!skopeo_fails(backend, ":main-aaa"));
 }
 
-#[test]
-fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_done() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "User");
-    let kept = publish(&emulator, 1, &["latest"]);
-    let branch = publish(&emulator, 2, &["main-aaa"]);
+pub fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_done(
+    backend: &Backend,
+) {
+    let (registry, emulator) = (&backend.registry, backend.github());
+    let kept = backend.publish_image(1, true, &["latest"]);
+    let branch = backend.publish_image(2, true, &["main-aaa"]);
     {
         let mut state = emulator.state();
         state.set_all_created(PACKAGE, unix_now() - 20 * DAY);
@@ -317,7 +225,7 @@ fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_do
         // Another run deletes one version first: its 404 counts as done.
         state.deleted_elsewhere = 1;
     }
-    let r = cleanup(&emulator, TOKEN, false);
+    let r = backend.cleanup_as(Some(TOKEN), POLICY, false);
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
     assert_eq!(
         r.get("deleted"),
@@ -327,26 +235,22 @@ fn a_user_package_waits_out_a_spent_budget_and_a_secondary_limit_and_a_404_is_do
     );
     assert!(
         api_requests(
-            &emulator,
+            emulator,
             "GET /users/octo-org/packages/container/app/versions"
         )
         .len()
             == 1
     );
-    assert!(skopeo_fails(&registry, ":main-aaa"));
+    assert!(skopeo_fails(backend, ":main-aaa"));
     assert_eq!(
         registry.skopeo_raw(&format!("{PACKAGE}:latest")),
         kept.bytes(&kept.image.root.digest)
     );
 }
 
-#[test]
-fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
-    let branch = publish(&emulator, 2, &["main-aaa"]);
+pub fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says(backend: &Backend) {
+    let emulator = backend.github();
+    let branch = backend.publish_image(2, true, &["main-aaa"]);
     {
         let mut state = emulator.state();
         state.set_all_created(PACKAGE, unix_now() - 20 * DAY);
@@ -354,14 +258,14 @@ fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says() {
         state.inject_secondary = 2;
     }
     let start = std::time::Instant::now();
-    let r = cleanup(&emulator, TOKEN, false);
+    let r = backend.cleanup_as(Some(TOKEN), POLICY, false);
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
     assert_eq!(r.get("deleted"), branch.digests().len().to_string());
     assert!(
         start.elapsed() >= std::time::Duration::from_secs(2),
         "retry-after: 1, twice"
     );
-    let deletes = api_requests(&emulator, "DELETE").len();
+    let deletes = api_requests(emulator, "DELETE").len();
     assert_eq!(
         deletes,
         branch.digests().len() + 2,
@@ -369,14 +273,10 @@ fn a_secondary_limit_answered_429_is_waited_out_as_retry_after_says() {
     );
 }
 
-#[test]
-fn without_a_token_the_error_names_github_token() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
-    publish(&emulator, 2, &["main-aaa"]);
-    let r = cleanup(&emulator, "", false);
+pub fn without_a_token_the_error_names_github_token(backend: &Backend) {
+    let emulator = backend.github();
+    backend.publish_image(2, true, &["main-aaa"]);
+    let r = backend.cleanup_as(Some(""), POLICY, false);
     assert!(!r.success());
     assert!(
         r.get("report")
@@ -385,7 +285,7 @@ fn without_a_token_the_error_names_github_token() {
         r.get("report")
     );
     assert!(
-        api_requests(&emulator, "").is_empty(),
+        api_requests(emulator, "").is_empty(),
         "no API call without a token"
     );
 }
@@ -393,19 +293,17 @@ fn without_a_token_the_error_names_github_token() {
 /// Issue 17: GitHub counts at most 180 deletions in any 60 s as they arrive, and refuses the rest
 /// (403, `retry-after`). A cleanup of 300 versions (more than a minute's worth) in real time must
 /// never be refused, and no 60 s of the server's record may hold more than 180 deletions.
-#[test]
-fn issue_17_three_hundred_deletions_stay_within_the_secondary_limit_as_the_server_counts() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let emulator = GithubEmulator::start(registry.addr, "octo-org", "Organization");
+pub fn issue_17_three_hundred_deletions_stay_within_the_secondary_limit_as_the_server_counts(
+    backend: &Backend,
+) {
+    let emulator = backend.github();
     let count = 300;
     emulator.seed(PACKAGE, count, |i| vec![format!("main-{i}")]);
     emulator
         .state()
         .set_all_created(PACKAGE, unix_now() - 20 * DAY);
     let start = std::time::Instant::now();
-    let r = cleanup_with(&emulator, TOKEN, false, "delete tag=main-* older-than=14d");
+    let r = backend.cleanup_as(Some(TOKEN), "delete tag=main-* older-than=14d", false);
     let wall = start.elapsed();
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
     assert_eq!(r.get("deleted"), count.to_string(), "{}", r.summary_file);

@@ -5,59 +5,12 @@
 //! and deleted versions stay pullable by digest (Hub deletes tags, not manifests). A read-only
 //! token, a wrong one and none at all fail with the fix and delete nothing.
 
-use super::images::{Published, manifest_bytes, multi_arch, publish_to, signature, signature_tag};
-use crate::emulator::hub::{HubEmulator, NOW, PAT, READ_ONLY_PAT, RateLimit, Route};
+use super::backend::{Backend, HUB_REPO as REPO, POLICY};
+use super::images::{manifest_bytes, signature_tag};
+use crate::emulator::hub::{PAT, READ_ONLY_PAT, RateLimit, Route};
 use crate::registry::harness::Registry;
 use crate::sample::SampleImage;
-use crate::support::{Run, run};
 use registry_action::registry::Digest;
-
-const REPO: &str = "user/app";
-
-const POLICY: &str = "\
-keep tag=latest
-keep semver=release
-delete tag=main-* older-than=14d
-delete pr=closed";
-
-fn publish(hub: &HubEmulator, seed: u64, attestation: bool, tags: &[&str]) -> Published {
-    let target = format!("{}/{REPO}", hub.registry_name());
-    publish_to(&target, &multi_arch(seed, attestation), tags, &[])
-}
-
-/// A cosign-style signature of `subject`: one small manifest tagged `sha256-<hex>.sig`.
-fn sign(hub: &HubEmulator, seed: u64, subject: &SampleImage) -> Published {
-    let target = format!("{}/{REPO}", hub.registry_name());
-    publish_to(
-        &target,
-        &signature(seed),
-        &[signature_tag(subject).as_str()],
-        &[],
-    )
-}
-
-/// Runs the cleanup with `token` in `DOCKERHUB_TOKEN` (`None`: no `credentials` input at all).
-fn cleanup(hub: &HubEmulator, token: Option<&str>, dry_run: bool) -> Run {
-    let image = format!("{}/{REPO}", hub.registry_name());
-    let apis = hub.registry_apis();
-    let credentials = hub.credentials();
-    let now = NOW.to_string();
-    let mut env = vec![
-        ("INPUT_IMAGES", image.as_str()),
-        ("INPUT_RETENTION", POLICY),
-        ("INPUT_CLOSED-PULL-REQUESTS", "1"),
-        ("INPUT_DRY-RUN", if dry_run { "true" } else { "false" }),
-        ("INPUT_REGISTRY-APIS", apis.as_str()),
-        ("SOURCE_DATE_EPOCH", now.as_str()),
-    ];
-    if let Some(token) = token {
-        env.extend([
-            ("INPUT_CREDENTIALS", credentials.as_str()),
-            ("DOCKERHUB_TOKEN", token),
-        ]);
-    }
-    run(&["cleanup"], &env)
-}
 
 /// Whether skopeo (asking the real registry, not the emulator) finds `repo:tag`.
 fn tag_exists(registry: &Registry, tag: &str) -> bool {
@@ -84,19 +37,17 @@ fn assert_whole(registry: &Registry, image: &SampleImage, tag: Option<&str>) {
     }
 }
 
-#[test]
-fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let hub = HubEmulator::start(&registry);
-    let release = publish(&hub, 1, true, &["v1.0.0", "latest", "main-old"]);
-    let branch = publish(&hub, 2, true, &["main-aaa"]);
-    let fresh = publish(&hub, 5, false, &["main-bbb"]);
-    let closed = publish(&hub, 3, true, &["pr-1"]);
-    let open = publish(&hub, 4, false, &["pr-2"]);
-    let kept_signature = sign(&hub, 31, &release.image);
-    let orphan_signature = sign(&hub, 32, &branch.image);
+pub fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole(
+    backend: &Backend,
+) {
+    let (registry, hub) = (&backend.registry, backend.hub());
+    let release = backend.publish_image(1, true, &["v1.0.0", "latest", "main-old"]);
+    let branch = backend.publish_image(2, true, &["main-aaa"]);
+    let fresh = backend.publish_image(5, false, &["main-bbb"]);
+    let closed = backend.publish_image(3, true, &["pr-1"]);
+    let open = backend.publish_image(4, false, &["pr-2"]);
+    let kept_signature = backend.sign(31, &release.image);
+    let orphan_signature = backend.sign(32, &branch.image);
     // The release is 30 days old by its first tag; so is the branch build.
     hub.backdate(REPO, "main-old", 30);
     hub.backdate(REPO, "main-aaa", 30);
@@ -106,7 +57,7 @@ fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() 
     // Nine tags, four a page: three pages.
     hub.set_max_page_size(4);
 
-    let dry = cleanup(&hub, Some(PAT), true);
+    let dry = backend.cleanup_as(Some(PAT), POLICY, true);
     if std::env::var_os("SHOW_SUMMARY").is_some() {
         eprintln!("{}\n{}\n{}", dry.summary_file, dry.stdout(), dry.stderr());
     }
@@ -133,7 +84,7 @@ fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() 
     hub.throttle(Route::Delete, 1, RateLimit::XRetryAfter(1));
     hub.set_token_lifetime(3);
     let logins = hub.requests(Route::Login);
-    let real = cleanup(&hub, Some(PAT), false);
+    let real = backend.cleanup_as(Some(PAT), POLICY, false);
     assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
     assert_eq!(real.get("deleted"), "3", "{}", real.summary_file);
     assert_eq!(real.get("kept"), "4");
@@ -179,37 +130,33 @@ fn cleanup_through_the_hub_api_removes_selected_tags_and_kept_ones_stay_whole() 
         "pr-1".into(),
         signature_tag(&branch.image),
     ] {
-        assert!(!tag_exists(&registry, &gone), "{gone} still resolves");
+        assert!(!tag_exists(registry, &gone), "{gone} still resolves");
     }
-    assert_whole(&registry, &release.image, Some("latest"));
-    assert_whole(&registry, &release.image, Some("v1.0.0"));
-    assert_whole(&registry, &fresh.image, Some("main-bbb"));
-    assert_whole(&registry, &open.image, Some("pr-2"));
+    assert_whole(registry, &release.image, Some("latest"));
+    assert_whole(registry, &release.image, Some("v1.0.0"));
+    assert_whole(registry, &fresh.image, Some("main-bbb"));
+    assert_whole(registry, &open.image, Some("pr-2"));
     let signature = signature_tag(&release.image);
-    assert_whole(&registry, &kept_signature.image, Some(&signature));
+    assert_whole(registry, &kept_signature.image, Some(&signature));
     // Hub deletes tags, not manifests: the deleted versions still pull by digest.
-    assert_whole(&registry, &branch.image, None);
-    assert_whole(&registry, &closed.image, None);
+    assert_whole(registry, &branch.image, None);
+    assert_whole(registry, &closed.image, None);
 
-    let again = cleanup(&hub, Some(PAT), false);
+    let again = backend.cleanup_as(Some(PAT), POLICY, false);
     assert!(again.success(), "{}", again.stdout());
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
 }
 
-#[test]
-fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let hub = HubEmulator::start(&registry);
-    let _kept = publish(&hub, 1, false, &["latest"]);
-    let _closed = publish(&hub, 3, false, &["pr-1"]);
-    let _old = publish(&hub, 2, false, &["main-aaa"]);
+pub fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing(backend: &Backend) {
+    let (registry, hub) = (&backend.registry, backend.hub());
+    let _kept = backend.publish_image(1, false, &["latest"]);
+    let _closed = backend.publish_image(3, false, &["pr-1"]);
+    let _old = backend.publish_image(2, false, &["main-aaa"]);
     hub.backdate(REPO, "main-aaa", 30);
     let before = hub.tags(REPO);
 
     // No login at all: refused before any request.
-    let none = cleanup(&hub, None, false);
+    let none = backend.cleanup_as(None, POLICY, false);
     assert!(!none.success());
     let error = format!("no Docker Hub login for `{}`", hub.registry_name());
     assert!(none.summary_file.contains(&error), "{}", none.summary_file);
@@ -217,7 +164,7 @@ fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing() {
     assert_eq!(hub.requests(Route::Login) + hub.requests(Route::List), 0);
 
     // A wrong token: the login is refused, with the input to fix.
-    let wrong = cleanup(&hub, Some("dckr_pat_wrong"), false);
+    let wrong = backend.cleanup_as(Some("dckr_pat_wrong"), POLICY, false);
     assert!(!wrong.success());
     assert!(
         wrong.summary_file.contains("answered 401 to the login"),
@@ -232,7 +179,7 @@ fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing() {
     assert!(!wrong.stderr().contains("dckr_pat_wrong"));
 
     // A read-only token lists, and its first delete is refused: the rest is skipped.
-    let read_only = cleanup(&hub, Some(READ_ONLY_PAT), false);
+    let read_only = backend.cleanup_as(Some(READ_ONLY_PAT), POLICY, false);
     assert!(!read_only.success());
     assert_eq!(read_only.get("deleted"), "0");
     assert_eq!(read_only.get("failed"), "2");
@@ -260,6 +207,6 @@ fn a_token_that_cannot_delete_fails_with_the_scope_and_deletes_nothing() {
     );
     assert_eq!(hub.tags(REPO), before);
     for tag in &before {
-        assert!(tag_exists(&registry, tag), "{tag} was deleted");
+        assert!(tag_exists(registry, tag), "{tag} was deleted");
     }
 }

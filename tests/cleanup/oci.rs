@@ -3,49 +3,9 @@
 //! deletes nothing and shows every decision with its rule; the real run deletes exactly the
 //! selected versions, parents first, and every kept tag and child still pulls byte-for-byte.
 
-use super::images::{Published, manifest_bytes, multi_arch, publish_to, signature, signature_tag};
+use super::backend::{Backend, POLICY};
+use super::images::manifest_bytes;
 use crate::registry::harness::Registry;
-use crate::sample::SampleImage;
-use crate::support::{Run, run};
-
-/// The sample configs say `created: 1970-01-01T00:00:00Z`: the clock is pinned 20 days later.
-const TWENTY_DAYS: &str = "1728000";
-
-const POLICY: &str = "\
-keep tag=latest
-keep semver=release
-delete tag=main-* older-than=14d
-delete pr=closed
-delete untagged older-than=14d";
-
-fn publish(registry: &Registry, seed: u64, attestation: bool, tags: &[&str]) -> Published {
-    let target = format!("{}/app", registry.name());
-    let env = [("SOURCE_DATE_EPOCH", TWENTY_DAYS)];
-    publish_to(&target, &multi_arch(seed, attestation), tags, &env)
-}
-
-/// A cosign-style signature: a single small manifest tagged `sha256-<hex of subject>.sig`.
-fn sign(registry: &Registry, seed: u64, subject: &SampleImage) -> Published {
-    let target = format!("{}/app", registry.name());
-    let env = [("SOURCE_DATE_EPOCH", TWENTY_DAYS)];
-    let tag = signature_tag(subject);
-    publish_to(&target, &signature(seed), &[tag.as_str()], &env)
-}
-
-fn cleanup(registry: &Registry, dry_run: bool) -> Run {
-    let image = format!("{}/app", registry.name());
-    let dry = if dry_run { "true" } else { "false" };
-    run(
-        &["cleanup"],
-        &[
-            ("INPUT_IMAGES", image.as_str()),
-            ("INPUT_RETENTION", POLICY),
-            ("INPUT_CLOSED-PULL-REQUESTS", "1"),
-            ("INPUT_DRY-RUN", dry),
-            ("SOURCE_DATE_EPOCH", TWENTY_DAYS),
-        ],
-    )
-}
 
 fn deletes(registry: &Registry) -> Vec<String> {
     registry
@@ -56,19 +16,16 @@ fn deletes(registry: &Registry) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let release = publish(&registry, 1, true, &["v1.0.0", "latest", "main-old"]);
-    let branch = publish(&registry, 2, true, &["main-aaa"]);
-    let closed = publish(&registry, 3, true, &["pr-1"]);
-    let open = publish(&registry, 4, true, &["pr-2"]);
+pub fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole(backend: &Backend) {
+    let registry = &backend.registry;
+    let release = backend.publish_image(1, true, &["v1.0.0", "latest", "main-old"]);
+    let branch = backend.publish_image(2, true, &["main-aaa"]);
+    let closed = backend.publish_image(3, true, &["pr-1"]);
+    let open = backend.publish_image(4, true, &["pr-2"]);
     // The release's platform images under another index: deleting it must not take them.
-    let shared = publish(&registry, 1, false, &["main-ccc"]);
-    let kept_signature = sign(&registry, 31, &release.image);
-    let orphan_signature = sign(&registry, 32, &branch.image);
+    let shared = backend.publish_image(1, false, &["main-ccc"]);
+    let kept_signature = backend.sign(31, &release.image);
+    let orphan_signature = backend.sign(32, &branch.image);
     assert!(
         release
             .image
@@ -77,12 +34,12 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
             .any(|m| m.digest == shared.image.manifests[0].digest)
     );
 
-    let dry = cleanup(&registry, true);
+    let dry = backend.cleanup(POLICY, true);
     if std::env::var_os("SHOW_SUMMARY").is_some() {
         eprintln!("{}\n{}", dry.summary_file, dry.stdout());
     }
     assert!(dry.success(), "{}\n{}", dry.stdout(), dry.stderr());
-    assert!(deletes(&registry).is_empty(), "a dry run deleted");
+    assert!(deletes(registry).is_empty(), "a dry run deleted");
     // The log reads as a dry run, not as a real one.
     let log = dry.stdout();
     let dry_line = log.find("Dry run: nothing is deleted");
@@ -121,11 +78,11 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
     let report: serde_json::Value = serde_json::from_str(&dry.get("report")).expect("report json");
     assert_eq!(report["dry_run"], true);
 
-    let real = cleanup(&registry, false);
+    let real = backend.cleanup(POLICY, false);
     assert!(real.success(), "{}\n{}", real.stdout(), real.stderr());
     assert_eq!(real.get("deleted"), expected.len().to_string());
     assert_eq!(real.get("failed"), "0");
-    let done = deletes(&registry);
+    let done = deletes(registry);
     assert_eq!(done.len(), expected.len(), "{done:#?}");
     for digest in &expected {
         assert!(
@@ -176,17 +133,14 @@ fn cleanup_deletes_what_the_policy_selects_and_kept_tags_stay_whole() {
         registry.skopeo_raw(&tag),
         manifest_bytes(signature, &signature.root.digest)
     );
-    let again = cleanup(&registry, false);
+    let again = backend.cleanup(POLICY, false);
     assert_eq!(again.get("deleted"), "0", "{}", again.summary_file);
 }
 
-#[test]
-fn an_unreadable_manifest_spares_every_untagged_version() {
-    let Some(registry) = Registry::plain() else {
-        return;
-    };
-    let kept = publish(&registry, 1, true, &["latest"]);
-    let branch = publish(&registry, 2, true, &["main-aaa"]);
+pub fn an_unreadable_manifest_spares_every_untagged_version(backend: &Backend) {
+    let registry = &backend.registry;
+    let kept = backend.publish_image(1, true, &["latest"]);
+    let branch = backend.publish_image(2, true, &["main-aaa"]);
     // Break the kept index: one of its platform images is gone.
     let missing = format!(
         "docker://{}/app@{}",
@@ -198,10 +152,10 @@ fn an_unreadable_manifest_spares_every_untagged_version() {
         .status()
         .expect("run skopeo");
     assert!(status.success());
-    let before = deletes(&registry).len();
-    let r = cleanup(&registry, false);
+    let before = deletes(registry).len();
+    let r = backend.cleanup(POLICY, false);
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
-    let done = deletes(&registry)[before..].to_vec();
+    let done = deletes(registry)[before..].to_vec();
     assert_eq!(done.len(), 1, "only the tagged index goes: {done:#?}");
     assert!(done[0].contains(&branch.image.root.digest.to_string()));
     assert!(

@@ -10,7 +10,7 @@ mod cli;
 // The engine with an in-memory image: request floor, re-runs, hotfix, immutability, faults.
 mod engine;
 // Referrers (signatures, attestations) published with the image, fallback indexes merged (issue 16).
-mod referrers;
+pub mod referrers;
 // Referrers from an OCI layout or archive source: what its index.json lists (issue 16).
 mod referrers_layout;
 // Tags on re-runs and racing runs: floating tags unchanged, rolling tags only forward (issue 14).

@@ -17,13 +17,13 @@ const EMPTY: &[u8] = b"{}";
 const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
 
 /// A descriptor as JSON.
-fn described(media_type: &str, digest: &Digest, size: usize) -> serde_json::Value {
+pub fn described(media_type: &str, digest: &Digest, size: usize) -> serde_json::Value {
     serde_json::json!({"mediaType": media_type, "digest": digest.to_string(), "size": size})
 }
 
 /// Pushes an artifact manifest (empty config, one layer of `content`) to `repo`, with
 /// `subject` when given; returns its digest and its fallback index entry.
-async fn artifact(
+pub async fn artifact(
     client: &Client,
     repo: &Repository,
     artifact_type: &str,
@@ -68,7 +68,7 @@ async fn artifact(
 }
 
 /// Puts a fallback index listing `entries` under `sha256-<hex of subject>` in `repo`.
-async fn fallback_index(
+pub async fn fallback_index(
     client: &Client,
     repo: &Repository,
     subject: &Digest,
@@ -88,7 +88,7 @@ async fn fallback_index(
 }
 
 /// Tags manifest `digest` of `repo` as `tag` too.
-async fn tag(client: &Client, repo: &Repository, digest: &Digest, tag: &str) {
+pub async fn tag(client: &Client, repo: &Repository, digest: &Digest, tag: &str) {
     let manifest = client
         .get_manifest_raw(&repo.with(Reference::Digest(digest.clone())))
         .await
