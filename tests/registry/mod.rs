@@ -4,6 +4,7 @@
 pub(crate) mod harness;
 pub(crate) mod image;
 pub(crate) mod proxy;
+pub(crate) mod referrers_api;
 mod token_server;
 
 mod auth;
