@@ -11,4 +11,5 @@ mod auth;
 mod faults;
 mod mount;
 mod push;
+mod referrers;
 mod tags;

@@ -1,0 +1,163 @@
+//! The client's referrers API listing (issue 16): against the loopback emulation of an API
+//! registry in front of distribution (pages, filters applied by the registry or not), and against
+//! distribution itself, which has no API: asked once, remembered for the run.
+
+use bytes::Bytes;
+use registry_action::oci::media::OCI_MANIFEST;
+use registry_action::registry::{Client, Digest, Reference, ReferrersApi, Repository};
+
+use super::harness::Registry;
+use super::proxy::Proxy;
+use super::referrers_api::{Kind, Options, ReferrersApi as Emulator};
+
+const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
+
+/// Pushes an artifact of `artifact_type` referring to `subject` to `repo`; its digest and whether
+/// the registry answered `OCI-Subject`.
+async fn refer(
+    client: &Client,
+    repo: &Repository,
+    subject: &Digest,
+    artifact_type: &str,
+    seed: &str,
+) -> (Digest, bool) {
+    let empty = Bytes::from_static(b"{}");
+    let empty_digest = Digest::sha256(&empty);
+    client
+        .push_blob(repo, &empty_digest, 2, &empty, None)
+        .await
+        .expect("config");
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": {"mediaType": EMPTY_TYPE, "digest": empty_digest.to_string(), "size": 2},
+        "layers": [{"mediaType": EMPTY_TYPE, "digest": empty_digest.to_string(), "size": 2}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject.to_string(), "size": 1},
+        "annotations": {"seed": seed},
+    });
+    let bytes = Bytes::from(serde_json::to_vec(&manifest).expect("json"));
+    let digest = Digest::sha256(&bytes);
+    let image = repo.with(Reference::Digest(digest.clone()));
+    let (put, registered) = client
+        .put_manifest(&image, bytes, OCI_MANIFEST)
+        .await
+        .expect("referrer");
+    assert_eq!(put, digest);
+    (digest, registered)
+}
+
+fn sorted(mut digests: Vec<Digest>) -> Vec<Digest> {
+    digests.sort();
+    digests
+}
+
+#[tokio::test]
+async fn the_referrers_api_is_listed_across_pages_and_filtered() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let api = Emulator::start(registry.addr);
+    let client = Client::new(registry.client_config()).expect("client");
+    let repo = Repository::parse(&format!("{}/listed/app", api.name())).expect("repo");
+    let subject = Digest::sha256(b"the image");
+    let mut sigs = Vec::new();
+    for seed in ["a", "b", "c"] {
+        let (digest, registered) = refer(&client, &repo, &subject, "x/sig", seed).await;
+        assert!(registered, "an API registry answers OCI-Subject");
+        sigs.push(digest);
+    }
+    let (sbom, _) = refer(&client, &repo, &subject, "x/sbom", "d").await;
+
+    let all = client
+        .list_referrers(&repo, &subject, &[])
+        .await
+        .expect("listing")
+        .expect("the API");
+    let mut expected = sigs.clone();
+    expected.push(sbom.clone());
+    let listed: Vec<Digest> = all.iter().map(|e| e.digest.clone()).collect();
+    assert_eq!(sorted(listed), sorted(expected));
+    assert_eq!(api.count(Kind::Referrers), 2, "4 referrers, pages of 2");
+    let sbom_entry = all.iter().find(|e| e.digest == sbom).expect("sbom");
+    assert_eq!(sbom_entry.json["artifactType"], "x/sbom");
+    assert_eq!(sbom_entry.json["annotations"]["seed"], "d");
+    assert_eq!(client.referrers_api(&api.name()), ReferrersApi::Present);
+
+    let only_sbom = client
+        .list_referrers(&repo, &subject, &["x/sbom".to_owned()])
+        .await
+        .expect("listing")
+        .expect("the API");
+    assert_eq!(only_sbom.len(), 1);
+    assert_eq!(only_sbom[0].digest, sbom);
+    let unknown = client
+        .list_referrers(&repo, &Digest::sha256(b"nothing"), &[])
+        .await
+        .expect("listing");
+    assert_eq!(
+        unknown,
+        Some(vec![]),
+        "an unknown subject has none, not a 404"
+    );
+}
+
+#[tokio::test]
+async fn a_registry_that_ignores_the_filter_is_filtered_by_the_client() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let options = Options {
+        page_size: 10,
+        filters: false,
+    };
+    let api = Emulator::with(registry.addr, options);
+    let client = Client::new(registry.client_config()).expect("client");
+    let repo = Repository::parse(&format!("{}/unfiltered/app", api.name())).expect("repo");
+    let subject = Digest::sha256(b"the image");
+    let (sig, _) = refer(&client, &repo, &subject, "x/sig", "a").await;
+    refer(&client, &repo, &subject, "x/sbom", "b").await;
+    let listed = client
+        .list_referrers(&repo, &subject, &["x/sig".to_owned()])
+        .await
+        .expect("listing")
+        .expect("the API");
+    let seen = api.seen();
+    assert!(
+        seen.iter().any(|(_, r)| r.contains("artifactType=x%2Fsig")),
+        "the filter is asked of the registry: {seen:?}"
+    );
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].digest, sig);
+}
+
+#[tokio::test]
+async fn a_registry_without_the_api_is_asked_once_per_run() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let proxy = Proxy::start(registry.addr, vec![]);
+    let client = Client::new(registry.client_config()).expect("client");
+    let repo = Repository::parse(&format!("{}/plain/app", proxy.addr)).expect("repo");
+    let subject = Digest::sha256(b"the image");
+    let (_, registered) = refer(&client, &repo, &subject, "x/sig", "a").await;
+    assert!(!registered, "distribution 2.8 has no referrers API");
+    for other in [b"one".as_slice(), b"two", b"three"] {
+        let listed = client
+            .list_referrers(&repo, &Digest::sha256(other), &[])
+            .await
+            .expect("listing");
+        assert_eq!(listed, None);
+    }
+    let asked: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .map(|(r, _)| r)
+        .filter(|r| r.contains("/referrers/"))
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(
+        client.referrers_api(&proxy.addr.to_string()),
+        ReferrersApi::Absent
+    );
+}
