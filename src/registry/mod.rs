@@ -33,6 +33,6 @@ pub use credential::{Credential, CredentialOrigin};
 pub use error::{Error, Result};
 pub use manifests::{ManifestInfo, RepositoryManifests};
 pub use reference::{ImageRef, Reference, Repository};
-pub use referrers::ReferrersApi;
+pub use referrers::{ReferrersApi, of_types};
 pub use retry::RetryPolicy;
 pub use stop::{Stop, StopReason};

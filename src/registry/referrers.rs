@@ -149,7 +149,15 @@ fn filters_applied(headers: &reqwest::header::HeaderMap) -> bool {
 /// `listed` reduced to `artifact_types` (all when empty), unless the registry filtered already
 /// for the one type asked.
 fn filtered(listed: Vec<Entry>, artifact_types: &[String], applied: bool) -> Vec<Entry> {
-    if artifact_types.is_empty() || (applied && artifact_types.len() == 1) {
+    if applied && artifact_types.len() == 1 {
+        return listed;
+    }
+    of_types(listed, artifact_types)
+}
+
+/// The entries of `listed` whose `artifactType` is one of `artifact_types`; all when it is empty.
+pub fn of_types(listed: Vec<Entry>, artifact_types: &[String]) -> Vec<Entry> {
+    if artifact_types.is_empty() {
         return listed;
     }
     listed

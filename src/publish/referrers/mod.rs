@@ -1,6 +1,7 @@
 //! The image's referrers (signatures, attestations, SBOMs) travel with it: [`discover`] finds
-//! them in a registry source (the referrers tag schema's `sha256-<hex>` index of the image and of
-//! each child, cosign's legacy `.sig`/`.att`/`.sbom` tags, recursively), [`observe`] looks at
+//! them in a registry source (the OCI 1.1 referrers API where the registry has it, else the
+//! referrers tag schema's `sha256-<hex>` index, of the image and of each child; cosign's legacy
+//! `.sig`/`.att`/`.sbom` tags; recursively), [`observe`] looks at
 //! what each target holds of them, [`plan`] decides (pure: the dry run prints it) and [`copy`]
 //! writes them: blobs, manifests byte-for-byte, legacy tags, then each fallback index merged
 //! (never overwritten). The executor runs [`copy`] after the image's manifests and before any
