@@ -11,6 +11,8 @@ mod cli;
 mod engine;
 // Referrers (signatures, attestations) published with the image, fallback indexes merged (issue 16).
 mod referrers;
+// Referrers between the referrers API (a loopback emulation) and fallback indexes (issue 16).
+mod referrers_api;
 // Tags on re-runs and racing runs: floating tags unchanged, rolling tags only forward (issue 14).
 mod rolling;
 // A registry that stops answering, the `timeout` input and SIGTERM: the run ends, with its report.

@@ -11,5 +11,5 @@ mod auth;
 mod faults;
 mod mount;
 mod push;
-mod referrers;
+pub(crate) mod referrers;
 mod tags;

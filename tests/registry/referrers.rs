@@ -14,7 +14,7 @@ const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
 
 /// Pushes an artifact of `artifact_type` referring to `subject` to `repo`; its digest and whether
 /// the registry answered `OCI-Subject`.
-async fn refer(
+pub(crate) async fn refer(
     client: &Client,
     repo: &Repository,
     subject: &Digest,

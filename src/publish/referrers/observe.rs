@@ -15,12 +15,14 @@ pub struct Held {
     pub blobs: BTreeSet<Digest>,
     /// Where the legacy tags point there.
     pub tags: BTreeMap<String, Digest>,
-    /// The entries of each fallback index the target has, by subject (no key: no index).
+    /// The referrers the target lists for each subject: its fallback index's entries, or its
+    /// referrers API's (no key: no index, or the API lists none).
     pub indexes: BTreeMap<Digest, BTreeSet<Digest>>,
 }
 
 /// Looks at what `target` holds of `found`: a HEAD per referrer manifest, per blob of a missing
-/// referrer and per legacy tag; a GET per subject's fallback index.
+/// referrer and per legacy tag; per subject, its referrers API listing where the target's
+/// registry has the API (asked once per registry), else a GET of its fallback index.
 pub async fn observe(client: &Client, found: &Referrers, target: &Repository) -> Result<Held> {
     let manifests: Vec<Digest> = all_manifests(found).map(|d| d.digest).collect();
     let there = |reference: Reference| {
@@ -54,6 +56,13 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
     }
     let mut indexes = BTreeMap::new();
     for subject in found.by_subject().into_keys() {
+        // A target with the referrers API lists what it registered; one without has an index.
+        if let Some(listed) = client.list_referrers(target, &subject, &[]).await? {
+            if !listed.is_empty() {
+                indexes.insert(subject, listed.into_iter().map(|e| e.digest).collect());
+            }
+            continue;
+        }
         let image = target.with(Reference::Tag(fallback_tag(&subject)));
         match client.get_manifest_raw(&image).await {
             Ok(index) => {
