@@ -275,6 +275,25 @@ mod tests {
     }
 
     #[test]
+    fn referrer_types_are_media_types_on_commas_or_lines() {
+        let all = Inputs::from_vars(&vars(&[])).unwrap();
+        assert!(all.referrer_types.is_empty(), "empty: every type");
+        let raw = "application/spdx+json, application/vnd.in-toto+json\ntext/plain";
+        let some = Inputs::from_vars(&vars(&[("INPUT_REFERRER-TYPES", raw)])).unwrap();
+        assert_eq!(
+            some.referrer_types,
+            [
+                "application/spdx+json",
+                "application/vnd.in-toto+json",
+                "text/plain"
+            ]
+        );
+        let bad = Inputs::from_vars(&vars(&[("INPUT_REFERRER-TYPES", "sbom")])).unwrap_err();
+        assert_eq!(bad.input, "referrer-types");
+        assert!(bad.message.contains("`sbom`"), "{}", bad.message);
+    }
+
+    #[test]
     fn input_names_map_to_runner_variables() {
         assert_eq!(input_env_var("sep-tags"), "INPUT_SEP-TAGS");
         assert_eq!(input_env_var("dry-run"), "INPUT_DRY-RUN");
