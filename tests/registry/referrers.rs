@@ -161,3 +161,24 @@ async fn a_registry_without_the_api_is_asked_once_per_run() {
         ReferrersApi::Absent
     );
 }
+
+/// Registries without the API behind token or Basic auth (GHCR and Docker Hub are token
+/// registries): the listing is authorized like any read, and the 404 means no API.
+#[tokio::test]
+async fn an_authenticated_registry_without_the_api_answers_none() {
+    for registry in [Registry::token(), Registry::tls_basic()] {
+        let Some(registry) = registry else {
+            return;
+        };
+        let client = Client::new(registry.client_config()).expect("client");
+        let repo = Repository::parse(&format!("{}/private/app", registry.name())).expect("repo");
+        let subject = Digest::sha256(b"the image");
+        refer(&client, &repo, &subject, "x/sig", "a").await;
+        let listed = client
+            .list_referrers(&repo, &subject, &[])
+            .await
+            .expect("a listing, not an error");
+        assert_eq!(listed, None);
+        assert_eq!(client.referrers_api(&registry.name()), ReferrersApi::Absent);
+    }
+}
