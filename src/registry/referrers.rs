@@ -97,23 +97,9 @@ impl Client {
                 message: format!("referrers listing: {e}"),
             })?;
             entries.extend(filtered(listed, artifact_types, filters_applied(&headers)));
-            let link = headers
-                .get_all(LINK)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(next_link);
-            match link {
-                None => return Ok(Some(entries)),
-                Some(link) => {
-                    let resolved = url.join(&link).map_err(|e| Error::Protocol {
-                        url: display_url(&url),
-                        message: format!("Link `{link}` is not a URL: {e}"),
-                    })?;
-                    if Some(&resolved) == next.as_ref() {
-                        return Ok(Some(entries));
-                    }
-                    next = Some(resolved);
-                }
+            match next_page(&url, &headers)? {
+                Some(resolved) if Some(&resolved) != next.as_ref() => next = Some(resolved),
+                _ => return Ok(Some(entries)),
             }
         }
         Ok(Some(entries))
@@ -127,6 +113,22 @@ impl Client {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The page a `Link: <...>; rel="next"` header of the answer from `url` names, resolved.
+fn next_page(url: &Url, headers: &reqwest::header::HeaderMap) -> Result<Option<Url>> {
+    let Some(link) = headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(next_link)
+    else {
+        return Ok(None);
+    };
+    url.join(&link).map(Some).map_err(|e| Error::Protocol {
+        url: display_url(url),
+        message: format!("Link `{link}` is not a URL: {e}"),
+    })
 }
 
 fn remember(state: &RegistryState, api: ReferrersApi) {

@@ -6,6 +6,7 @@ pub(crate) mod image;
 pub(crate) mod proxy;
 pub(crate) mod referrers_api;
 mod token_server;
+mod wire;
 
 mod auth;
 mod faults;

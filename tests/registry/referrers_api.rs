@@ -15,10 +15,11 @@
 //!
 //! Requests are counted by kind ([`Kind`]). One request per connection; stopped on Drop.
 
+use super::wire::{Incoming, answer, forward, read, status};
 use reqwest::Url;
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -170,80 +171,6 @@ fn listing(
     found
 }
 
-/// A request as read from the client.
-struct Incoming {
-    method: String,
-    target: String,
-    /// Header lines as sent (without `Connection`), each ending in CRLF.
-    headers: Vec<String>,
-    body: Vec<u8>,
-}
-
-impl Incoming {
-    fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or_default()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    /// The request as sent upstream, one per connection.
-    fn bytes(&self, method: &str, target: &str, body: &[u8]) -> Vec<u8> {
-        let mut head = format!("{method} {target} HTTP/1.1\r\n");
-        for line in &self.headers {
-            head.push_str(line);
-        }
-        head.push_str("Connection: close\r\n\r\n");
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(body);
-        bytes
-    }
-}
-
-fn read(reader: &mut impl BufRead) -> std::io::Result<Option<Incoming>> {
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Ok(None);
-    };
-    let (method, target) = (method.to_owned(), target.to_owned());
-    let mut headers = Vec::new();
-    let mut content_length = 0usize;
-    let mut chunked = false;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            content_length = v.trim().parse().unwrap_or(0);
-        }
-        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
-        if !lower.starts_with("connection:") {
-            headers.push(line);
-        }
-    }
-    let body = if chunked {
-        super::proxy::read_chunked_raw(reader)?
-    } else {
-        let mut body = vec![0; content_length];
-        reader.read_exact(&mut body)?;
-        body
-    };
-    Ok(Some(Incoming {
-        method,
-        target,
-        headers,
-        body,
-    }))
-}
-
 fn kind(method: &str, path: &str) -> Kind {
     match (method, path) {
         ("GET", p) if p.contains("/referrers/") => Kind::Referrers,
@@ -267,7 +194,7 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         Kind::Referrers => referrers(shared, &request)?,
         Kind::ManifestPut => manifest_put(shared, &request)?,
         _ => forward(
-            shared,
+            shared.upstream,
             &request.bytes(&request.method, &request.target, &request.body),
         )?,
     };
@@ -275,28 +202,11 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     client.write_all(&response)
 }
 
-fn forward(shared: &Shared, request: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut upstream = TcpStream::connect(shared.upstream)?;
-    upstream.write_all(request)?;
-    let mut response = Vec::new();
-    upstream.read_to_end(&mut response)?;
-    Ok(response)
-}
-
-fn status(response: &[u8]) -> u16 {
-    let line = response.split(|b| *b == b'\n').next().unwrap_or_default();
-    String::from_utf8_lossy(line)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Forwards the PUT; an accepted manifest with a `subject` is recorded and answered with
 /// `OCI-Subject`.
 fn manifest_put(shared: &Shared, request: &Incoming) -> std::io::Result<Vec<u8>> {
     let mut response = forward(
-        shared,
+        shared.upstream,
         &request.bytes("PUT", &request.target, &request.body),
     )?;
     let Some((repo, _)) = request
@@ -365,20 +275,6 @@ fn valid_digest(digest: &str) -> bool {
     }
 }
 
-fn answer(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
 /// Answers `GET /v2/<name>/referrers/<digest>[?artifactType=..][&page=..]`.
 fn referrers(shared: &Shared, request: &Incoming) -> std::io::Result<Vec<u8>> {
     let Some((repo, digest)) = request
@@ -390,7 +286,7 @@ fn referrers(shared: &Shared, request: &Incoming) -> std::io::Result<Vec<u8>> {
     };
     // Distribution decides whether these credentials may read the repository.
     let probe = format!("/v2/{repo}/tags/list");
-    let allowed = forward(shared, &request.bytes("GET", &probe, b""))?;
+    let allowed = forward(shared.upstream, &request.bytes("GET", &probe, b""))?;
     if matches!(status(&allowed), 401 | 403) {
         return Ok(allowed);
     }
