@@ -213,6 +213,14 @@ async fn a_fallback_source_feeds_an_api_destination_and_a_rerun_writes_nothing()
     let signed = signed_image(&registry, &client).await;
     let api = ReferrersApi::start(registry.addr);
     let images = format!("{}/api/app", api.name());
+    let dry = publish(&registry.name(), &images, &[("INPUT_DRY-RUN", "true")]);
+    let text = dry.stdout();
+    let registers = format!(
+        "referrers API {}  registers: {}",
+        signed.amd64, signed.attestation
+    );
+    assert!(text.contains(&registers), "{text}");
+    assert!(!text.contains("fallback index"), "{text}");
     let published = publish(&registry.name(), &images, &[]);
     let tags = referrer_tags(&registry, "api/app");
     let fallback = format!("sha256-{}", signed.amd64.hex());

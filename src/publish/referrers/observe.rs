@@ -18,6 +18,8 @@ pub struct Held {
     /// The referrers the target lists for each subject: its fallback index's entries, or its
     /// referrers API's (no key: no index, or the API lists none).
     pub indexes: BTreeMap<Digest, BTreeSet<Digest>>,
+    /// The target's registry has the referrers API: it registers a referrer on its PUT.
+    pub api: bool,
 }
 
 /// Looks at what `target` holds of `found`: a HEAD per referrer manifest, per blob of a missing
@@ -55,9 +57,11 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
         }
     }
     let mut indexes = BTreeMap::new();
+    let mut api = false;
     for subject in found.by_subject().into_keys() {
         // A target with the referrers API lists what it registered; one without has an index.
         if let Some(listed) = client.list_referrers(target, &subject, &[]).await? {
+            api = true;
             if !listed.is_empty() {
                 indexes.insert(subject, listed.into_iter().map(|e| e.digest).collect());
             }
@@ -81,5 +85,6 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
         blobs,
         tags,
         indexes,
+        api,
     })
 }
