@@ -295,3 +295,26 @@ async fn referrer_types_selects_the_images_referrers_and_theirs_travel_with_them
         assert!(held.is_none(), "{digest} is not of the type asked");
     }
 }
+
+/// From a fallback source, the filter reduces the fallback index's entries; cosign's legacy tags
+/// name no type and travel whatever the filter.
+#[tokio::test]
+async fn referrer_types_on_a_fallback_source_keeps_the_legacy_tags() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let client = Client::new(registry.client_config()).expect("client");
+    let signed = signed_image(&registry, &client).await;
+    let images = format!("{}/typed/app", registry.name());
+    publish(&registry.name(), &images, &[("INPUT_REFERRER-TYPES", SBOM)]);
+    let sig_tag = format!("sha256-{}.sig", signed.image.root.digest.hex());
+    assert_eq!(referrer_tags(&registry, "typed/app"), [sig_tag]);
+    let typed = repo(&registry, "typed/app");
+    for digest in [&signed.attestation, &signed.attestation_signature] {
+        let image = typed.with(Reference::Digest(digest.clone()));
+        let held = client.head_manifest(&image).await.expect("HEAD");
+        assert!(held.is_none(), "{digest}: the attestation is not an SBOM");
+    }
+    let image = typed.with(Reference::Digest(signed.signature.clone()));
+    assert!(client.head_manifest(&image).await.expect("HEAD").is_some());
+}

@@ -182,3 +182,48 @@ async fn an_authenticated_registry_without_the_api_answers_none() {
         assert_eq!(client.referrers_api(&registry.name()), ReferrersApi::Absent);
     }
 }
+
+/// The emulation answers as the spec says a registry with the API does: 400 for a malformed
+/// digest, the filter it applied named in `OCI-Filters-Applied`, the index media type.
+#[tokio::test]
+async fn the_emulated_api_answers_as_the_spec_says() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let api = Emulator::start(registry.addr);
+    let client = Client::new(registry.client_config()).expect("client");
+    let repo = Repository::parse(&format!("{}/spec/app", api.name())).expect("repo");
+    let subject = Digest::sha256(b"the image");
+    refer(&client, &repo, &subject, "x/sig", "a").await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{}/v2/spec/app/referrers", api.name());
+    let bad = http
+        .get(format!("{base}/sha256:not-hex"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(bad.status().as_u16(), 400);
+    let filtered = http
+        .get(format!("{base}/{subject}?artifactType=x%2Fsig"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(filtered.status().as_u16(), 200);
+    let header = |name: &str| {
+        filtered
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("application/vnd.oci.image.index.v1+json")
+    );
+    assert_eq!(
+        header("oci-filters-applied").as_deref(),
+        Some("artifactType")
+    );
+    let index: serde_json::Value = filtered.json().await.expect("index");
+    assert_eq!(index["manifests"][0]["artifactType"], "x/sig");
+}
