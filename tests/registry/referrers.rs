@@ -194,7 +194,7 @@ async fn the_emulated_api_answers_as_the_spec_says() {
     let client = Client::new(registry.client_config()).expect("client");
     let repo = Repository::parse(&format!("{}/spec/app", api.name())).expect("repo");
     let subject = Digest::sha256(b"the image");
-    refer(&client, &repo, &subject, "x/sig", "a").await;
+    let (sig, _) = refer(&client, &repo, &subject, "x/sig", "a").await;
     let http = reqwest::Client::new();
     let base = format!("http://{}/v2/spec/app/referrers", api.name());
     let bad = http
@@ -226,4 +226,8 @@ async fn the_emulated_api_answers_as_the_spec_says() {
     );
     let index: serde_json::Value = filtered.json().await.expect("index");
     assert_eq!(index["manifests"][0]["artifactType"], "x/sig");
+    // A deleted referrer is listed no more.
+    client.delete_manifest(&repo, &sig).await.expect("delete");
+    let listed = client.list_referrers(&repo, &subject, &[]).await;
+    assert_eq!(listed.expect("listing"), Some(vec![]));
 }

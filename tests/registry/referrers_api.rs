@@ -11,6 +11,7 @@
 //!   is told not to filter, as the spec allows); pages of `page_size` entries linked by
 //!   `Link: <...>; rel="next"`. Distribution decides who may read: the request's credentials are
 //!   first tried on the repository's tag list, and a 401/403 from it is the answer;
+//! - a manifest DELETE that distribution accepts drops it from the listings;
 //! - everything else is forwarded untouched.
 //!
 //! Requests are counted by kind ([`Kind`]). One request per connection; stopped on Drop.
@@ -33,6 +34,8 @@ pub enum Kind {
     /// `GET /v2/<name>/referrers/<digest>`.
     Referrers,
     ManifestPut,
+    ManifestDelete,
+    /// A manifest GET or HEAD.
     ManifestRead,
     Tags,
     Blob,
@@ -175,6 +178,7 @@ fn kind(method: &str, path: &str) -> Kind {
     match (method, path) {
         ("GET", p) if p.contains("/referrers/") => Kind::Referrers,
         ("PUT", p) if p.contains("/manifests/") => Kind::ManifestPut,
+        ("DELETE", p) if p.contains("/manifests/") => Kind::ManifestDelete,
         (_, p) if p.contains("/manifests/") => Kind::ManifestRead,
         (_, p) if p.ends_with("/tags/list") => Kind::Tags,
         (_, p) if p.contains("/blobs/") => Kind::Blob,
@@ -193,6 +197,7 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let response = match kind {
         Kind::Referrers => referrers(shared, &request)?,
         Kind::ManifestPut => manifest_put(shared, &request)?,
+        Kind::ManifestDelete => manifest_delete(shared, &request)?,
         _ => forward(
             shared.upstream,
             &request.bytes(&request.method, &request.target, &request.body),
@@ -259,6 +264,23 @@ fn manifest_put(shared: &Shared, request: &Incoming) -> std::io::Result<Vec<u8>>
     if let Some(line_end) = response.windows(2).position(|w| w == b"\r\n") {
         let header = format!("\r\nOCI-Subject: {subject}");
         response.splice(line_end..line_end, header.into_bytes());
+    }
+    Ok(response)
+}
+
+/// Forwards the DELETE; a deleted manifest is no longer listed as a referrer.
+fn manifest_delete(shared: &Shared, request: &Incoming) -> std::io::Result<Vec<u8>> {
+    let response = forward(
+        shared.upstream,
+        &request.bytes("DELETE", &request.target, b""),
+    )?;
+    let deleted = request
+        .path()
+        .strip_prefix("/v2/")
+        .and_then(|p| p.rsplit_once("/manifests/"));
+    if let (Some((repo, digest)), 202) = (deleted, status(&response)) {
+        let mut recorded = shared.referrers.lock().expect("lock");
+        recorded.retain(|r| !(r.repo == repo && r.descriptor["digest"] == digest));
     }
     Ok(response)
 }
