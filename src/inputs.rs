@@ -24,6 +24,7 @@ pub const INPUTS: &[(&str, &str)] = &[
     ("credentials", ""),
     ("overwrite-releases", "false"),
     ("referrers", "true"),
+    ("referrer-types", ""),
     ("insecure-registries", ""),
     ("verify-tags", ""),
     ("sync", "false"),
@@ -77,6 +78,9 @@ pub struct Inputs {
     pub overwrite_releases: bool,
     /// `referrers`: the image's signatures, attestations and SBOMs are published with it.
     pub referrers: bool,
+    /// `referrer-types`: the artifact types of the image's referrers to publish (commas or
+    /// lines); empty: every type.
+    pub referrer_types: Vec<String>,
     pub insecure_registries: Vec<String>,
     /// `verify-tags`: tags to verify (commas or lines); `*`: every tag of the first image; empty:
     /// the tags the rules compute, else every tag of the first image.
@@ -147,6 +151,15 @@ impl Inputs {
         let dry_run = boolean("dry-run")?;
         let overwrite_releases = boolean("overwrite-releases")?;
         let referrers = boolean("referrers")?;
+        let referrer_types = list(&get("referrer-types"));
+        if let Some(bad) = referrer_types.iter().find(|t| !is_media_type(t)) {
+            return Err(InputError {
+                input: "referrer-types",
+                message: format!(
+                    "`{bad}` is not an artifact type; list media types like `application/vnd.dev.cosign.artifact.sig.v1+json` (commas or lines)"
+                ),
+            });
+        }
         let sync = boolean("sync")?;
         let fail_on_drift = boolean("fail-on-drift")?;
         let verify_tags = list(&get("verify-tags"));
@@ -195,6 +208,7 @@ impl Inputs {
             credentials: input_lines(&get("credentials")),
             overwrite_releases,
             referrers,
+            referrer_types,
             insecure_registries: list(&get("insecure-registries")),
             verify_tags,
             sync,
@@ -224,6 +238,18 @@ fn duration(input: &'static str, raw: &str) -> Result<Duration, InputError> {
 }
 
 /// Items separated by commas or lines (`#` comment lines skipped), trimmed, empty ones dropped.
+/// `type/subtype` (RFC 6838 restricted names: letters, digits and `!#$&-^_.+`).
+fn is_media_type(value: &str) -> bool {
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    value
+        .split_once('/')
+        .is_some_and(|(t, s)| name(t) && name(s))
+}
+
 fn list(raw: &str) -> Vec<String> {
     input_lines(raw)
         .into_iter()
@@ -246,6 +272,25 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn referrer_types_are_media_types_on_commas_or_lines() {
+        let all = Inputs::from_vars(&vars(&[])).unwrap();
+        assert!(all.referrer_types.is_empty(), "empty: every type");
+        let raw = "application/spdx+json, application/vnd.in-toto+json\ntext/plain";
+        let some = Inputs::from_vars(&vars(&[("INPUT_REFERRER-TYPES", raw)])).unwrap();
+        assert_eq!(
+            some.referrer_types,
+            [
+                "application/spdx+json",
+                "application/vnd.in-toto+json",
+                "text/plain"
+            ]
+        );
+        let bad = Inputs::from_vars(&vars(&[("INPUT_REFERRER-TYPES", "sbom")])).unwrap_err();
+        assert_eq!(bad.input, "referrer-types");
+        assert!(bad.message.contains("`sbom`"), "{}", bad.message);
     }
 
     #[test]

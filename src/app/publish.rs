@@ -69,6 +69,7 @@ fn publish(
             overwrite_releases: inputs.overwrite_releases,
         },
         referrers: inputs.referrers,
+        referrer_types: &inputs.referrer_types,
         dry_run: inputs.dry_run,
     };
     let outcome = match runtime.block_on(publish_run::publish(client, request)) {

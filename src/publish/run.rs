@@ -24,6 +24,9 @@ pub struct Request<'a> {
     pub options: Options,
     /// Copy the image's referrers along (input `referrers`).
     pub referrers: bool,
+    /// The artifact types of the image's referrers to copy, all when empty (input
+    /// `referrer-types`; see `referrers::discover`).
+    pub referrer_types: &'a [String],
     pub dry_run: bool,
 }
 
@@ -121,7 +124,7 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     let found = match request.referrers {
         true => {
             let subjects = subjects_of(graph.as_ref(), root)?;
-            referrers::discover(client, &source, subjects).await?
+            referrers::discover(client, &source, subjects, request.referrer_types).await?
         }
         false => Referrers::default(),
     };

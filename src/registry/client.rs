@@ -46,6 +46,8 @@ pub(crate) struct RegistryState {
     /// The registry refused a monolithic blob upload that a chunked one then completed: later
     /// blobs go in chunks at once.
     pub(crate) chunked_uploads: AtomicBool,
+    /// Whether the registry has the OCI 1.1 referrers API: learnt from the first listing.
+    pub(crate) referrers_api: Mutex<super::referrers::ReferrersApi>,
 }
 
 impl RegistryState {
@@ -128,6 +130,7 @@ impl Client {
                     requests: AtomicU64::new(0),
                     token_requests: AtomicU64::new(0),
                     chunked_uploads: AtomicBool::new(false),
+                    referrers_api: Mutex::new(super::referrers::ReferrersApi::Unknown),
                 })
             })
             .clone()

@@ -3,7 +3,7 @@
 //!
 //! Layout: [`reference`] is the noun (digests, media types and manifests are [`crate::oci`]'s); [`auth`] and `token` who we are; `transport`
 //! and [`retry`] how bytes move; `client` the request path every operation takes; `manifests`,
-//! `blobs` and `tags` the operations.
+//! `blobs`, `tags` and `referrers` the operations.
 
 pub mod auth;
 mod authorize;
@@ -16,6 +16,7 @@ pub mod credential;
 pub mod error;
 pub mod manifests;
 pub mod reference;
+mod referrers;
 pub mod retry;
 mod stall;
 pub mod stop;
@@ -32,5 +33,6 @@ pub use credential::{Credential, CredentialOrigin};
 pub use error::{Error, Result};
 pub use manifests::{ManifestInfo, RepositoryManifests};
 pub use reference::{ImageRef, Reference, Repository};
+pub use referrers::{ReferrersApi, of_types};
 pub use retry::RetryPolicy;
 pub use stop::{Stop, StopReason};

@@ -146,6 +146,7 @@ async fn publish_tag(
         options: options.clone(),
         // Verify's sync copies the image only; its referrers are not compared yet.
         referrers: false,
+        referrer_types: &[],
         dry_run,
     };
     match run::publish(client, request).await {

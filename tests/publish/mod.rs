@@ -11,6 +11,8 @@ mod cli;
 mod engine;
 // Referrers (signatures, attestations) published with the image, fallback indexes merged (issue 16).
 pub mod referrers;
+// Referrers between the referrers API (a loopback emulation) and fallback indexes (issue 16).
+mod referrers_api;
 // Referrers from an OCI layout or archive source: what its index.json lists (issue 16).
 mod referrers_layout;
 // Tags on re-runs and racing runs: floating tags unchanged, rolling tags only forward (issue 14).

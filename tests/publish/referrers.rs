@@ -104,16 +104,16 @@ pub async fn tag(client: &Client, repo: &Repository, digest: &Digest, tag: &str)
 }
 
 /// The signed image in `src/app:v1`: what refers to what.
-struct Signed {
+pub(super) struct Signed {
     _dir: tempfile::TempDir,
-    image: SampleImage,
-    amd64: Digest,
-    signature: Digest,
-    attestation: Digest,
-    attestation_signature: Digest,
+    pub(super) image: SampleImage,
+    pub(super) amd64: Digest,
+    pub(super) signature: Digest,
+    pub(super) attestation: Digest,
+    pub(super) attestation_signature: Digest,
 }
 
-async fn signed_image(registry: &Registry, client: &Client) -> Signed {
+pub(super) async fn signed_image(registry: &Registry, client: &Client) -> Signed {
     let (dir, image) = layout(&SampleSpec {
         top_layer_seed: 16,
         ..SampleSpec::default()
@@ -186,11 +186,11 @@ async fn signed_image(registry: &Registry, client: &Client) -> Signed {
     }
 }
 
-fn repo(registry: &Registry, name: &str) -> Repository {
+pub(super) fn repo(registry: &Registry, name: &str) -> Repository {
     Repository::parse(&format!("{}/{name}", registry.name())).expect("repository")
 }
 
-fn registry_bytes(registry: &Registry, reference: &str) -> Vec<u8> {
+pub(super) fn registry_bytes(registry: &Registry, reference: &str) -> Vec<u8> {
     registry.skopeo_raw(reference)
 }
 
@@ -206,7 +206,7 @@ fn publish(registry: &Registry, images: &str, vars: &[(&str, &str)]) -> Run {
 }
 
 /// The referrer tags (`sha256-*`) of `repo`, sorted.
-fn referrer_tags(registry: &Registry, repo: &str) -> Vec<String> {
+pub(super) fn referrer_tags(registry: &Registry, repo: &str) -> Vec<String> {
     let mut tags: Vec<String> = registry
         .skopeo_tags(repo)
         .into_iter()
@@ -217,7 +217,7 @@ fn referrer_tags(registry: &Registry, repo: &str) -> Vec<String> {
 }
 
 /// The digests a fallback index lists, sorted as written.
-fn listed(registry: &Registry, repo: &str, subject: &Digest) -> Vec<String> {
+pub(super) fn listed(registry: &Registry, repo: &str, subject: &Digest) -> Vec<String> {
     let bytes = registry_bytes(registry, &format!("{repo}:sha256-{}", subject.hex()));
     let index: serde_json::Value = serde_json::from_slice(&bytes).expect("index");
     index["manifests"]

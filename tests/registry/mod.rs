@@ -4,10 +4,13 @@
 pub(crate) mod harness;
 pub(crate) mod image;
 pub(crate) mod proxy;
+pub(crate) mod referrers_api;
 mod token_server;
+mod wire;
 
 mod auth;
 mod faults;
 mod mount;
 mod push;
+pub(crate) mod referrers;
 mod tags;

@@ -294,7 +294,7 @@ fn hold(shared: &Shared) {
 }
 
 /// Reads a chunked body and returns it re-encoded as chunked (forwarded as sent).
-fn read_chunked_raw(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_chunked_raw(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
     let mut raw = Vec::new();
     loop {
         let mut size_line = String::new();

@@ -26,17 +26,21 @@ pub enum DiscoverError {
 
 /// The referrers of `subjects` (the image's root and child manifests) in the source, and theirs
 /// in turn, at most [`MAX_DEPTH`] levels down. A layout or archive: what its `index.json` lists
-/// (see [`layout`]). A registry: one tag listing, then per subject one GET of its fallback
-/// index and one HEAD per legacy tag, only for the tags the listing shows.
+/// (see [`layout`]). A registry: one tag listing, then per subject what
+/// [`listing::list_of_types`] reads: the referrers API where the registry has it, else its
+/// fallback index, and its legacy tags. `artifact_types` (all when empty) selects the referrers
+/// of the image itself; a selected referrer's own referrers (the signature of an attestation)
+/// all travel with it, as they are what makes it verifiable.
 pub async fn discover(
     client: &Client,
     source: &Source,
     subjects: Vec<Digest>,
+    artifact_types: &[String],
 ) -> std::result::Result<Referrers, DiscoverError> {
     let remote = match source {
         Source::Registry(remote) => remote,
         Source::Layout(local) | Source::Archive(local) => {
-            return layout::discover(local, subjects).await;
+            return layout::discover(local, subjects, artifact_types).await;
         }
     };
     let repo = remote.image().repo();
@@ -44,10 +48,11 @@ pub async fn discover(
     let mut found = Referrers::default();
     let mut seen: BTreeSet<Digest> = subjects.iter().cloned().collect();
     let mut level = subjects;
-    for _ in 0..=MAX_DEPTH {
+    for depth in 0..=MAX_DEPTH {
         let mut next = Vec::new();
+        let types = if depth == 0 { artifact_types } else { &[] };
         for subject in &level {
-            let listed = listing::list(client, &repo, &tags, subject).await?;
+            let listed = listing::list_of_types(client, &repo, &tags, subject, types).await?;
             for entry in listed.entries {
                 if seen.insert(entry.digest.clone()) {
                     next.push(entry.digest.clone());

@@ -24,6 +24,7 @@ use crate::oci::media::{OCI_INDEX, OCI_MANIFEST};
 use crate::oci::referrer::{self, Entry, Listed, Referrers, cosign_subject, fallback_subject};
 use crate::oci::{ImageGraph, Kind, Parsed, RawManifest, parse_manifest};
 use crate::registry::Digest;
+use crate::registry::of_types;
 use crate::source::{IndexEntry, Local, REF_NAME};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -66,14 +67,18 @@ impl LayoutListing {
 
     /// The referrers of `subjects` and theirs in turn, at most [`MAX_DEPTH`] levels down: what
     /// each subject lists and tags, and the referrers in the order found (graphs not read).
-    pub fn collect(&self, subjects: Vec<Digest>) -> Referrers {
+    /// `artifact_types` (all when empty) selects the referrers of `subjects` themselves; theirs
+    /// all follow, as in a registry source.
+    pub fn collect(&self, subjects: Vec<Digest>, artifact_types: &[String]) -> Referrers {
         let mut found = Referrers::default();
         let mut seen: BTreeSet<Digest> = subjects.iter().cloned().collect();
         let mut level = subjects;
-        for _ in 0..=MAX_DEPTH {
+        for depth in 0..=MAX_DEPTH {
             let mut next = Vec::new();
+            let types = if depth == 0 { artifact_types } else { &[] };
             for subject in &level {
-                for entry in self.entries.get(subject).into_iter().flatten() {
+                let listed = self.entries.get(subject).cloned().unwrap_or_default();
+                for entry in &of_types(listed, types) {
                     if seen.insert(entry.digest.clone()) {
                         next.push(entry.digest.clone());
                     }
@@ -102,10 +107,14 @@ impl LayoutListing {
 /// The referrers of `subjects` (the image's manifests) in `layout`, and theirs in turn, each
 /// with its own graph. Reads `index.json`'s manifests once (not the image's own), then each
 /// referrer's graph.
-pub async fn discover(layout: &Local, subjects: Vec<Digest>) -> Result<Referrers, DiscoverError> {
+pub async fn discover(
+    layout: &Local,
+    subjects: Vec<Digest>,
+    artifact_types: &[String],
+) -> Result<Referrers, DiscoverError> {
     let image: BTreeSet<Digest> = subjects.iter().cloned().collect();
     let listing = read_listing(layout, &image).await?;
-    let mut found = listing.collect(subjects);
+    let mut found = listing.collect(subjects, artifact_types);
     for digest in &found.order {
         let manifest = layout.manifest(digest).await?;
         let graph = ImageGraph::read(layout, manifest).await?;

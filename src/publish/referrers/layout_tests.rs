@@ -97,7 +97,7 @@ impl Fixture {
     }
 
     async fn discover(&self) -> Referrers {
-        discover(&self.open().await, self.subjects.clone())
+        discover(&self.open().await, self.subjects.clone(), &[])
             .await
             .unwrap()
     }
@@ -242,7 +242,7 @@ async fn an_archive_serves_what_its_layout_does() {
     let archive = Local::open_archive(&tar, Some("v1"), "oci-archive:layout.tar:v1".into())
         .await
         .unwrap();
-    let from_archive = discover(&archive, f.subjects.clone()).await.unwrap();
+    let from_archive = discover(&archive, f.subjects.clone(), &[]).await.unwrap();
     let from_dir = f.discover().await;
     assert_eq!(from_archive.listed, from_dir.listed);
     assert_eq!(from_archive.order, vec![sig.0.clone()]);
@@ -256,7 +256,7 @@ async fn a_listed_manifest_missing_from_blobs_is_an_error() {
     let f = fixture();
     let missing = (Digest::sha256(b"not written"), 11);
     f.list(OCI_MANIFEST, &missing, Value::Null);
-    let error = discover(&f.open().await, f.subjects.clone())
+    let error = discover(&f.open().await, f.subjects.clone(), &[])
         .await
         .unwrap_err();
     assert!(
@@ -283,7 +283,7 @@ fn a_chain_of_referrers_stops_at_the_depth_limit() {
         );
         subject = referrer;
     }
-    let found = listing.collect(vec![image]);
+    let found = listing.collect(vec![image], &[]);
     assert_eq!(found.order.len(), MAX_DEPTH + 1);
     // A cycle ends too: each referrer is found once.
     let a = Digest::sha256(b"a");
@@ -295,7 +295,7 @@ fn a_chain_of_referrers_stops_at_the_depth_limit() {
             json: json!({}),
         },
     );
-    assert!(cycle.collect(vec![a]).order.is_empty());
+    assert!(cycle.collect(vec![a], &[]).order.is_empty());
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The image's referrers (signatures, attestations, SBOMs) travel with it: [`discover`] finds
-//! them in the source (a registry's `sha256-<hex>` fallback index of the image and of each
-//! child and cosign's legacy `.sig`/`.att`/`.sbom` tags; what a layout's `index.json` lists, see
-//! `layout`; recursively), [`observe`] looks at
+//! them in the source (a registry's OCI 1.1 referrers API where it has it, else the referrers
+//! tag schema's `sha256-<hex>` index, of the image and of each child, and cosign's legacy
+//! `.sig`/`.att`/`.sbom` tags; what a layout's `index.json` lists, see `layout`; recursively),
+//! [`observe`] looks at
 //! what each target holds of them, [`plan`] decides (pure: the dry run prints it) and [`copy`]
 //! writes them: blobs, manifests byte-for-byte, legacy tags, then each fallback index merged
 //! (never overwritten). The executor runs [`copy`] after the image's manifests and before any

@@ -16,14 +16,18 @@ pub struct Held {
     pub blobs: BTreeSet<Digest>,
     /// Where the legacy tags point there.
     pub tags: BTreeMap<String, Digest>,
-    /// The entries of each fallback index the target has, by subject (no key: no index).
+    /// The referrers the target lists for each subject: its fallback index's entries, or its
+    /// referrers API's (no key: no index, or the API lists none).
     pub indexes: BTreeMap<Digest, BTreeSet<Digest>>,
     /// Each of those indexes as read (its digest and bytes): the merge starts from it.
     pub index_docs: BTreeMap<Digest, (Digest, Bytes)>,
+    /// The target's registry has the referrers API: it registers a referrer on its PUT.
+    pub api: bool,
 }
 
 /// Looks at what `target` holds of `found`: a HEAD per referrer manifest, per blob of a missing
-/// referrer and per legacy tag; a GET per subject's fallback index.
+/// referrer and per legacy tag; per subject, its referrers API listing where the target's
+/// registry has the API (asked once per registry), else a GET of its fallback index.
 pub async fn observe(client: &Client, found: &Referrers, target: &Repository) -> Result<Held> {
     let manifests: Vec<Digest> = all_manifests(found).map(|d| d.digest).collect();
     let there = |reference: Reference| {
@@ -57,7 +61,16 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
     }
     let mut indexes = BTreeMap::new();
     let mut index_docs = BTreeMap::new();
+    let mut api = false;
     for subject in found.by_subject().into_keys() {
+        // A target with the referrers API lists what it registered; one without has an index.
+        if let Some(listed) = client.list_referrers(target, &subject, &[]).await? {
+            api = true;
+            if !listed.is_empty() {
+                indexes.insert(subject, listed.into_iter().map(|e| e.digest).collect());
+            }
+            continue;
+        }
         let image = target.with(Reference::Tag(fallback_tag(&subject)));
         match client.get_manifest_raw(&image).await {
             Ok(index) => {
@@ -81,5 +94,6 @@ pub async fn observe(client: &Client, found: &Referrers, target: &Repository) ->
         tags,
         indexes,
         index_docs,
+        api,
     })
 }

@@ -45,6 +45,9 @@ pub struct ReferrerPlan {
     /// Legacy cosign tags to push (the tag, the manifest it points at).
     pub tags: Vec<(String, Digest)>,
     pub indexes: Vec<IndexUpdate>,
+    /// The target has the referrers API: `indexes` are the subjects whose referrers it
+    /// registers on their PUT (an index is written only for one it does not).
+    pub api: bool,
 }
 
 impl ReferrerPlan {
@@ -63,7 +66,10 @@ pub fn plan(
     source_repo: Option<&Repository>,
     image_blobs: &BTreeSet<Digest>,
 ) -> ReferrerPlan {
-    let mut planned = ReferrerPlan::default();
+    let mut planned = ReferrerPlan {
+        api: held.api,
+        ..ReferrerPlan::default()
+    };
     let mut blobs_seen = image_blobs.clone();
     for digest in &found.order {
         let Some(graph) = found.graphs.get(digest) else {
@@ -147,18 +153,15 @@ impl fmt::Display for ReferrerPlan {
             writeln!(f, "  referrer tag {tag} -> {digest}  push")?;
         }
         for index in &self.indexes {
+            let adds = index.adds.iter().map(|d| d.to_string());
+            let adds = adds.collect::<Vec<_>>().join(", ");
+            if self.api {
+                let subject = &index.subject;
+                writeln!(f, "  referrers API {subject}  registers: {adds}")?;
+                continue;
+            }
             let how = if index.exists { "merge" } else { "create" };
-            writeln!(
-                f,
-                "  fallback index {}  {how}: add {}",
-                index.tag,
-                index
-                    .adds
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )?;
+            writeln!(f, "  fallback index {}  {how}: add {adds}", index.tag)?;
         }
         Ok(())
     }

@@ -105,6 +105,7 @@ fn a_target_holding_everything_needs_nothing() {
         tags: found.tags.iter().cloned().collect(),
         indexes: BTreeMap::from([(image, BTreeSet::from([sig, Digest::sha256(b"theirs")]))]),
         index_docs: BTreeMap::new(),
+        api: false,
     };
     let planned = plan(&found, &held, &repo("b"), None, &BTreeSet::new());
     assert!(planned.referrers.iter().all(|r| r.present));
@@ -128,4 +129,22 @@ fn an_index_the_target_has_is_merged_into_and_other_registries_upload() {
     assert_eq!(planned.blobs.len(), 2);
     assert!(planned.blobs.iter().all(|(_, s)| *s == BlobStep::Upload));
     assert!(planned.to_string().contains("merge: add"));
+}
+
+#[test]
+fn an_api_target_registers_the_referrers_itself_and_the_dry_run_says_so() {
+    let (found, image, sig) = found();
+    let held = Held {
+        api: true,
+        ..Held::default()
+    };
+    let planned = plan(&found, &held, &repo("b"), None, &BTreeSet::new());
+    assert!(planned.api);
+    assert_eq!(planned.indexes[0].adds, vec![sig.clone()]);
+    let text = planned.to_string();
+    assert!(
+        text.contains(&format!("referrers API {image}  registers: {sig}")),
+        "{text}"
+    );
+    assert!(!text.contains("fallback index"), "{text}");
 }
