@@ -10,12 +10,13 @@
 
 use super::backend::{Backend, BackendError, Blocked, Deleted, Outcome};
 use super::{Capabilities, CleanupPlan, Inventory, Version};
+use crate::oci::graph::MAX_DEPTH;
 use crate::oci::media::{DOCKER_MANIFEST, OCI_MANIFEST};
 use crate::oci::{Kind, Node, walk};
 use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests, Result};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Cleanup through the registry's own distribution API.
 pub struct OciBackend {
@@ -79,22 +80,8 @@ pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
     };
     let roots = tagged.keys().cloned().collect();
     let walked = walk(&source, roots, Vec::new(), |_| true, READ_CONCURRENCY).await;
-    for (digest, read) in walked.nodes {
-        let mut version = Version::new(digest.clone(), &[]);
-        version.tags = tagged.get(&digest).cloned().unwrap_or_default();
-        match read.map(|node| ManifestGraph::of(&node)) {
-            Ok(graph) => {
-                version.media_type = graph.media_type;
-                version.children = graph.children;
-                version.subject = graph.subject;
-                if let Some(config) = graph.config {
-                    configs.insert(digest.clone(), config);
-                }
-            }
-            Err(why) => version.unreadable = Some(why.to_string()),
-        }
-        versions.insert(digest, version);
-    }
+    add_nodes(walked.nodes, &tagged, &mut versions, &mut configs);
+    add_api_referrers(client, repo, &tagged, &mut versions, &mut configs).await?;
     let ages: Vec<(Digest, Option<jiff::Timestamp>)> = futures_util::stream::iter(configs)
         .map(|(manifest, config)| async move { (manifest, created(client, repo, &config).await) })
         .buffer_unordered(READ_CONCURRENCY)
@@ -111,6 +98,78 @@ pub async fn gather(client: &Client, repo: &Repository) -> Result<Inventory> {
         versions: readable_order(versions),
         incomplete: None,
     })
+}
+
+/// Records each manifest read as a version (its tags, children, subject, config).
+fn add_nodes<E: std::fmt::Display>(
+    nodes: impl IntoIterator<Item = (Digest, std::result::Result<Node, E>)>,
+    tagged: &BTreeMap<Digest, Vec<String>>,
+    versions: &mut BTreeMap<Digest, Version>,
+    configs: &mut BTreeMap<Digest, Digest>,
+) {
+    for (digest, read) in nodes {
+        let mut version = Version::new(digest.clone(), &[]);
+        version.tags = tagged.get(&digest).cloned().unwrap_or_default();
+        match read.map(|node| ManifestGraph::of(&node)) {
+            Ok(graph) => {
+                version.media_type = graph.media_type;
+                version.children = graph.children;
+                version.subject = graph.subject;
+                if let Some(config) = graph.config {
+                    configs.insert(digest.clone(), config);
+                }
+            }
+            Err(why) => version.unreadable = Some(why.to_string()),
+        }
+        versions.insert(digest, version);
+    }
+}
+
+/// On a registry with the OCI 1.1 referrers API, the referrers of every version (untagged
+/// manifests the tag listing cannot show) and theirs in turn, each with what it lists: they
+/// follow their subject in the plan, so a deleted image takes them along and a kept one keeps
+/// them. One listing per version; a registry without the API costs its one probe (the client
+/// remembers the answer for the run).
+async fn add_api_referrers(
+    client: &Client,
+    repo: &Repository,
+    tagged: &BTreeMap<Digest, Vec<String>>,
+    versions: &mut BTreeMap<Digest, Version>,
+    configs: &mut BTreeMap<Digest, Digest>,
+) -> Result<()> {
+    let source = RepositoryManifests {
+        client,
+        repository: repo,
+    };
+    let mut subjects: Vec<Digest> = versions.keys().cloned().collect();
+    for _ in 0..=MAX_DEPTH {
+        let mut found = Vec::new();
+        for subject in &subjects {
+            let Some(listed) = client.list_referrers(repo, subject, &[]).await? else {
+                return Ok(());
+            };
+            for entry in listed {
+                if !versions.contains_key(&entry.digest) && !found.contains(&entry.digest) {
+                    found.push(entry.digest);
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let known: BTreeSet<Digest> = versions.keys().cloned().collect();
+        let walked = walk(
+            &source,
+            found,
+            Vec::new(),
+            |d| !known.contains(&d.digest),
+            READ_CONCURRENCY,
+        )
+        .await;
+        subjects = walked.nodes.keys().cloned().collect();
+        add_nodes(walked.nodes, tagged, versions, configs);
+    }
+    Ok(())
 }
 
 /// What cleanup needs of one manifest.

@@ -47,7 +47,12 @@ const BUILDS: [(&str, i64, bool); 4] = [
 ];
 
 /// Pushes a one-layer image whose config says `created` to `repo`; returns its digest and size.
-async fn image(client: &Client, repo: &Repository, seed: &str, created: &str) -> (Digest, usize) {
+pub(super) async fn image(
+    client: &Client,
+    repo: &Repository,
+    seed: &str,
+    created: &str,
+) -> (Digest, usize) {
     let config = serde_json::json!({
         "created": created,
         "architecture": "amd64",

@@ -23,3 +23,5 @@ mod hub;
 mod fallback;
 // One signed history cleaned on every backend.
 mod signed;
+// On a registry with the OCI 1.1 referrers API: untagged referrers found through it follow their image (issue 16).
+mod referrers_api;
