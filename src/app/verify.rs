@@ -8,11 +8,12 @@ use super::{Finished, log};
 use crate::meta::Meta;
 use crate::publish::plan::Options;
 use crate::registry::Repository;
-use crate::report::commands::Untrusted;
+use crate::report::commands::{Untrusted, UntrustedMessage};
 use crate::report::outputs::Outputs;
 use crate::report::verify::{failed_summary, report_json, short, sync_line, verify_summary};
 use crate::verify::check::check;
-use crate::verify::sync::{Step, sync};
+use crate::verify::repair;
+use crate::verify::sync::{Step, plan_sync};
 use crate::verify::tags::{Selection, select};
 use crate::verify::verdict::Verdict;
 use crate::verify::{TagReport, VerifyError};
@@ -66,7 +67,17 @@ fn checked(
         let options = Options {
             overwrite_releases: inputs.overwrite_releases,
         };
-        let done = runtime.block_on(sync(client, &reports, &options, inputs.dry_run));
+        let gathering = runtime.block_on(repair::gather(client, &reports, false));
+        let plan = plan_sync(&reports, &gathering.observations(), &options);
+        let done = if inputs.dry_run {
+            log(
+                console,
+                &UntrustedMessage(plan.to_string().trim_end()).to_string(),
+            );
+            repair::planned(&plan, &gathering)
+        } else {
+            runtime.block_on(repair::execute(client, &plan, &gathering))
+        };
         for s in &done {
             log(console, &sync_line(s));
         }

@@ -2,9 +2,10 @@
 //! step summary (a tag x registry table, drift in bold). Renders into strings; the shell writes.
 
 use super::summary::{cell, code_block, code_span};
+use crate::publish::outcome::failure_lines;
 use crate::registry::Digest;
 use crate::report::commands::Untrusted;
-use crate::verify::sync::Step;
+use crate::verify::sync::{Action, Step, StepPlan, SyncFailure};
 use crate::verify::{Finding, Status, TagReport};
 use serde_json::{Value, json};
 
@@ -44,7 +45,7 @@ pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>) -> String {
                     "digest": s.digest.as_ref().map(Digest::to_string),
                     "action": s.action.name(),
                 });
-                if let (Some(reason), Some(m)) = (s.action.reason(), v.as_object_mut()) {
+                if let (Some(reason), Some(m)) = (reason(s), v.as_object_mut()) {
                     m.insert("reason".into(), Value::from(reason));
                 }
                 v
@@ -149,10 +150,8 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
             out.push_str("Nothing to repair.\n");
         }
         for s in steps {
-            let reason = s
-                .action
-                .reason()
-                .map(|r| format!(": {}", code_span(r)))
+            let reason = reason(s)
+                .map(|r| format!(": {}", code_span(&r)))
                 .unwrap_or_default();
             out.push_str(&format!(
                 "- {} in {}: **{}**{reason}\n",
@@ -173,18 +172,60 @@ pub fn sync_line(step: &Step) -> String {
         step.repo,
         step.action.name()
     );
-    if let Some(reason) = step.action.reason() {
-        line.push_str(&format!(" {}", Untrusted(reason)));
+    if let Some(reason) = reason(step) {
+        line.push_str(&format!(" {}", Untrusted(&reason)));
     }
     line
+}
+
+/// Why a step did what it did, in words: `push`, `held: ...`'s reason, the failures; `None`
+/// for a repair.
+pub fn reason(step: &Step) -> Option<String> {
+    Some(match &step.action {
+        Action::Repaired => return None,
+        Action::Planned(what) => planned(what),
+        Action::Held(why) => why.to_string(),
+        Action::Refused(why) => why.to_string(),
+        Action::Failed(SyncFailure::Steps(failures)) => failure_lines(failures).join("; "),
+        Action::Failed(SyncFailure::Engine(error)) => error.to_string(),
+        Action::Failed(SyncFailure::Unplanned) => {
+            "the engine planned nothing for this tag".to_string()
+        }
+        Action::Failed(SyncFailure::NotWritten) => "the engine did not write the tag".to_string(),
+        Action::Skipped { primary, status } => format!(
+            "`{}` is {status} in the primary `{primary}`, so there is nothing to copy",
+            step.tag
+        ),
+    })
+}
+
+/// A planned step in words: the engine's decision, or what it copies.
+fn planned(what: &StepPlan) -> String {
+    match what {
+        StepPlan::Tag(decision) => decision.to_string(),
+        StepPlan::Complete { manifests, blobs } => {
+            let listed: Vec<String> = manifests.iter().chain(blobs).map(short).collect();
+            format!(
+                "copy {} missing manifest{} and {} blob{}: {}",
+                manifests.len(),
+                if manifests.len() == 1 { "" } else { "s" },
+                blobs.len(),
+                if blobs.len() == 1 { "" } else { "s" },
+                listed.join(", ")
+            )
+        }
+        StepPlan::Skipped { status, .. } => format!("skipped: the primary is {status}"),
+        StepPlan::Unobserved => "the image could not be read".to_string(),
+        StepPlan::Unplanned => "the engine planned nothing for this tag".to_string(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::meta::TagKind;
+    use crate::publish::plan::{Hold, Refusal};
     use crate::registry::Repository;
-    use crate::verify::sync::Action;
     use crate::verify::tags::VerifyTag;
 
     fn repo(registry: &str) -> Repository {
@@ -245,7 +286,10 @@ mod tests {
                 tag: "v1.2.3".into(),
                 repo: repo("docker.io"),
                 digest: Some(Digest::sha256(&[1])),
-                action: Action::Refused("release tags are immutable".into()),
+                action: Action::Refused(Refusal {
+                    tag: "v1.2.3".into(),
+                    existing: Digest::sha256(&[2]),
+                }),
             },
             Step {
                 tag: "edge".into(),
@@ -319,9 +363,14 @@ mod tests {
             sync_line(&step(Action::Repaired)),
             "sync v0.2 -> 127.0.0.1:5000/b: repaired"
         );
+        let newer = Hold::Newer {
+            tag: "v0.2".into(),
+            newer: "v0.2.1".into(),
+            release: true,
+        };
         assert_eq!(
-            sync_line(&step(Action::Held("a newer release holds it".into()))),
-            "sync v0.2 -> 127.0.0.1:5000/b: held a newer release holds it"
+            sync_line(&step(Action::Held(newer))),
+            "sync v0.2 -> 127.0.0.1:5000/b: held `v0.2.1` is a newer release, so `v0.2` stays where it is"
         );
     }
 }

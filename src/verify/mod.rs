@@ -19,6 +19,7 @@
 pub mod check;
 pub mod error;
 pub mod gather;
+pub mod repair;
 pub mod sync;
 pub mod tags;
 pub mod verdict;
