@@ -5,8 +5,9 @@ use super::summary::{cell, code_block, code_span};
 use crate::publish::outcome::failure_lines;
 use crate::registry::Digest;
 use crate::report::commands::Untrusted;
+use crate::verify::referrers::ReferrerReads;
 use crate::verify::sync::{Action, Step, StepPlan, SyncFailure};
-use crate::verify::{Finding, Status, TagReport};
+use crate::verify::{Finding, Referrer, Status, TagReport};
 use serde_json::{Value, json};
 
 /// The step summary of a verify that could not compare the registries: the error and its hint.
@@ -18,9 +19,11 @@ pub fn failed_summary(error_lines: &[String]) -> String {
 }
 
 /// The `report` output: `{"in-sync", "tags": [{"tag", "kind", "registries": [{"image", "digest",
-/// "status", "missing"?}]}], "sync": [{"tag", "image", "digest", "action", "reason"?}]}`. `sync`
-/// is absent when sync did not run; `tags` is the final state (after sync, re-verified).
-pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>) -> String {
+/// "status", "missing"?, "missing-referrers"?}]}], "sync": [{"tag", "image", "digest", "action",
+/// "reason"?}], "referrer-reads"?: {"<registry>": n}}`. `sync` is absent when sync did not run;
+/// `tags` is the final state (after sync, re-verified); `referrer-reads` counts the requests
+/// the referrer comparison sent (absent when it sent none).
+pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>, reads: &ReferrerReads) -> String {
     let tags: Vec<Value> = reports
         .iter()
         .map(|r| {
@@ -53,7 +56,54 @@ pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>) -> String {
             .collect();
         map.insert("sync".into(), Value::from(steps));
     }
+    if let (false, Some(map)) = (reads.0.is_empty(), doc.as_object_mut()) {
+        map.insert("referrer-reads".into(), json!(reads.0));
+    }
     doc.to_string()
+}
+
+fn referrer_json(r: &Referrer) -> Value {
+    let mut v = json!({
+        "subject": r.subject.to_string(),
+        "digest": r.digest.to_string(),
+    });
+    if let Some(m) = v.as_object_mut() {
+        if let Some(t) = &r.artifact_type {
+            m.insert("artifactType".into(), Value::from(t.as_str()));
+        }
+        if let Some(t) = &r.tag {
+            m.insert("tag".into(), Value::from(t.as_str()));
+        }
+    }
+    v
+}
+
+/// What a referrer is, in words: its `artifactType`, else the legacy tag that carries it.
+fn referrer_kind(r: &Referrer) -> String {
+    match (&r.artifact_type, &r.tag) {
+        (Some(t), _) => t.clone(),
+        (None, Some(tag)) => format!("tag {tag}"),
+        (None, None) => "referrer".to_string(),
+    }
+}
+
+/// One log line per referrer a registry lacks: `missing referrer <artifactType> <digest> of
+/// <subject>`, registry-supplied text neutralised.
+pub fn missing_referrer_lines(f: &Finding) -> Vec<String> {
+    let Status::ReferrersMissing { missing } = &f.status else {
+        return Vec::new();
+    };
+    missing
+        .iter()
+        .map(|r| {
+            format!(
+                "missing referrer {} {} of {}",
+                Untrusted(&referrer_kind(r)),
+                r.digest,
+                short(&r.subject)
+            )
+        })
+        .collect()
 }
 
 fn finding_json(f: &Finding) -> Value {
@@ -65,6 +115,10 @@ fn finding_json(f: &Finding) -> Value {
     if let (Status::Incomplete { missing }, Some(m)) = (&f.status, v.as_object_mut()) {
         let missing: Vec<String> = missing.iter().map(Digest::to_string).collect();
         m.insert("missing".into(), Value::from(missing));
+    }
+    if let (Status::ReferrersMissing { missing }, Some(m)) = (&f.status, v.as_object_mut()) {
+        let missing: Vec<Value> = missing.iter().map(referrer_json).collect();
+        m.insert("missing-referrers".into(), Value::from(missing));
     }
     v
 }
@@ -104,8 +158,13 @@ fn headline(reports: &[TagReport]) -> String {
     line + "\n"
 }
 
-/// The step summary: one row per tag, one column per registry (the primary first).
-pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
+/// The step summary: one row per tag, one column per registry (the primary first), then the
+/// referrers each registry lacks, what sync did and the referrer comparison's reads.
+pub fn verify_summary(
+    reports: &[TagReport],
+    steps: Option<&[Step]>,
+    reads: &ReferrerReads,
+) -> String {
     let mut out = String::from("\n### Verify\n\n");
     out.push_str(&headline(reports));
     if let Some(first) = reports.first() {
@@ -137,6 +196,9 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
                     Status::Incomplete { missing } => {
                         format!("**incomplete** ({} missing)", missing.len())
                     }
+                    Status::ReferrersMissing { missing } => {
+                        format!("**referrers-missing** ({} missing)", missing.len())
+                    }
                     other => format!("**{other}**"),
                 };
                 out.push_str(&format!(" {digest} {status} |"));
@@ -144,6 +206,7 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&missing_referrers_section(reports));
     if let Some(steps) = steps {
         out.push_str("\n#### Sync\n\n");
         if steps.is_empty() {
@@ -161,7 +224,53 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
             ));
         }
     }
+    out.push_str(&reads_line(reads));
     out
+}
+
+/// `#### Missing referrers`: each referrer a registry lacks, by tag and registry (empty when
+/// none is missing).
+fn missing_referrers_section(reports: &[TagReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for f in &r.findings {
+            let Status::ReferrersMissing { missing } = &f.status else {
+                continue;
+            };
+            for m in missing {
+                out.push_str(&format!(
+                    "- {} in {}: {} {} (referrer of {})\n",
+                    code_span(&r.tag.name),
+                    code_span(&f.repo.to_string()),
+                    code_span(&referrer_kind(m)),
+                    code_span(&m.digest.to_string()),
+                    code_span(&short(&m.subject))
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("\n#### Missing referrers\n\n{out}")
+}
+
+/// `Referrers compared with 4 reads (127.0.0.1:5000: 2, ...)`, when the comparison sent any.
+fn reads_line(reads: &ReferrerReads) -> String {
+    let total: u64 = reads.0.values().sum();
+    if total == 0 {
+        return String::new();
+    }
+    let each: Vec<String> = reads
+        .0
+        .iter()
+        .map(|(registry, n)| format!("{}: {n}", code_span(registry)))
+        .collect();
+    format!(
+        "\nReferrers compared with {total} extra read{} ({}).\n",
+        if total == 1 { "" } else { "s" },
+        each.join(", ")
+    )
 }
 
 /// `sync <tag> -> <image>: <action>[ <reason>]`.
@@ -212,6 +321,23 @@ fn planned(what: &StepPlan) -> String {
                 blobs.len(),
                 if blobs.len() == 1 { "" } else { "s" },
                 listed.join(", ")
+            )
+        }
+        StepPlan::Referrers {
+            copy,
+            tags,
+            indexes,
+        } => {
+            let listed: Vec<String> = copy.iter().map(short).collect();
+            format!(
+                "copy {} missing referrer{} ({}), push {} legacy tag{}, update {} fallback index{}",
+                copy.len(),
+                if copy.len() == 1 { "" } else { "s" },
+                listed.join(", "),
+                tags.len(),
+                if tags.len() == 1 { "" } else { "s" },
+                indexes.len(),
+                if indexes.len() == 1 { "" } else { "es" }
             )
         }
         StepPlan::Skipped { status, .. } => format!("skipped: the primary is {status}"),
@@ -302,7 +428,11 @@ mod tests {
 
     #[test]
     fn summary_table_highlights_drift() {
-        insta::assert_snapshot!(verify_summary(&reports(), Some(&steps())));
+        insta::assert_snapshot!(verify_summary(
+            &reports(),
+            Some(&steps()),
+            &ReferrerReads::default()
+        ));
     }
 
     #[test]
@@ -343,10 +473,15 @@ mod tests {
 
     #[test]
     fn report_is_json_with_every_finding() {
-        let json: Value =
-            serde_json::from_str(&report_json(&reports(), Some(&steps()))).expect("valid JSON");
+        let json: Value = serde_json::from_str(&report_json(
+            &reports(),
+            Some(&steps()),
+            &ReferrerReads::default(),
+        ))
+        .expect("valid JSON");
         insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap_or_default());
-        let none: Value = serde_json::from_str(&report_json(&[], None)).expect("valid JSON");
+        let none: Value = serde_json::from_str(&report_json(&[], None, &ReferrerReads::default()))
+            .expect("valid JSON");
         assert_eq!(none, serde_json::json!({"in-sync": true, "tags": []}));
     }
 

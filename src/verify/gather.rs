@@ -1,17 +1,21 @@
 //! Read-only gathering for verify: every tag in every repository by HEAD (a HEAD does not count
 //! against Docker Hub's pull limit), one GET per distinct index digest in the primary (to learn its
-//! children, nested indexes followed), then one HEAD per child and repository that holds the index.
+//! children, nested indexes followed), then one HEAD per child and repository that holds the index;
+//! then the referrers of each image and child where a repository holds the primary's image
+//! (`referrers`).
 
 use super::TagState;
+use super::referrers::{ReferrerReads, gather_referrers};
 use super::tags::{self, Selection, VerifyTag};
 use crate::oci::media::is_index;
 use crate::oci::{Descriptor, GraphError, walk};
+use crate::publish::referrers::DiscoverError;
 use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Requests in flight at once.
-const CONCURRENCY: usize = 8;
+pub(super) const CONCURRENCY: usize = 8;
 
 /// One HEAD's answer: repository index, tag, and (digest, is an index) when the tag exists.
 type Head = (usize, String, Option<(Digest, bool)>);
@@ -27,6 +31,14 @@ pub enum GatherError {
         digest: Digest,
         message: String,
     },
+    #[error("the referrers cannot be read: {0}")]
+    Referrers(Box<DiscoverError>),
+}
+
+impl From<DiscoverError> for GatherError {
+    fn from(error: DiscoverError) -> Self {
+        GatherError::Referrers(Box::new(error))
+    }
 }
 
 impl From<crate::registry::Error> for GatherError {
@@ -41,6 +53,8 @@ pub struct Observation {
     pub tags: Vec<VerifyTag>,
     /// One map per repository, in `repos` order (the primary first): tag -> state.
     pub states: Vec<BTreeMap<String, TagState>>,
+    /// The requests the referrer comparison sent.
+    pub referrer_reads: ReferrerReads,
 }
 
 /// Gathers the state of the selected tags in `repos` (the primary first).
@@ -53,6 +67,7 @@ pub async fn gather(
         return Ok(Observation {
             tags: Vec::new(),
             states: Vec::new(),
+            referrer_reads: ReferrerReads::default(),
         });
     };
     let names: BTreeSet<String> = match selection {
@@ -72,7 +87,12 @@ pub async fn gather(
     };
     let children = descendants(client, primary, indexes).await?;
     check_children(client, repos, &children, &mut states).await?;
-    Ok(Observation { tags, states })
+    let referrer_reads = gather_referrers(client, repos, &children, &mut states).await?;
+    Ok(Observation {
+        tags,
+        states,
+        referrer_reads,
+    })
 }
 
 /// Every (repository, tag) by HEAD: each repository's tag states (children not yet checked),
@@ -106,6 +126,7 @@ async fn tag_states(
             TagState {
                 digest: found.map(|(d, _)| d),
                 children: BTreeMap::new(),
+                referrers: Vec::new(),
             },
         );
     }

@@ -122,10 +122,10 @@ fn action_of(step: &PlannedStep, what: &StepPlan, report: &Report) -> Action {
         true => SyncFailure::NotWritten,
         false => SyncFailure::Steps(report.failures.clone()),
     };
-    if let StepPlan::Complete { .. } | StepPlan::Unplanned = what {
+    if let StepPlan::Complete { .. } | StepPlan::Referrers { .. } | StepPlan::Unplanned = what {
         return match (what, report.failures.is_empty()) {
-            (StepPlan::Complete { .. }, true) => Action::Repaired,
             (StepPlan::Unplanned, _) => Action::Failed(SyncFailure::Unplanned),
+            (_, true) => Action::Repaired,
             _ => Action::Failed(failed()),
         };
     }

@@ -10,6 +10,7 @@
 //! |-----------------------------|-------------------------------------------------------------|
 //! | `missing`, `different`      | the engine's decision for the tag there                     |
 //! | `incomplete`                | copy what the registry lacks of the image (checked one by one) |
+//! | `referrers-missing`         | copy the referrers it lacks, register them (fallback index) |
 //! | primary `missing`/`incomplete` | skipped: the primary is the source of truth              |
 
 use super::tags::VerifyTag;
@@ -98,6 +99,13 @@ pub enum StepPlan {
     Complete {
         manifests: Vec<Digest>,
         blobs: Vec<Digest>,
+    },
+    /// Copy the referrers the registry lacks (manifests by digest), push legacy tags, and
+    /// create or merge fallback indexes (by tag).
+    Referrers {
+        copy: Vec<Digest>,
+        tags: Vec<String>,
+        indexes: Vec<String>,
     },
     /// Nothing to copy from: the primary itself is `status` for the tag.
     Skipped { primary: Repository, status: Status },
@@ -188,8 +196,10 @@ fn step_of(plan: &Plan, tag: &str, repo: &Repository, status: &Status) -> StepPl
     let Some(target) = plan.targets.iter().find(|t| t.repo == *repo) else {
         return StepPlan::Unplanned;
     };
-    if let Status::Incomplete { .. } = status {
-        return complete(target);
+    match status {
+        Status::Incomplete { .. } => return complete(target),
+        Status::ReferrersMissing { .. } => return referrers(target),
+        _ => {}
     }
     match target.tags.iter().find(|t| t.name == tag) {
         Some(t) => StepPlan::Tag(t.decision.clone()),
@@ -212,6 +222,21 @@ fn complete(target: &TargetPlan) -> StepPlan {
             .filter(|(_, step)| *step != BlobStep::Present)
             .map(|(b, _)| b.digest.clone())
             .collect(),
+    }
+}
+
+/// The referrers `target`'s plan copies and registers.
+fn referrers(target: &TargetPlan) -> StepPlan {
+    let plan = &target.referrers;
+    StepPlan::Referrers {
+        copy: plan
+            .referrers
+            .iter()
+            .filter(|r| !r.present)
+            .map(|r| r.digest.clone())
+            .collect(),
+        tags: plan.tags.iter().map(|(tag, _)| tag.clone()).collect(),
+        indexes: plan.indexes.iter().map(|i| i.tag.clone()).collect(),
     }
 }
 
