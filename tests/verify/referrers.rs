@@ -90,7 +90,11 @@ fn referrers_missing_from_a_copy_are_named_and_sync_copies_them() {
     let (signature, sbom) = runtime().block_on(async {
         let index_subject = (&index.digest, index.size as usize, OCI_INDEX);
         let sig = refer(&client, &primary, SIG, "signature", index_subject).await;
-        let amd64_subject = (&amd64.digest, amd64.size as usize, amd64.media_type.as_str());
+        let amd64_subject = (
+            &amd64.digest,
+            amd64.size as usize,
+            amd64.media_type.as_str(),
+        );
         let sbom = refer(&client, &primary, SBOM, "sbom", amd64_subject).await;
         (sig, sbom)
     });
