@@ -274,3 +274,88 @@ fn a_drifting_primary_is_skipped_and_an_unobserved_image_is_said_so() {
         "{plan}"
     );
 }
+
+/// A signature (an artifact with one layer) of `subject`, as discovery finds it.
+fn signature_of(subject: &Digest) -> crate::oci::referrer::Referrers {
+    use crate::oci::referrer::{Entry, Listed, Referrers};
+    use crate::oci::{ImageGraph, Node, RawManifest};
+    let bytes = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": IMAGE,
+        "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": Digest::sha256(b"{}").to_string(), "size": 2},
+        "layers": [{"mediaType": "text/plain", "digest": digest(40).to_string(), "size": 9}],
+        "subject": {"mediaType": INDEX, "digest": subject.to_string(), "size": 500},
+    }))
+    .unwrap();
+    let raw = RawManifest {
+        digest: Digest::sha256(&bytes),
+        media_type: IMAGE.into(),
+        bytes: bytes.into(),
+    };
+    let node = Node::parse::<crate::registry::Error>(raw, None).unwrap();
+    let sig = node.manifest.digest.clone();
+    let graph = ImageGraph {
+        blobs: node.parsed.blobs.clone(),
+        root: node.clone(),
+        manifests: vec![node],
+        platforms: Vec::new(),
+    };
+    let entry = Entry {
+        digest: sig.clone(),
+        json: serde_json::json!({"digest": sig.to_string()}),
+    };
+    Referrers {
+        listed: vec![Listed {
+            subject: subject.clone(),
+            entry,
+        }],
+        tags: Vec::new(),
+        graphs: BTreeMap::from([(sig.clone(), graph)]),
+        order: vec![sig],
+    }
+}
+
+#[test]
+fn missing_referrers_plan_their_copy_and_fallback_index() {
+    let reports = [report(
+        tag("edge", TagKind::Floating),
+        vec![
+            finding("a", Some(1), Status::InSync),
+            finding(
+                "b",
+                Some(1),
+                Status::ReferrersMissing {
+                    missing: Vec::new(),
+                },
+            ),
+        ],
+    )];
+    let found = signature_of(&digest(1));
+    let sig = found.order[0].clone();
+    let observation = Observation {
+        found,
+        held: vec![Default::default()],
+        ..observation(1, vec![(repo("b"), holding(true, &[("edge", 1)]))])
+    };
+    let observed = BTreeMap::from([(digest(1), observation)]);
+    let plan = plan_sync(&reports, &observed, &Options::default());
+    assert_eq!(
+        plan.steps[0].what,
+        StepPlan::Referrers {
+            copy: vec![sig.clone()],
+            tags: Vec::new(),
+            indexes: vec![format!("sha256-{}", digest(1).hex())],
+        }
+    );
+    let text = plan.to_string();
+    assert!(
+        text.contains(&format!(
+            "referrer {sig} application/vnd.dev.sigstore.bundle.v0.3+json  copy"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("image    already there"), "{text}");
+    assert!(text.contains("tag      edge"), "{text}");
+    assert!(text.contains("unchanged"), "{text}");
+}
