@@ -204,23 +204,12 @@ pub async fn gather(client: &Client, request: &Request<'_>) -> Result<Gathered, 
             .map(|(t, p)| observe(client, &content, t, request.tags, *p)),
     )
     .await?;
-    let found = match request.referrers {
+    let (found, held) = match request.referrers {
         true => {
             let subjects = subjects_of(graph.as_ref(), root)?;
-            referrers::discover(client, &source, subjects).await?
+            find_referrers(client, &source, subjects, &targets).await?
         }
-        false => Referrers::default(),
-    };
-    let held = match found.is_empty() {
-        true => Vec::new(),
-        false => {
-            try_join_all(
-                targets
-                    .iter()
-                    .map(|t| referrers::observe(client, &found, t)),
-            )
-            .await?
-        }
+        false => (Referrers::default(), Vec::new()),
     };
     let observation = Observation {
         content,
@@ -233,6 +222,26 @@ pub async fn gather(client: &Client, request: &Request<'_>) -> Result<Gathered, 
         graph,
         observation,
     })
+}
+
+/// The referrers of `subjects` in `source`, and what each target holds of them.
+async fn find_referrers(
+    client: &Client,
+    source: &Source,
+    subjects: Vec<Digest>,
+    targets: &[Repository],
+) -> Result<(Referrers, Vec<Held>), PublishError> {
+    let found = referrers::discover(client, source, subjects).await?;
+    if found.is_empty() {
+        return Ok((found, Vec::new()));
+    }
+    let held = try_join_all(
+        targets
+            .iter()
+            .map(|t| referrers::observe(client, &found, t)),
+    )
+    .await?;
+    Ok((found, held))
 }
 
 /// The subjects whose referrers travel with the image: every manifest of its graph, or, when

@@ -8,6 +8,7 @@ use super::TagState;
 use super::referrers::{ReferrerReads, gather_referrers};
 use super::tags::{self, Selection, VerifyTag};
 use crate::oci::media::is_index;
+use crate::oci::referrer::{cosign_subject, fallback_subject};
 use crate::oci::{Descriptor, GraphError, walk};
 use crate::publish::referrers::DiscoverError;
 use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests};
@@ -73,7 +74,7 @@ pub async fn gather(
     let names: BTreeSet<String> = match selection {
         Selection::Computed(computed) => computed.iter().map(|t| t.name.to_string()).collect(),
         Selection::Listed(names) => names.iter().cloned().collect(),
-        Selection::All => client.list_tags(primary, None).await?.into_iter().collect(),
+        Selection::All => image_tags(client.list_tags(primary, None).await?),
     };
     let (mut states, indexes) = tag_states(client, repos, &names).await?;
     let tags = match selection {
@@ -93,6 +94,16 @@ pub async fn gather(
         states,
         referrer_reads,
     })
+}
+
+/// The tags of a listing that name images: not the referrers tag schema's `sha256-<hex>`
+/// indexes nor cosign's `sha256-<hex>.sig|.att|.sbom` tags, which are compared as referrers of
+/// the image they name (a fallback index is per registry, so its digest may differ).
+pub fn image_tags(listing: Vec<String>) -> BTreeSet<String> {
+    listing
+        .into_iter()
+        .filter(|t| fallback_subject(t).is_none() && cosign_subject(t).is_none())
+        .collect()
 }
 
 /// Every (repository, tag) by HEAD: each repository's tag states (children not yet checked),
@@ -211,4 +222,24 @@ async fn descendants(
             (root, below)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referrer_tags_are_not_checked_as_images() {
+        let hex = Digest::sha256(b"image").hex().to_string();
+        let listing = vec![
+            "v1.0.0".to_string(),
+            format!("sha256-{hex}"),
+            format!("sha256-{hex}.sig"),
+            format!("sha256-{hex}.att"),
+            "sha256-short".to_string(),
+            "latest".to_string(),
+        ];
+        let kept: Vec<String> = image_tags(listing).into_iter().collect();
+        assert_eq!(kept, ["latest", "sha256-short", "v1.0.0"]);
+    }
 }

@@ -1,6 +1,8 @@
-//! Verify: do the registries in `images` agree? Observed tag states (gathered by `gather`, HEAD
-//! requests only) -> [`compare`] (pure) -> findings per tag x registry -> optional repair by the
-//! publish engine (`sync`) -> report. `check` gathers and assesses; the app sequences it.
+//! Verify: do the registries in `images` agree? Observed tag states (gathered by `gather`: HEAD
+//! requests, one GET per index of the primary, and per subject at most one GET of its fallback
+//! index for the referrers) -> [`compare`] (pure) -> findings per tag x registry -> optional
+//! repair by the publish engine (`sync` plans, `repair` carries out) -> report. `check` gathers
+//! and assesses; the app sequences it.
 //!
 //! | primary          | other registry                       | status       |
 //! |------------------|--------------------------------------|--------------|

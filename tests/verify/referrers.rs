@@ -78,16 +78,14 @@ fn referrer_reads(log: &[(String, u16)], since: usize) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn referrers_missing_from_a_copy_are_named_and_sync_copies_them() {
-    let Some(s) = Setup::new() else {
-        return;
-    };
+/// Signs the primary's image (the index) and gives its `linux/amd64` manifest an SBOM;
+/// returns the signature's and the SBOM's digests.
+fn sign(s: &Setup) -> (Digest, Digest) {
     let client = Client::new(s.primary.client_config()).expect("client");
     let primary = Repository::parse(&s.a()).expect("repo");
     let index = s.image.root.clone();
     let amd64 = s.image.manifests[0].clone();
-    let (signature, sbom) = runtime().block_on(async {
+    runtime().block_on(async {
         let index_subject = (&index.digest, index.size as usize, OCI_INDEX);
         let sig = refer(&client, &primary, SIG, "signature", index_subject).await;
         let amd64_subject = (
@@ -97,7 +95,56 @@ fn referrers_missing_from_a_copy_are_named_and_sync_copies_them() {
         );
         let sbom = refer(&client, &primary, SBOM, "sbom", amd64_subject).await;
         (sig, sbom)
-    });
+    })
+}
+
+/// The reads of the referrer comparison since `since` (access log lengths): one GET per subject
+/// with a fallback index, on the primary only, and the counts `rep` gives are what the
+/// registries saw.
+fn assert_reads(s: &Setup, since: (usize, usize), rep: &Value) {
+    // Two tags point at the image, and three subjects (the index, two children) are listed.
+    let (index, amd64) = (&s.image.root, &s.image.manifests[0]);
+    let primary_reads = referrer_reads(&s.primary.access_log(), since.0);
+    let secondary_reads = referrer_reads(&s.secondary.access_log(), since.1);
+    let fallback_gets = |reads: &[String]| {
+        let mut gets: Vec<String> = reads
+            .iter()
+            .filter(|l| l.starts_with("GET") && l.contains("/manifests/sha256-"))
+            .cloned()
+            .collect();
+        gets.sort();
+        gets
+    };
+    let mut expected = vec![
+        format!("GET /v2/app/manifests/sha256-{}", index.digest.hex()),
+        format!("GET /v2/app/manifests/sha256-{}", amd64.digest.hex()),
+    ];
+    expected.sort();
+    assert_eq!(fallback_gets(&primary_reads), expected);
+    assert!(
+        fallback_gets(&secondary_reads).is_empty(),
+        "{secondary_reads:?}"
+    );
+    let counted = &rep["referrer-reads"];
+    assert_eq!(
+        counted[s.primary.name()].as_u64(),
+        Some(primary_reads.len() as u64),
+        "{rep} vs {primary_reads:?}"
+    );
+    assert_eq!(
+        counted[s.secondary.name()].as_u64(),
+        Some(secondary_reads.len() as u64),
+        "{rep} vs {secondary_reads:?}"
+    );
+}
+
+#[test]
+fn referrers_missing_from_a_copy_are_named_and_sync_copies_them() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let (signature, sbom) = sign(&s);
+    let (index, amd64) = (s.image.root.clone(), s.image.manifests[0].clone());
     let tags = ("INPUT_VERIFY-TAGS", "v1.0.0, edge");
     let since = (s.primary.access_log().len(), s.secondary.access_log().len());
     let r = s.verify(&[tags]);
@@ -137,41 +184,7 @@ fn referrers_missing_from_a_copy_are_named_and_sync_copies_them() {
         "{}",
         r.console()
     );
-    // The reads: per registry one tag listing, and one GET per subject that has a fallback
-    // index (the index and `linux/amd64`, though two tags point at the image); the counts in
-    // the report are the requests the registries saw for it.
-    let primary_reads = referrer_reads(&s.primary.access_log(), since.0);
-    let secondary_reads = referrer_reads(&s.secondary.access_log(), since.1);
-    let fallback_gets = |reads: &[String]| {
-        let mut gets: Vec<String> = reads
-            .iter()
-            .filter(|l| l.starts_with("GET") && l.contains("/manifests/sha256-"))
-            .cloned()
-            .collect();
-        gets.sort();
-        gets
-    };
-    let mut expected = vec![
-        format!("GET /v2/app/manifests/sha256-{}", index.digest.hex()),
-        format!("GET /v2/app/manifests/sha256-{}", amd64.digest.hex()),
-    ];
-    expected.sort();
-    assert_eq!(fallback_gets(&primary_reads), expected);
-    assert!(
-        fallback_gets(&secondary_reads).is_empty(),
-        "{secondary_reads:?}"
-    );
-    let counted = &rep["referrer-reads"];
-    assert_eq!(
-        counted[s.primary.name()].as_u64(),
-        Some(primary_reads.len() as u64),
-        "{rep} vs {primary_reads:?}"
-    );
-    assert_eq!(
-        counted[s.secondary.name()].as_u64(),
-        Some(secondary_reads.len() as u64),
-        "{rep} vs {secondary_reads:?}"
-    );
+    assert_reads(&s, since, &rep);
     // Sync copies them; verify then agrees.
     let r = s.verify(&[tags, ("INPUT_SYNC", "true")]);
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
@@ -213,6 +226,18 @@ fn a_dry_run_sync_lists_the_referrers_it_would_copy() {
         "signature",
         (&index.digest, index.size as usize, OCI_INDEX),
     ));
+    // Every tag of the primary is checked, but the fallback index tag is no image tag: it is
+    // compared as the index's referrers.
+    let r = s.verify(&[]);
+    let rep = report(&r);
+    let checked: Vec<&str> = rep["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .filter_map(|t| t["tag"].as_str())
+        .collect();
+    assert_eq!(checked, ["edge", "v1.0.0"], "{rep}");
+    assert_eq!(status(&rep, "edge", 1), "referrers-missing", "{rep}");
     let before = s.secondary.access_log().len();
     let r = s.verify(&[
         ("INPUT_VERIFY-TAGS", "edge"),
