@@ -264,3 +264,66 @@ fn a_dry_run_sync_lists_the_referrers_it_would_copy() {
         .count();
     assert_eq!(writes, 0);
 }
+
+/// Pushes an artifact about `subject` to `repo` under cosign's legacy tag
+/// `sha256-<hex>.sig` (no fallback index); returns its digest.
+async fn legacy_signature(client: &Client, repo: &Repository, subject: &Digest) -> Digest {
+    let layer = Bytes::from_static(b"legacy signature");
+    let layer_digest = Digest::sha256(&layer);
+    let empty = Digest::sha256(EMPTY);
+    client
+        .push_blob(repo, &empty, 2, &Bytes::from_static(EMPTY), None)
+        .await
+        .expect("config");
+    client
+        .push_blob(repo, &layer_digest, layer.len() as u64, &layer, None)
+        .await
+        .expect("layer");
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": described("application/vnd.oci.empty.v1+json", &empty, 2),
+        "layers": [described("application/vnd.dev.cosign.simplesigning.v1+json", &layer_digest, layer.len())],
+    });
+    let bytes = Bytes::from(manifest.to_string());
+    let digest = Digest::sha256(&bytes);
+    let tag = repo.with(Reference::Tag(format!("sha256-{}.sig", subject.hex())));
+    client
+        .put_manifest_raw(&tag, bytes, OCI_MANIFEST)
+        .await
+        .expect("legacy signature");
+    digest
+}
+
+#[test]
+fn a_legacy_cosign_tag_is_compared_by_head_and_copied_as_a_tag() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let client = Client::new(s.primary.client_config()).expect("client");
+    let primary = Repository::parse(&s.a()).expect("repo");
+    let index = s.image.root.digest.clone();
+    let signature = runtime().block_on(legacy_signature(&client, &primary, &index));
+    let sig_tag = format!("sha256-{}.sig", index.hex());
+    let tags = ("INPUT_VERIFY-TAGS", "edge");
+    let since = s.primary.access_log().len();
+    let r = s.verify(&[tags]);
+    assert!(!r.success(), "{}", r.stdout());
+    let rep = report(&r);
+    assert_eq!(status(&rep, "edge", 1), "referrers-missing", "{rep}");
+    let missing = &rep["tags"][0]["registries"][1]["missing-referrers"][0];
+    assert_eq!(missing["digest"], signature.to_string(), "{rep}");
+    assert_eq!(missing["tag"], sig_tag.as_str(), "{rep}");
+    // Read by HEAD: no GET of the tag or of the signature.
+    let reads: Vec<String> = s.primary.access_log()[since..]
+        .iter()
+        .map(|(l, _)| l.clone())
+        .filter(|l| l.contains(&sig_tag) || l.contains(&signature.to_string()))
+        .collect();
+    assert_eq!(reads, [format!("HEAD /v2/app/manifests/{sig_tag}")]);
+    let r = s.verify(&[tags, ("INPUT_SYNC", "true")]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(report(&r)["sync"][0]["action"], "repaired");
+    let copied = s.secondary.skopeo_raw(&format!("app:{sig_tag}"));
+    assert_eq!(Digest::sha256(&copied), signature);
+}
