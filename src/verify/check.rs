@@ -17,13 +17,15 @@ pub struct Checked {
     pub referrer_reads: ReferrerReads,
 }
 
-/// The report of every selected tag across `repos` (the primary first).
+/// The report of every selected tag across `repos` (the primary first); `referrers`: their
+/// referrers are compared too.
 pub async fn check(
     client: &Client,
     repos: &[Repository],
     selection: &Selection,
+    referrers: bool,
 ) -> Result<Checked, VerifyError> {
-    let observation = gather(client, repos, selection).await?;
+    let observation = gather(client, repos, selection, referrers).await?;
     let referrer_reads = observation.referrer_reads.clone();
     let Some((primary_states, other_states)) = observation.states.split_first() else {
         return Ok(Checked::default());

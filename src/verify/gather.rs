@@ -58,11 +58,13 @@ pub struct Observation {
     pub referrer_reads: ReferrerReads,
 }
 
-/// Gathers the state of the selected tags in `repos` (the primary first).
+/// Gathers the state of the selected tags in `repos` (the primary first); with `referrers`
+/// (input `referrers`), their referrers too.
 pub async fn gather(
     client: &Client,
     repos: &[Repository],
     selection: &Selection,
+    referrers: bool,
 ) -> Result<Observation, GatherError> {
     let Some(primary) = repos.first() else {
         return Ok(Observation {
@@ -88,7 +90,10 @@ pub async fn gather(
     };
     let children = descendants(client, primary, indexes).await?;
     check_children(client, repos, &children, &mut states).await?;
-    let referrer_reads = gather_referrers(client, repos, &children, &mut states).await?;
+    let referrer_reads = match referrers {
+        true => gather_referrers(client, repos, &children, &mut states).await?,
+        false => ReferrerReads::default(),
+    };
     Ok(Observation {
         tags,
         states,

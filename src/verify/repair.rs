@@ -87,15 +87,18 @@ pub fn planned(plan: &SyncPlan, gathering: &Gathering) -> Vec<Step> {
 /// Runs each repair's publish plan (one engine pass per digest) and reads every step's action
 /// off its report.
 pub async fn execute(client: &Client, plan: &SyncPlan, gathering: &Gathering) -> Vec<Step> {
-    let mut reports: Vec<Result<Report, Arc<PublishError>>> = Vec::new();
+    // `None`: the image was not gathered (every planned image is).
+    let mut reports: Vec<Option<Result<Report, Arc<PublishError>>>> = Vec::new();
     for image in &plan.images {
         let report = match gathering.gathered.get(&image.repair.digest) {
-            Some(Ok(gathered)) => gathered
-                .execute(client, &image.plan)
-                .await
-                .map_err(Arc::new),
-            Some(Err(error)) => Err(error.clone()),
-            None => Err(Arc::new(PublishError::NoImages)),
+            Some(Ok(gathered)) => Some(
+                gathered
+                    .execute(client, &image.plan)
+                    .await
+                    .map_err(Arc::new),
+            ),
+            Some(Err(error)) => Some(Err(error.clone())),
+            None => None,
         };
         reports.push(report);
     }
@@ -107,9 +110,9 @@ pub async fn execute(client: &Client, plan: &SyncPlan, gathering: &Gathering) ->
                     primary: primary.clone(),
                     status: status.clone(),
                 },
-                (_, None) => Action::Failed(gathering.error(step.digest.as_ref())),
-                (_, Some(Err(error))) => Action::Failed(SyncFailure::Engine(error.clone())),
-                (what, Some(Ok(report))) => action_of(step, what, report),
+                (_, None | Some(None)) => Action::Failed(gathering.error(step.digest.as_ref())),
+                (_, Some(Some(Err(error)))) => Action::Failed(SyncFailure::Engine(error.clone())),
+                (what, Some(Some(Ok(report)))) => action_of(step, what, report),
             };
             done(step, action)
         })

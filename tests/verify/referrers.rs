@@ -321,6 +321,10 @@ fn a_legacy_cosign_tag_is_compared_by_head_and_copied_as_a_tag() {
         .filter(|l| l.contains(&sig_tag) || l.contains(&signature.to_string()))
         .collect();
     assert_eq!(reads, [format!("HEAD /v2/app/manifests/{sig_tag}")]);
+    // `referrers: false`: referrers are neither compared nor copied.
+    let r = s.verify(&[tags, ("INPUT_REFERRERS", "false")]);
+    assert!(r.success(), "{}", r.stdout());
+    assert_eq!(status(&report(&r), "edge", 1), "in-sync");
     let r = s.verify(&[tags, ("INPUT_SYNC", "true")]);
     assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
     assert_eq!(report(&r)["sync"][0]["action"], "repaired");
