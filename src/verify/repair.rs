@@ -166,3 +166,131 @@ fn done(step: &PlannedStep, action: Action) -> Step {
         action,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::TagKind;
+    use crate::publish::execute::TargetReport;
+    use crate::publish::outcome::{FailedStep, Failure};
+    use crate::registry::Repository;
+
+    fn repo() -> Repository {
+        Repository::parse("127.0.0.1:5000/b").unwrap()
+    }
+
+    fn step(what: StepPlan) -> PlannedStep {
+        PlannedStep {
+            tag: "latest".into(),
+            repo: repo(),
+            digest: Some(Digest::sha256(b"image")),
+            image: Some(0),
+            what,
+        }
+    }
+
+    fn report(outcome: Option<TagOutcome>, failures: Vec<Failure>) -> Report {
+        Report {
+            digest: Digest::sha256(b"image"),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            platforms: Vec::new(),
+            targets: vec![TargetReport {
+                repo: repo(),
+                uploaded_blobs: 0,
+                uploaded_bytes: 0,
+                mounted_blobs: 0,
+                present_blobs: 0,
+                manifests_put: 0,
+                tags: outcome
+                    .into_iter()
+                    .map(|o| ("latest".to_string(), TagKind::Rolling, o))
+                    .collect(),
+                image_present: true,
+                referrers: Default::default(),
+            }],
+            failures,
+            stopped: None,
+        }
+    }
+
+    fn failure() -> Failure {
+        Failure {
+            message: "127.0.0.1:5000/b: blob upload: HTTP 500".into(),
+            step: FailedStep::Blob,
+            transient: true,
+        }
+    }
+
+    #[test]
+    fn each_tag_outcome_reads_as_its_action() {
+        let push = StepPlan::Tag(TagDecision::Push);
+        let act =
+            |outcome, failures| action_of(&step(push.clone()), &push, &report(outcome, failures));
+        assert_eq!(act(Some(TagOutcome::Pushed), vec![]), Action::Repaired);
+        assert_eq!(act(Some(TagOutcome::Unchanged), vec![]), Action::Repaired);
+        let newer = TagOutcome::Settled {
+            digest: Digest::sha256(b"newer"),
+            version: Some("v2.0.0".into()),
+        };
+        assert_eq!(
+            act(Some(newer), vec![]),
+            Action::Held(Hold::PublishedMeanwhile {
+                newer: "v2.0.0".into()
+            })
+        );
+        assert_eq!(
+            act(Some(TagOutcome::Skipped), vec![failure()]),
+            Action::Failed(SyncFailure::Steps(vec![failure()]))
+        );
+        assert_eq!(act(None, vec![]), Action::Failed(SyncFailure::NotWritten));
+    }
+
+    #[test]
+    fn copying_parts_or_referrers_is_repaired_only_without_failures() {
+        let complete = StepPlan::Complete {
+            manifests: vec![Digest::sha256(b"child")],
+            blobs: Vec::new(),
+        };
+        let s = step(complete.clone());
+        assert_eq!(
+            action_of(&s, &complete, &report(None, vec![])),
+            Action::Repaired
+        );
+        assert_eq!(
+            action_of(&s, &complete, &report(None, vec![failure()])),
+            Action::Failed(SyncFailure::Steps(vec![failure()]))
+        );
+    }
+
+    #[test]
+    fn a_dry_run_reads_the_plan_and_names_an_image_it_could_not_read() {
+        let error = Arc::new(PublishError::NoImages);
+        let digest = Digest::sha256(b"image");
+        let gathering = Gathering {
+            gathered: BTreeMap::from([(digest.clone(), Err(error.clone()))]),
+        };
+        let mut unobserved = step(StepPlan::Unobserved);
+        unobserved.image = None;
+        let held = Hold::Unlisted;
+        let plan = SyncPlan {
+            images: Vec::new(),
+            steps: vec![
+                unobserved,
+                step(StepPlan::Tag(TagDecision::Held(held.clone()))),
+                step(StepPlan::Tag(TagDecision::Push)),
+            ],
+        };
+        let actions: Vec<Action> = planned(&plan, &gathering)
+            .into_iter()
+            .map(|s| s.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                Action::Failed(SyncFailure::Engine(error)),
+                Action::Held(held),
+                Action::Planned(StepPlan::Tag(TagDecision::Push)),
+            ]
+        );
+    }
+}
