@@ -8,7 +8,7 @@ use super::session::Session;
 use super::{Finished, log, warn};
 use crate::meta::Meta;
 use crate::publish::execute::Report;
-use crate::publish::plan::{Options, Plan};
+use crate::publish::plan::{Options, Plan, Refusals};
 use crate::publish::run::{self as publish_run, Outcome, PublishError};
 use crate::registry::{Repository, StopReason};
 use crate::report::commands::Untrusted;
@@ -70,6 +70,8 @@ fn publish(
         },
         referrers: inputs.referrers,
         referrer_types: &inputs.referrer_types,
+        recheck: &[],
+        refusals: Refusals::StopRun,
         dry_run: inputs.dry_run,
     };
     let outcome = match runtime.block_on(publish_run::publish(client, request)) {

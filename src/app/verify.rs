@@ -8,11 +8,14 @@ use super::{Finished, log};
 use crate::meta::Meta;
 use crate::publish::plan::Options;
 use crate::registry::Repository;
-use crate::report::commands::Untrusted;
+use crate::report::commands::{Untrusted, UntrustedMessage};
 use crate::report::outputs::Outputs;
-use crate::report::verify::{failed_summary, report_json, short, sync_line, verify_summary};
+use crate::report::verify::{
+    failed_summary, missing_referrer_lines, report_json, short, sync_line, verify_summary,
+};
 use crate::verify::check::check;
-use crate::verify::sync::{Step, sync};
+use crate::verify::repair;
+use crate::verify::sync::{Step, plan_sync};
 use crate::verify::tags::{Selection, select};
 use crate::verify::verdict::Verdict;
 use crate::verify::{TagReport, VerifyError};
@@ -59,30 +62,43 @@ fn checked(
     let (client, runtime) = (&session.client, &session.runtime);
     let inputs = &run.inputs;
     let selection = select(&inputs.verify_tags, &meta.tags);
-    let mut reports = runtime.block_on(check(client, &repos, &selection))?;
+    let mut checked = runtime.block_on(check(client, &repos, &selection, inputs.referrers))?;
     let mut steps: Option<Vec<Step>> = None;
-    if inputs.sync && reports.iter().any(TagReport::drift) {
-        log_reports(console, "before sync", &reports);
+    if inputs.sync && checked.reports.iter().any(TagReport::drift) {
+        log_reports(console, "before sync", &checked.reports);
         let options = Options {
             overwrite_releases: inputs.overwrite_releases,
         };
-        let done = runtime.block_on(sync(client, &reports, &options, inputs.dry_run));
+        let reports = &checked.reports;
+        let gathering = runtime.block_on(repair::gather(client, reports, inputs.referrers));
+        let plan = plan_sync(reports, &gathering.observations(), &options);
+        let done = if inputs.dry_run {
+            log(
+                console,
+                &UntrustedMessage(plan.to_string().trim_end()).to_string(),
+            );
+            repair::planned(&plan, &gathering)
+        } else {
+            runtime.block_on(repair::execute(client, &plan, &gathering))
+        };
         for s in &done {
             log(console, &sync_line(s));
         }
         if !inputs.dry_run {
-            reports = runtime.block_on(check(client, &repos, &selection))?;
+            checked = runtime.block_on(check(client, &repos, &selection, inputs.referrers))?;
         }
         steps = Some(done);
     } else if inputs.sync {
         steps = Some(Vec::new());
     }
-    log_reports(console, "verify", &reports);
-    let verdict = Verdict::of(&reports);
+    let reports = &checked.reports;
+    log_reports(console, "verify", reports);
+    let verdict = Verdict::of(reports);
     let mut outputs = Outputs::new();
     outputs.set("in-sync", if verdict.in_sync() { "true" } else { "false" });
-    outputs.set("report", report_json(&reports, steps.as_deref()));
-    let summary = verify_summary(&reports, steps.as_deref());
+    let reads = &checked.referrer_reads;
+    outputs.set("report", report_json(reports, steps.as_deref(), reads));
+    let summary = verify_summary(reports, steps.as_deref(), reads);
     let failure = verdict.failure(
         matches!(selection, Selection::Listed(_)),
         inputs.fail_on_drift,
@@ -108,6 +124,9 @@ fn log_reports(console: &mut dyn Write, stage: &str, reports: &[TagReport]) {
                     f.status
                 ),
             );
+            for line in missing_referrer_lines(f) {
+                log(console, &format!("{stage}:   {line}"));
+            }
         }
     }
 }

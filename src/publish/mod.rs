@@ -7,6 +7,7 @@ pub mod execute;
 pub mod observe;
 pub mod outcome;
 pub mod plan;
+pub mod reason;
 pub mod referrers;
 pub mod rolling;
 pub mod run;

@@ -1,6 +1,7 @@
 //! What publishing did: each tag's outcome, and each step that did not complete with whether
 //! running again can get past it.
 
+use super::reason::{Hold, Refusal};
 use crate::registry::Digest;
 use crate::registry::retry::is_retryable_status;
 use std::fmt;
@@ -21,8 +22,10 @@ pub enum TagOutcome {
         digest: Digest,
         version: Option<String>,
     },
-    Held(String),
-    Refused(String),
+    /// Not moved, by design: a newer version holds this rolling tag.
+    Held(Hold),
+    /// Not written: a release tag would change.
+    Refused(Refusal),
     /// Not written because an earlier step failed.
     Skipped,
 }
@@ -157,8 +160,11 @@ mod tests {
 
     #[test]
     fn tag_outcomes_read_as_words() {
-        let held =
-            TagOutcome::Held("`v0.2.0` is a newer release, so `v0` stays where it is".into());
+        let held = TagOutcome::Held(Hold::Newer {
+            tag: "v0".into(),
+            newer: "v0.2.0".into(),
+            release: true,
+        });
         assert_eq!(
             held.to_string(),
             "held: `v0.2.0` is a newer release, so `v0` stays where it is"
@@ -168,9 +174,20 @@ mod tests {
             TagOutcome::Unchanged.to_string(),
             "unchanged (already there)"
         );
+        let refusal = Refusal {
+            tag: "v1.0.0".into(),
+            existing: Digest::sha256(b"a"),
+        };
         assert_eq!(
-            TagOutcome::Refused("why".into()).to_string(),
-            "refused: why"
+            TagOutcome::Refused(refusal.clone()).to_string(),
+            format!("refused: {refusal}")
+        );
+        assert_eq!(
+            refusal.to_string(),
+            format!(
+                "release tags are immutable and `v1.0.0` already points at {}; publish a new version, or set `overwrite-releases: true`",
+                Digest::sha256(b"a")
+            )
         );
         assert_eq!(
             TagOutcome::Skipped.to_string(),

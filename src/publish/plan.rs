@@ -14,12 +14,11 @@
 //! | floating tag (`main-abc1234`), absent or elsewhere | push                                   |
 //! | floating tag already on the image | unchanged                                               |
 
+pub use super::reason::{Hold, Refusal};
 use super::rolling::{self, VersionForms};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::{Digest, Repository};
-use crate::size::human_bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 
 pub use crate::oci::Descriptor;
 
@@ -77,10 +76,20 @@ pub enum TagDecision {
     /// onto an image the repository holds).
     Move(Digest),
     Unchanged,
-    /// Not published, and the run fails: a release tag would change.
-    Refused(String),
+    /// Not published: a release tag would change (see [`Refusals`] for what else stops).
+    Refused(Refusal),
     /// Not moved, by design: a newer version holds this rolling tag.
-    Held(String),
+    Held(Hold),
+}
+
+/// What a refused tag stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Refusals {
+    /// The whole run, before its first write (publish: all or nothing).
+    #[default]
+    StopRun,
+    /// That tag alone; everything else is written (verify's sync repairs what it may).
+    PerTag,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +133,8 @@ pub struct Plan {
     pub targets: Vec<TargetPlan>,
     /// The forms this run's version tags take, for reading versions back after writing.
     pub forms: VersionForms,
+    /// What a refused tag stops.
+    pub refusals: Refusals,
 }
 
 impl Plan {
@@ -241,6 +252,7 @@ pub fn plan(
         platforms: content.platforms.clone(),
         targets: plans,
         forms,
+        refusals: Refusals::StopRun,
     }
 }
 
@@ -263,9 +275,10 @@ fn decide_tag(
             None => TagDecision::Push,
             Some(existing) if existing == root => TagDecision::Unchanged,
             Some(existing) if options.overwrite_releases => TagDecision::Replace(existing.clone()),
-            Some(existing) => TagDecision::Refused(format!(
-                "release tags are immutable and `{name}` already points at {existing}; publish a new version, or set `overwrite-releases: true`"
-            )),
+            Some(existing) => TagDecision::Refused(Refusal {
+                tag: name.clone(),
+                existing: existing.clone(),
+            }),
         },
         TagKind::Rolling => {
             match rolling::decide(&name, tag.version.as_deref(), observed.tags.as_ref(), forms) {
@@ -284,130 +297,8 @@ fn decide_tag(
     }
 }
 
-fn short(digest: &Digest) -> String {
-    let text = digest.to_string();
-    text.chars().take(19).collect()
-}
-
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "publish {} ({}; {})",
-            self.root.digest,
-            self.root.media_type,
-            if self.platforms.is_empty() {
-                "single image".to_string()
-            } else {
-                self.platforms.join(", ")
-            }
-        )?;
-        // A refused run stops before its first write, on every target: the plan then shows the
-        // refusal and the tags, and no blob or manifest a real run would never send.
-        let refusing: Vec<&TargetPlan> = self
-            .targets
-            .iter()
-            .filter(|t| {
-                t.tags
-                    .iter()
-                    .any(|tag| matches!(tag.decision, TagDecision::Refused(_)))
-            })
-            .collect();
-        if !refusing.is_empty() {
-            writeln!(
-                f,
-                "REFUSED: a real run stops before its first write; nothing is sent to any target"
-            )?;
-            for target in &self.targets {
-                writeln!(f, "{}", target.repo)?;
-                if refusing.iter().any(|r| r.repo == target.repo) {
-                    writeln!(
-                        f,
-                        "  refused  nothing is written here: a tag below is refused"
-                    )?;
-                } else {
-                    let names: Vec<String> = refusing.iter().map(|r| r.repo.to_string()).collect();
-                    writeln!(
-                        f,
-                        "  refused  nothing is written here: the run is refused on {}",
-                        names.join(", ")
-                    )?;
-                }
-                for tag in &target.tags {
-                    let what = match &tag.decision {
-                        TagDecision::Refused(why) => format!("REFUSED: {why}"),
-                        TagDecision::Unchanged => "unchanged".to_string(),
-                        TagDecision::Held(why) => format!("held: {why}"),
-                        TagDecision::Push | TagDecision::Replace(_) | TagDecision::Move(_) => {
-                            "not written: the run is refused".to_string()
-                        }
-                    };
-                    write_tag(f, tag, &what)?;
-                }
-            }
-            return Ok(());
-        }
-        for target in &self.targets {
-            writeln!(f, "{}", target.repo)?;
-            if target.image_present {
-                writeln!(f, "  image    already there: nothing of it is sent")?;
-            }
-            for (blob, step) in &target.blobs {
-                let what = match step {
-                    BlobStep::Present => "present".to_string(),
-                    BlobStep::Mount { from } => format!("mount from {}", from.repository),
-                    BlobStep::Upload => "upload".to_string(),
-                };
-                writeln!(
-                    f,
-                    "  blob     {} {:>10}  {what}",
-                    short(&blob.digest),
-                    human_bytes(blob.size)
-                )?;
-            }
-            for (manifest, step) in &target.manifests {
-                let what = if *step == ManifestStep::Put {
-                    "put"
-                } else {
-                    "present"
-                };
-                writeln!(
-                    f,
-                    "  manifest {} {:>10}  {what}",
-                    short(&manifest.digest),
-                    human_bytes(manifest.size)
-                )?;
-            }
-            if target.root_by_digest {
-                writeln!(f, "  root     {}  put by digest", short(&self.root.digest))?;
-            }
-            write!(f, "{}", target.referrers)?;
-            for tag in &target.tags {
-                let what = match &tag.decision {
-                    TagDecision::Push => "push".to_string(),
-                    TagDecision::Replace(was) => format!("replace (was {was})"),
-                    TagDecision::Move(was) => format!("move (was {was})"),
-                    TagDecision::Unchanged => "unchanged".to_string(),
-                    TagDecision::Refused(why) => format!("REFUSED: {why}"),
-                    TagDecision::Held(why) => format!("held: {why}"),
-                };
-                write_tag(f, tag, &what)?;
-            }
-            writeln!(f, "  upload {}", human_bytes(target.bytes_to_upload()))?;
-        }
-        Ok(())
-    }
-}
-
-/// One tag line of the dry-run text.
-fn write_tag(f: &mut fmt::Formatter<'_>, tag: &TagPlan, what: &str) -> fmt::Result {
-    writeln!(
-        f,
-        "  tag      {:<24} {:<8}  {what}",
-        tag.name,
-        tag.kind.to_string()
-    )
-}
+#[path = "plan_text.rs"]
+mod text;
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]

@@ -15,6 +15,7 @@
 //! sees every version written before, and its read-back puts the tag on the newest of them.
 
 use super::plan::TagDecision;
+use super::reason::Hold;
 use crate::meta::version::{VersionKey, parse_semver};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::Digest;
@@ -144,24 +145,17 @@ pub fn decide(
         return TagDecision::Push; // a run that publishes no version simply sets its tags
     };
     if ours.is_prerelease() {
-        return TagDecision::Held("pre-releases never move rolling tags".into());
+        return TagDecision::Held(Hold::PreRelease);
     }
     let Some(existing) = existing else {
-        return TagDecision::Held(
-            "the repository's tags could not be listed, so a newer version cannot be ruled out"
-                .into(),
-        );
+        return TagDecision::Held(Hold::Unlisted);
     };
     match forms.newer(name, &ours, existing).first() {
-        Some((tag, _)) => {
-            let what = match forms.is_release(tag) {
-                true => "release",
-                false => "version",
-            };
-            TagDecision::Held(format!(
-                "`{tag}` is a newer {what}, so `{name}` stays where it is"
-            ))
-        }
+        Some((tag, _)) => TagDecision::Held(Hold::Newer {
+            tag: name.to_string(),
+            newer: tag.to_string(),
+            release: forms.is_release(tag),
+        }),
         None => TagDecision::Push,
     }
 }

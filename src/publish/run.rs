@@ -3,8 +3,8 @@
 
 use super::execute::{Report, SourceContent, execute_with};
 use super::observe::{authorize, has_root, observe};
-use super::plan::{Content, Descriptor, Options, Plan, plan};
-use super::referrers::{self, DiscoverError, ReferrerContent};
+use super::plan::{Content, Descriptor, Observed, Options, Plan, Refusals, plan};
+use super::referrers::{self, DiscoverError, Held, ReferrerContent};
 use crate::meta::ComputedTag;
 use crate::oci::referrer::Referrers;
 use crate::oci::{GraphError, ImageGraph, Node};
@@ -27,7 +27,69 @@ pub struct Request<'a> {
     /// The artifact types of the image's referrers to copy, all when empty (input
     /// `referrer-types`; see `referrers::discover`).
     pub referrer_types: &'a [String],
+    /// Targets that hold the root but may lack some of what it lists: every manifest and blob
+    /// is checked there instead of trusting the root (verify's sync of an `incomplete` image).
+    pub recheck: &'a [Repository],
+    /// What a refused tag stops: the run (publish) or the tag (verify's sync).
+    pub refusals: Refusals,
     pub dry_run: bool,
+}
+
+/// Everything the planner needs, as read from the source and the targets (pure data: a plan
+/// is a function of it).
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub content: Content,
+    /// Each target (in `images` order) and what it holds of the image and its tags.
+    pub targets: Vec<(Repository, Observed)>,
+    /// The image's referrers in the source.
+    pub found: Referrers,
+    /// What each target holds of them, in `targets` order.
+    pub held: Vec<Held>,
+}
+
+impl Observation {
+    /// The publish plan for `tags`: the image's steps, then the referrers' on every target.
+    pub fn plan(&self, tags: &[ComputedTag], options: &Options, refusals: Refusals) -> Plan {
+        let mut planned = plan(&self.content, &self.targets, tags, options);
+        planned.refusals = refusals;
+        if self.found.is_empty() {
+            return planned;
+        }
+        for (target, held) in planned.targets.iter_mut().zip(&self.held) {
+            let image_blobs = target.blobs.iter().map(|(b, _)| b.digest.clone()).collect();
+            let source_repo = self.content.source_repo.as_ref();
+            target.referrers =
+                referrers::plan(&self.found, held, &target.repo, source_repo, &image_blobs);
+        }
+        planned
+    }
+}
+
+/// The source opened and read, and what the targets hold: [`Observation`] plus the bytes the
+/// executor sends.
+pub struct Gathered {
+    pub source: Source,
+    /// The image's graph; `None` when every target holds the image (nothing of it is sent).
+    pub graph: Option<ImageGraph>,
+    pub observation: Observation,
+}
+
+impl Gathered {
+    /// Carries `plan` (made from [`Gathered::observation`]) out.
+    pub async fn execute(&self, client: &Client, plan: &Plan) -> Result<Report, PublishError> {
+        let content = &self.observation.content;
+        let found = &self.observation.found;
+        execute_from(
+            client,
+            plan,
+            &self.source,
+            content,
+            self.graph.as_ref(),
+            found,
+        )
+        .await
+    }
 }
 
 pub enum Outcome {
@@ -75,7 +137,27 @@ impl From<crate::registry::Error> for PublishError {
     }
 }
 
+/// Publishes `request`: gather, plan, then the plan (dry run) or its execution. With
+/// [`Refusals::StopRun`] a refused tag fails the run before its first write.
 pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, PublishError> {
+    let gathered = gather(client, &request).await?;
+    let plan = gathered
+        .observation
+        .plan(request.tags, &request.options, request.refusals);
+    if request.dry_run {
+        return Ok(Outcome::Planned(plan));
+    }
+    let refusals = plan.refusals();
+    if request.refusals == Refusals::StopRun && !refusals.is_empty() {
+        return Err(PublishError::Refused(refusals));
+    }
+    Ok(Outcome::Published(gathered.execute(client, &plan).await?))
+}
+
+/// The read-only half of a publish: opens the source, authorizes every target, reads the
+/// graph unless every target holds the image, observes the targets and, with
+/// `request.referrers`, finds the referrers and what each target holds of them.
+pub async fn gather(client: &Client, request: &Request<'_>) -> Result<Gathered, PublishError> {
     if request.targets.is_empty() {
         return Err(PublishError::NoImages);
     }
@@ -101,7 +183,13 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
     .await?;
     authorize(client, source_repo.as_ref(), &targets, on_source_registry).await?;
     let root = source.root();
-    let present = try_join_all(targets.iter().map(|t| has_root(client, &root.digest, t))).await?;
+    let present = try_join_all(targets.iter().map(|t| async {
+        match request.recheck.contains(t) {
+            true => Ok(false),
+            false => has_root(client, &root.digest, t).await,
+        }
+    }))
+    .await?;
     // Every target already holds the image: its children and blobs need not even be read.
     let graph = if present.iter().all(|p| *p) {
         None
@@ -119,27 +207,45 @@ pub async fn publish(client: &Client, request: Request<'_>) -> Result<Outcome, P
             .map(|(t, p)| observe(client, &content, t, request.tags, *p)),
     )
     .await?;
-    let pairs: Vec<(Repository, _)> = targets.into_iter().zip(observed).collect();
-    let mut plan = plan(&content, &pairs, request.tags, &request.options);
-    let found = match request.referrers {
+    let (found, held) = match request.referrers {
         true => {
             let subjects = subjects_of(graph.as_ref(), root)?;
-            referrers::discover(client, &source, subjects, request.referrer_types).await?
+            find_referrers(client, &source, subjects, &targets, request.referrer_types).await?
         }
-        false => Referrers::default(),
+        false => (Referrers::default(), Vec::new()),
     };
-    if !found.is_empty() {
-        plan_referrers(client, &found, &content, &mut plan).await?;
+    let observation = Observation {
+        content,
+        targets: targets.into_iter().zip(observed).collect(),
+        found,
+        held,
+    };
+    Ok(Gathered {
+        source,
+        graph,
+        observation,
+    })
+}
+
+/// The referrers of `subjects` in `source`, and what each target holds of them.
+async fn find_referrers(
+    client: &Client,
+    source: &Source,
+    subjects: Vec<Digest>,
+    targets: &[Repository],
+    artifact_types: &[String],
+) -> Result<(Referrers, Vec<Held>), PublishError> {
+    let found = referrers::discover(client, source, subjects, artifact_types).await?;
+    if found.is_empty() {
+        return Ok((found, Vec::new()));
     }
-    if request.dry_run {
-        return Ok(Outcome::Planned(plan));
-    }
-    let refusals = plan.refusals();
-    if !refusals.is_empty() {
-        return Err(PublishError::Refused(refusals));
-    }
-    let report = execute_from(client, &plan, &source, &content, graph.as_ref(), &found).await?;
-    Ok(Outcome::Published(report))
+    let held = try_join_all(
+        targets
+            .iter()
+            .map(|t| referrers::observe(client, &found, t)),
+    )
+    .await?;
+    Ok((found, held))
 }
 
 /// The subjects whose referrers travel with the image: every manifest of its graph, or, when
@@ -160,27 +266,6 @@ fn subjects_of(
     Ok(std::iter::once(root.manifest.digest.clone())
         .chain(children)
         .collect())
-}
-
-/// Observes what each target holds of `found` and plans its referrer steps.
-async fn plan_referrers(
-    client: &Client,
-    found: &Referrers,
-    content: &Content,
-    plan: &mut Plan,
-) -> Result<(), PublishError> {
-    let held = try_join_all(
-        plan.targets
-            .iter()
-            .map(|t| referrers::observe(client, found, &t.repo)),
-    )
-    .await?;
-    for (target, held) in plan.targets.iter_mut().zip(held) {
-        let image_blobs = target.blobs.iter().map(|(b, _)| b.digest.clone()).collect();
-        let source_repo = content.source_repo.as_ref();
-        target.referrers = referrers::plan(found, &held, &target.repo, source_repo, &image_blobs);
-    }
-    Ok(())
 }
 
 /// Executes `plan` with the image's own bytes: its manifests as read (the root alone when

@@ -3,7 +3,7 @@
 use super::*;
 use crate::meta::TagKind;
 use crate::publish::execute::{FailedStep, TargetReport};
-use crate::publish::plan::{Descriptor, TagDecision, TagPlan, TargetPlan};
+use crate::publish::plan::{Descriptor, Hold, Refusal, TagDecision, TagPlan, TargetPlan};
 use crate::registry::{Digest, Repository};
 
 fn report() -> Report {
@@ -25,9 +25,11 @@ fn report() -> Report {
                 (
                     "latest".into(),
                     TagKind::Rolling,
-                    TagOutcome::Held(
-                        "`v1.3.0` is a newer release, so `latest` stays where it is".into(),
-                    ),
+                    TagOutcome::Held(Hold::Newer {
+                        tag: "latest".into(),
+                        newer: "v1.3.0".into(),
+                        release: true,
+                    }),
                 ),
             ],
         }],
@@ -261,6 +263,7 @@ fn plan(tags: Vec<TagPlan>) -> Plan {
             referrers: Default::default(),
         }],
         forms: Default::default(),
+        refusals: Default::default(),
     }
 }
 
@@ -269,13 +272,16 @@ fn a_dry_run_summary_says_what_a_real_run_would_refuse() {
     let refused = TagPlan {
         name: "v1.2.3".into(),
         kind: TagKind::Release,
-        decision: TagDecision::Refused("release tags are immutable".into()),
+        decision: TagDecision::Refused(Refusal {
+            tag: "v1.2.3".into(),
+            existing: Digest::sha256(b"other"),
+        }),
         version: None,
     };
     let md = plan_summary(&plan(vec![refused]));
     assert!(md.contains("dry run: nothing was written"), "{md}");
     assert!(
-        md.contains("**A real run would be refused** (nothing would be written):\n\n- ghcr.io/octo/app:v1.2.3: release tags are immutable\n"),
+        md.contains(&format!("**A real run would be refused** (nothing would be written):\n\n- ghcr.io/octo/app:v1.2.3: release tags are immutable and \\`v1.2.3\\` already points at {}; publish a new version, or set \\`overwrite-releases: true\\`\n", Digest::sha256(b"other"))),
         "{md}"
     );
     let pushed = TagPlan {

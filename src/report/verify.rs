@@ -2,10 +2,12 @@
 //! step summary (a tag x registry table, drift in bold). Renders into strings; the shell writes.
 
 use super::summary::{cell, code_block, code_span};
+use crate::publish::outcome::failure_lines;
 use crate::registry::Digest;
 use crate::report::commands::Untrusted;
-use crate::verify::sync::Step;
-use crate::verify::{Finding, Status, TagReport};
+use crate::verify::referrers::ReferrerReads;
+use crate::verify::sync::{Action, Step, StepPlan, SyncFailure};
+use crate::verify::{Finding, Referrer, Status, TagReport};
 use serde_json::{Value, json};
 
 /// The step summary of a verify that could not compare the registries: the error and its hint.
@@ -17,9 +19,11 @@ pub fn failed_summary(error_lines: &[String]) -> String {
 }
 
 /// The `report` output: `{"in-sync", "tags": [{"tag", "kind", "registries": [{"image", "digest",
-/// "status", "missing"?}]}], "sync": [{"tag", "image", "digest", "action", "reason"?}]}`. `sync`
-/// is absent when sync did not run; `tags` is the final state (after sync, re-verified).
-pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>) -> String {
+/// "status", "missing"?, "missing-referrers"?}]}], "sync": [{"tag", "image", "digest", "action",
+/// "reason"?}], "referrer-reads"?: {"<registry>": n}}`. `sync` is absent when sync did not run;
+/// `tags` is the final state (after sync, re-verified); `referrer-reads` counts the requests
+/// the referrer comparison sent (absent when it sent none).
+pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>, reads: &ReferrerReads) -> String {
     let tags: Vec<Value> = reports
         .iter()
         .map(|r| {
@@ -44,7 +48,7 @@ pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>) -> String {
                     "digest": s.digest.as_ref().map(Digest::to_string),
                     "action": s.action.name(),
                 });
-                if let (Some(reason), Some(m)) = (s.action.reason(), v.as_object_mut()) {
+                if let (Some(reason), Some(m)) = (reason(s), v.as_object_mut()) {
                     m.insert("reason".into(), Value::from(reason));
                 }
                 v
@@ -52,7 +56,54 @@ pub fn report_json(reports: &[TagReport], steps: Option<&[Step]>) -> String {
             .collect();
         map.insert("sync".into(), Value::from(steps));
     }
+    if let (false, Some(map)) = (reads.0.is_empty(), doc.as_object_mut()) {
+        map.insert("referrer-reads".into(), json!(reads.0));
+    }
     doc.to_string()
+}
+
+fn referrer_json(r: &Referrer) -> Value {
+    let mut v = json!({
+        "subject": r.subject.to_string(),
+        "digest": r.digest.to_string(),
+    });
+    if let Some(m) = v.as_object_mut() {
+        if let Some(t) = &r.artifact_type {
+            m.insert("artifactType".into(), Value::from(t.as_str()));
+        }
+        if let Some(t) = &r.tag {
+            m.insert("tag".into(), Value::from(t.as_str()));
+        }
+    }
+    v
+}
+
+/// What a referrer is, in words: its `artifactType`, else the legacy tag that carries it.
+fn referrer_kind(r: &Referrer) -> String {
+    match (&r.artifact_type, &r.tag) {
+        (Some(t), _) => t.clone(),
+        (None, Some(tag)) => format!("tag {tag}"),
+        (None, None) => "referrer".to_string(),
+    }
+}
+
+/// One log line per referrer a registry lacks: `missing referrer <artifactType> <digest> of
+/// <subject>`, registry-supplied text neutralised.
+pub fn missing_referrer_lines(f: &Finding) -> Vec<String> {
+    let Status::ReferrersMissing { missing } = &f.status else {
+        return Vec::new();
+    };
+    missing
+        .iter()
+        .map(|r| {
+            format!(
+                "missing referrer {} {} of {}",
+                Untrusted(&referrer_kind(r)),
+                r.digest,
+                short(&r.subject)
+            )
+        })
+        .collect()
 }
 
 fn finding_json(f: &Finding) -> Value {
@@ -64,6 +115,10 @@ fn finding_json(f: &Finding) -> Value {
     if let (Status::Incomplete { missing }, Some(m)) = (&f.status, v.as_object_mut()) {
         let missing: Vec<String> = missing.iter().map(Digest::to_string).collect();
         m.insert("missing".into(), Value::from(missing));
+    }
+    if let (Status::ReferrersMissing { missing }, Some(m)) = (&f.status, v.as_object_mut()) {
+        let missing: Vec<Value> = missing.iter().map(referrer_json).collect();
+        m.insert("missing-referrers".into(), Value::from(missing));
     }
     v
 }
@@ -103,8 +158,13 @@ fn headline(reports: &[TagReport]) -> String {
     line + "\n"
 }
 
-/// The step summary: one row per tag, one column per registry (the primary first).
-pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
+/// The step summary: one row per tag, one column per registry (the primary first), then the
+/// referrers each registry lacks, what sync did and the referrer comparison's reads.
+pub fn verify_summary(
+    reports: &[TagReport],
+    steps: Option<&[Step]>,
+    reads: &ReferrerReads,
+) -> String {
     let mut out = String::from("\n### Verify\n\n");
     out.push_str(&headline(reports));
     if let Some(first) = reports.first() {
@@ -136,6 +196,9 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
                     Status::Incomplete { missing } => {
                         format!("**incomplete** ({} missing)", missing.len())
                     }
+                    Status::ReferrersMissing { missing } => {
+                        format!("**referrers-missing** ({} missing)", missing.len())
+                    }
                     other => format!("**{other}**"),
                 };
                 out.push_str(&format!(" {digest} {status} |"));
@@ -143,16 +206,15 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&missing_referrers_section(reports));
     if let Some(steps) = steps {
         out.push_str("\n#### Sync\n\n");
         if steps.is_empty() {
             out.push_str("Nothing to repair.\n");
         }
         for s in steps {
-            let reason = s
-                .action
-                .reason()
-                .map(|r| format!(": {}", code_span(r)))
+            let reason = reason(s)
+                .map(|r| format!(": {}", code_span(&r)))
                 .unwrap_or_default();
             out.push_str(&format!(
                 "- {} in {}: **{}**{reason}\n",
@@ -162,7 +224,53 @@ pub fn verify_summary(reports: &[TagReport], steps: Option<&[Step]>) -> String {
             ));
         }
     }
+    out.push_str(&reads_line(reads));
     out
+}
+
+/// `#### Missing referrers`: each referrer a registry lacks, by tag and registry (empty when
+/// none is missing).
+fn missing_referrers_section(reports: &[TagReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for f in &r.findings {
+            let Status::ReferrersMissing { missing } = &f.status else {
+                continue;
+            };
+            for m in missing {
+                out.push_str(&format!(
+                    "- {} in {}: {} {} (referrer of {})\n",
+                    code_span(&r.tag.name),
+                    code_span(&f.repo.to_string()),
+                    code_span(&referrer_kind(m)),
+                    code_span(&m.digest.to_string()),
+                    code_span(&short(&m.subject))
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("\n#### Missing referrers\n\n{out}")
+}
+
+/// `Referrers compared with 4 reads (127.0.0.1:5000: 2, ...)`, when the comparison sent any.
+fn reads_line(reads: &ReferrerReads) -> String {
+    let total: u64 = reads.0.values().sum();
+    if total == 0 {
+        return String::new();
+    }
+    let each: Vec<String> = reads
+        .0
+        .iter()
+        .map(|(registry, n)| format!("{}: {n}", code_span(registry)))
+        .collect();
+    format!(
+        "\nReferrers compared with {total} extra read{} ({}).\n",
+        if total == 1 { "" } else { "s" },
+        each.join(", ")
+    )
 }
 
 /// `sync <tag> -> <image>: <action>[ <reason>]`.
@@ -173,155 +281,71 @@ pub fn sync_line(step: &Step) -> String {
         step.repo,
         step.action.name()
     );
-    if let Some(reason) = step.action.reason() {
-        line.push_str(&format!(" {}", Untrusted(reason)));
+    if let Some(reason) = reason(step) {
+        line.push_str(&format!(" {}", Untrusted(&reason)));
     }
     line
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::meta::TagKind;
-    use crate::registry::Repository;
-    use crate::verify::sync::Action;
-    use crate::verify::tags::VerifyTag;
-
-    fn repo(registry: &str) -> Repository {
-        Repository {
-            registry: registry.into(),
-            repository: "octo/app".into(),
+/// Why a step did what it did, in words: `push`, `held: ...`'s reason, the failures; `None`
+/// for a repair.
+pub fn reason(step: &Step) -> Option<String> {
+    Some(match &step.action {
+        Action::Repaired => return None,
+        Action::Planned(what) => planned(what),
+        Action::Held(why) => why.to_string(),
+        Action::Refused(why) => why.to_string(),
+        Action::Failed(SyncFailure::Steps(failures)) => failure_lines(failures).join("; "),
+        Action::Failed(SyncFailure::Engine(error)) => error.to_string(),
+        Action::Failed(SyncFailure::Unplanned) => {
+            "the engine planned nothing for this tag".to_string()
         }
-    }
+        Action::Failed(SyncFailure::NotWritten) => "the engine did not write the tag".to_string(),
+        Action::Skipped { primary, status } => format!(
+            "`{}` is {status} in the primary `{primary}`, so there is nothing to copy",
+            step.tag
+        ),
+    })
+}
 
-    fn finding(registry: &str, d: Option<u8>, status: Status) -> Finding {
-        Finding {
-            repo: repo(registry),
-            digest: d.map(|n| Digest::sha256(&[n])),
-            status,
+/// A planned step in words: the engine's decision, or what it copies.
+fn planned(what: &StepPlan) -> String {
+    match what {
+        StepPlan::Tag(decision) => decision.to_string(),
+        StepPlan::Complete { manifests, blobs } => {
+            let listed: Vec<String> = manifests.iter().chain(blobs).map(short).collect();
+            format!(
+                "copy {} missing manifest{} and {} blob{}: {}",
+                manifests.len(),
+                if manifests.len() == 1 { "" } else { "s" },
+                blobs.len(),
+                if blobs.len() == 1 { "" } else { "s" },
+                listed.join(", ")
+            )
         }
-    }
-
-    fn reports() -> Vec<TagReport> {
-        let tag = |name: &str, kind| VerifyTag {
-            name: name.into(),
-            kind,
-            version: None,
-        };
-        vec![
-            TagReport {
-                tag: tag("v1.2.3", TagKind::Release),
-                findings: vec![
-                    finding("ghcr.io", Some(1), Status::InSync),
-                    finding("docker.io", Some(2), Status::Different),
-                ],
-            },
-            TagReport {
-                tag: tag("edge", TagKind::Floating),
-                findings: vec![
-                    finding("ghcr.io", Some(1), Status::InSync),
-                    finding(
-                        "docker.io",
-                        Some(1),
-                        Status::Incomplete {
-                            missing: vec![Digest::sha256(&[9])],
-                        },
-                    ),
-                ],
-            },
-            TagReport {
-                tag: tag("x|`y`", TagKind::Floating),
-                findings: vec![
-                    finding("ghcr.io", Some(1), Status::InSync),
-                    finding("docker.io", None, Status::Missing),
-                ],
-            },
-        ]
-    }
-
-    fn steps() -> Vec<Step> {
-        vec![
-            Step {
-                tag: "v1.2.3".into(),
-                repo: repo("docker.io"),
-                digest: Some(Digest::sha256(&[1])),
-                action: Action::Refused("release tags are immutable".into()),
-            },
-            Step {
-                tag: "edge".into(),
-                repo: repo("docker.io"),
-                digest: Some(Digest::sha256(&[1])),
-                action: Action::Repaired,
-            },
-        ]
-    }
-
-    #[test]
-    fn summary_table_highlights_drift() {
-        insta::assert_snapshot!(verify_summary(&reports(), Some(&steps())));
-    }
-
-    #[test]
-    fn headline_counts_in_words() {
-        let all = reports();
-        let in_sync = |r: &TagReport| TagReport {
-            tag: r.tag.clone(),
-            findings: vec![finding("ghcr.io", Some(1), Status::InSync)],
-        };
-        let gone = |r: &TagReport| TagReport {
-            tag: r.tag.clone(),
-            findings: vec![
-                finding("ghcr.io", None, Status::Missing),
-                finding("docker.io", None, Status::Missing),
-            ],
-        };
-        assert_eq!(headline(&[]), "No tags to verify.\n");
-        assert_eq!(headline(&[in_sync(&all[0])]), "The tag is in sync.\n");
-        assert_eq!(
-            headline(&[in_sync(&all[0]), in_sync(&all[1])]),
-            "All 2 tags are in sync.\n"
-        );
-        assert_eq!(headline(&all[..1]), "**1 of 1 tag drifts.**\n");
-        assert_eq!(
-            headline(&[all[0].clone(), in_sync(&all[1])]),
-            "**1 of 2 tags drifts.**\n"
-        );
-        assert_eq!(headline(&all), "**3 of 3 tags drift.**\n");
-        assert_eq!(
-            headline(&[gone(&all[0])]),
-            "**1 of 1 tag is missing from every registry.**\n"
-        );
-        assert_eq!(
-            headline(&[all[0].clone(), gone(&all[1]), gone(&all[2])]),
-            "**1 of 3 tags drifts.** **2 of 3 tags are missing from every registry.**\n"
-        );
-    }
-
-    #[test]
-    fn report_is_json_with_every_finding() {
-        let json: Value =
-            serde_json::from_str(&report_json(&reports(), Some(&steps()))).expect("valid JSON");
-        insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap_or_default());
-        let none: Value = serde_json::from_str(&report_json(&[], None)).expect("valid JSON");
-        assert_eq!(none, serde_json::json!({"in-sync": true, "tags": []}));
-    }
-
-    /// `sync v0.2 -> ...: repaired` ends where its words end.
-    #[test]
-    fn sync_lines_have_no_trailing_space() {
-        let step = |action| Step {
-            tag: "v0.2".into(),
-            repo: Repository::parse("127.0.0.1:5000/b").unwrap(),
-            digest: None,
-            action,
-        };
-        assert_eq!(
-            sync_line(&step(Action::Repaired)),
-            "sync v0.2 -> 127.0.0.1:5000/b: repaired"
-        );
-        assert_eq!(
-            sync_line(&step(Action::Held("a newer release holds it".into()))),
-            "sync v0.2 -> 127.0.0.1:5000/b: held a newer release holds it"
-        );
+        StepPlan::Referrers {
+            copy,
+            tags,
+            indexes,
+        } => {
+            let listed: Vec<String> = copy.iter().map(short).collect();
+            format!(
+                "copy {} missing referrer{} ({}), push {} legacy tag{}, update {} fallback index{}",
+                copy.len(),
+                if copy.len() == 1 { "" } else { "s" },
+                listed.join(", "),
+                tags.len(),
+                if tags.len() == 1 { "" } else { "s" },
+                indexes.len(),
+                if indexes.len() == 1 { "" } else { "es" }
+            )
+        }
+        StepPlan::Skipped { status, .. } => format!("skipped: the primary is {status}"),
+        StepPlan::Unobserved => "the image could not be read".to_string(),
+        StepPlan::Unplanned => "the engine planned nothing for this tag".to_string(),
     }
 }
+
+#[cfg(test)]
+#[path = "verify_tests.rs"]
+mod tests;

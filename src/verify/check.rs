@@ -2,22 +2,35 @@
 //! (pure) into its report.
 
 use super::gather::gather;
+use super::referrers::ReferrerReads;
 use super::tags::Selection;
 use super::{TagReport, TagState, VerifyError, assess};
 use crate::registry::{Client, Repository};
 use std::collections::BTreeMap;
 
-/// The report of every selected tag across `repos` (the primary first).
+/// One check's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Every selected tag's report, in order.
+    pub reports: Vec<TagReport>,
+    /// The requests the referrer comparison sent, per registry.
+    pub referrer_reads: ReferrerReads,
+}
+
+/// The report of every selected tag across `repos` (the primary first); `referrers`: their
+/// referrers are compared too.
 pub async fn check(
     client: &Client,
     repos: &[Repository],
     selection: &Selection,
-) -> Result<Vec<TagReport>, VerifyError> {
-    let observation = gather(client, repos, selection).await?;
+    referrers: bool,
+) -> Result<Checked, VerifyError> {
+    let observation = gather(client, repos, selection, referrers).await?;
+    let referrer_reads = observation.referrer_reads.clone();
     let Some((primary_states, other_states)) = observation.states.split_first() else {
-        return Ok(Vec::new());
+        return Ok(Checked::default());
     };
-    Ok(observation
+    let reports = observation
         .tags
         .into_iter()
         .map(|tag| {
@@ -33,5 +46,9 @@ pub async fn check(
                 .collect();
             assess(tag, (&repos[0], &primary), &others)
         })
-        .collect())
+        .collect();
+    Ok(Checked {
+        reports,
+        referrer_reads,
+    })
 }

@@ -1,17 +1,22 @@
 //! Read-only gathering for verify: every tag in every repository by HEAD (a HEAD does not count
 //! against Docker Hub's pull limit), one GET per distinct index digest in the primary (to learn its
-//! children, nested indexes followed), then one HEAD per child and repository that holds the index.
+//! children, nested indexes followed), then one HEAD per child and repository that holds the index;
+//! then the referrers of each image and child where a repository holds the primary's image
+//! (`referrers`).
 
 use super::TagState;
+use super::referrers::{ReferrerReads, gather_referrers};
 use super::tags::{self, Selection, VerifyTag};
 use crate::oci::media::is_index;
+use crate::oci::referrer::{cosign_subject, fallback_subject};
 use crate::oci::{Descriptor, GraphError, walk};
+use crate::publish::referrers::DiscoverError;
 use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Requests in flight at once.
-const CONCURRENCY: usize = 8;
+pub(super) const CONCURRENCY: usize = 8;
 
 /// One HEAD's answer: repository index, tag, and (digest, is an index) when the tag exists.
 type Head = (usize, String, Option<(Digest, bool)>);
@@ -27,6 +32,14 @@ pub enum GatherError {
         digest: Digest,
         message: String,
     },
+    #[error("the referrers cannot be read: {0}")]
+    Referrers(Box<DiscoverError>),
+}
+
+impl From<DiscoverError> for GatherError {
+    fn from(error: DiscoverError) -> Self {
+        GatherError::Referrers(Box::new(error))
+    }
 }
 
 impl From<crate::registry::Error> for GatherError {
@@ -41,24 +54,29 @@ pub struct Observation {
     pub tags: Vec<VerifyTag>,
     /// One map per repository, in `repos` order (the primary first): tag -> state.
     pub states: Vec<BTreeMap<String, TagState>>,
+    /// The requests the referrer comparison sent.
+    pub referrer_reads: ReferrerReads,
 }
 
-/// Gathers the state of the selected tags in `repos` (the primary first).
+/// Gathers the state of the selected tags in `repos` (the primary first); with `referrers`
+/// (input `referrers`), their referrers too.
 pub async fn gather(
     client: &Client,
     repos: &[Repository],
     selection: &Selection,
+    referrers: bool,
 ) -> Result<Observation, GatherError> {
     let Some(primary) = repos.first() else {
         return Ok(Observation {
             tags: Vec::new(),
             states: Vec::new(),
+            referrer_reads: ReferrerReads::default(),
         });
     };
     let names: BTreeSet<String> = match selection {
         Selection::Computed(computed) => computed.iter().map(|t| t.name.to_string()).collect(),
         Selection::Listed(names) => names.iter().cloned().collect(),
-        Selection::All => client.list_tags(primary, None).await?.into_iter().collect(),
+        Selection::All => image_tags(client.list_tags(primary, None).await?),
     };
     let (mut states, indexes) = tag_states(client, repos, &names).await?;
     let tags = match selection {
@@ -72,7 +90,25 @@ pub async fn gather(
     };
     let children = descendants(client, primary, indexes).await?;
     check_children(client, repos, &children, &mut states).await?;
-    Ok(Observation { tags, states })
+    let referrer_reads = match referrers {
+        true => gather_referrers(client, repos, &children, &mut states).await?,
+        false => ReferrerReads::default(),
+    };
+    Ok(Observation {
+        tags,
+        states,
+        referrer_reads,
+    })
+}
+
+/// The tags of a listing that name images: not the referrers tag schema's `sha256-<hex>`
+/// indexes nor cosign's `sha256-<hex>.sig|.att|.sbom` tags, which are compared as referrers of
+/// the image they name (a fallback index is per registry, so its digest may differ).
+pub fn image_tags(listing: Vec<String>) -> BTreeSet<String> {
+    listing
+        .into_iter()
+        .filter(|t| fallback_subject(t).is_none() && cosign_subject(t).is_none())
+        .collect()
 }
 
 /// Every (repository, tag) by HEAD: each repository's tag states (children not yet checked),
@@ -106,6 +142,7 @@ async fn tag_states(
             TagState {
                 digest: found.map(|(d, _)| d),
                 children: BTreeMap::new(),
+                referrers: Vec::new(),
             },
         );
     }
@@ -190,4 +227,24 @@ async fn descendants(
             (root, below)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referrer_tags_are_not_checked_as_images() {
+        let hex = Digest::sha256(b"image").hex().to_string();
+        let listing = vec![
+            "v1.0.0".to_string(),
+            format!("sha256-{hex}"),
+            format!("sha256-{hex}.sig"),
+            format!("sha256-{hex}.att"),
+            "sha256-short".to_string(),
+            "latest".to_string(),
+        ];
+        let kept: Vec<String> = image_tags(listing).into_iter().collect();
+        assert_eq!(kept, ["latest", "sha256-short", "v1.0.0"]);
+    }
 }

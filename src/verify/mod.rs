@@ -1,11 +1,14 @@
-//! Verify: do the registries in `images` agree? Observed tag states (gathered by `gather`, HEAD
-//! requests only) -> [`compare`] (pure) -> findings per tag x registry -> optional repair by the
-//! publish engine (`sync`) -> report. `check` gathers and assesses; the app sequences it.
+//! Verify: do the registries in `images` agree? Observed tag states (gathered by `gather`: HEAD
+//! requests, one GET per index of the primary, and per subject at most one GET of its fallback
+//! index for the referrers) -> [`compare`] (pure) -> findings per tag x registry -> optional
+//! repair by the publish engine (`sync` plans, `repair` carries out) -> report. `check` gathers
+//! and assesses; the app sequences it.
 //!
 //! | primary          | other registry                       | status       |
 //! |------------------|--------------------------------------|--------------|
 //! | has `D`          | has `D`, every child of `D` there     | `in-sync`    |
 //! | has `D`          | has `D`, a child manifest of `D` gone | `incomplete` |
+//! | has `D`, referrer `R` of `D` or a child | has `D` whole, not `R` for that subject | `referrers-missing` |
 //! | has `D`          | has `E`                               | `different`  |
 //! | has `D`          | no such tag                           | `missing`    |
 //! | no such tag      | no such tag                           | `missing`    |
@@ -19,6 +22,8 @@
 pub mod check;
 pub mod error;
 pub mod gather;
+pub mod referrers;
+pub mod repair;
 pub mod sync;
 pub mod tags;
 pub mod verdict;
@@ -37,6 +42,26 @@ pub struct TagState {
     /// The child manifests checked (HEAD by digest) under the primary's index, and whether each
     /// is there. In the primary, the keys are every child its index lists (nested ones too).
     pub children: BTreeMap<Digest, bool>,
+    /// The referrers listed for the image and each child (by subject), each (subject, digest)
+    /// once, in order; read where the tag points at the primary's image.
+    pub referrers: Vec<Referrer>,
+}
+
+/// A referrer one registry lists for one subject (the image or one of its children).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrer {
+    pub subject: Digest,
+    pub digest: Digest,
+    /// The `artifactType` its fallback index entry gives (registry-supplied: untrusted).
+    pub artifact_type: Option<String>,
+    /// The legacy cosign tag that carries it, when it came from one.
+    pub tag: Option<String>,
+}
+
+impl Referrer {
+    fn same(&self, other: &Referrer) -> bool {
+        self.subject == other.subject && self.digest == other.digest
+    }
 }
 
 /// How one registry's tag compares with the primary's.
@@ -50,6 +75,10 @@ pub enum Status {
     /// The index is there but these child manifests are not.
     Incomplete {
         missing: Vec<Digest>,
+    },
+    /// The image is there whole but these referrers of it (or of a child) are not.
+    ReferrersMissing {
+        missing: Vec<Referrer>,
     },
 }
 
@@ -65,6 +94,7 @@ impl Status {
             Status::Missing => "missing",
             Status::Different => "different",
             Status::Incomplete { .. } => "incomplete",
+            Status::ReferrersMissing { .. } => "referrers-missing",
         }
     }
 }
@@ -121,7 +151,7 @@ pub fn compare(primary: &TagState, others: &[(Repository, TagState)]) -> Vec<Fin
                         .cloned()
                         .collect();
                     if missing.is_empty() {
-                        Status::InSync
+                        referrers_status(primary, state)
                     } else {
                         Status::Incomplete { missing }
                     }
@@ -134,6 +164,22 @@ pub fn compare(primary: &TagState, others: &[(Repository, TagState)]) -> Vec<Fin
             }
         })
         .collect()
+}
+
+/// `in-sync` when `other` lists every referrer the primary lists, for the same subject; else
+/// `referrers-missing` with those it lacks.
+fn referrers_status(primary: &TagState, other: &TagState) -> Status {
+    let missing: Vec<Referrer> = primary
+        .referrers
+        .iter()
+        .filter(|r| !other.referrers.iter().any(|o| o.same(r)))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Status::InSync
+    } else {
+        Status::ReferrersMissing { missing }
+    }
 }
 
 /// Every registry's verdict on one tag: the primary first, then the others in `images` order.
@@ -171,3 +217,7 @@ pub fn assess(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "referrers_tests.rs"]
+mod referrer_tests;

@@ -21,6 +21,7 @@ fn state(d: Option<u8>, children: &[(u8, bool)]) -> TagState {
     TagState {
         digest: d.map(digest),
         children: children.iter().map(|(c, p)| (digest(*c), *p)).collect(),
+        referrers: Vec::new(),
     }
 }
 
@@ -76,6 +77,7 @@ fn compare_is_exhaustively_the_rule() {
                             .filter(|(_, s)| **s != 0)
                             .map(|(i, s)| (digest(10 + i as u8), *s == 1))
                             .collect(),
+                        referrers: Vec::new(),
                     };
                     let primary = build(p, pc);
                     let other = build(o, oc);

@@ -8,17 +8,17 @@ use crate::support::{Run, run};
 use registry_action::registry::{Client, Digest, Repository};
 use serde_json::Value;
 
-struct Setup {
-    primary: Registry,
-    secondary: Registry,
+pub(super) struct Setup {
+    pub(super) primary: Registry,
+    pub(super) secondary: Registry,
     _dir: tempfile::TempDir,
-    image: SampleImage,
+    pub(super) image: SampleImage,
 }
 
 impl Setup {
     /// Two registries; the default sample (an index, two platforms) published to both as
     /// `app:v1.0.0` and `app:edge`.
-    fn new() -> Option<Setup> {
+    pub(super) fn new() -> Option<Setup> {
         let primary = Registry::plain()?;
         let secondary = Registry::plain()?;
         let (dir, image) = sample(1);
@@ -32,13 +32,13 @@ impl Setup {
         publish(&setup.image, &both, &["v1.0.0", "edge"]);
         Some(setup)
     }
-    fn a(&self) -> String {
+    pub(super) fn a(&self) -> String {
         format!("{}/app", self.primary.name())
     }
-    fn b(&self) -> String {
+    pub(super) fn b(&self) -> String {
         format!("{}/app", self.secondary.name())
     }
-    fn verify(&self, vars: &[(&str, &str)]) -> Run {
+    pub(super) fn verify(&self, vars: &[(&str, &str)]) -> Run {
         let (a, b) = (self.a(), self.b());
         run(&["verify", "--images", &a, "--images", &b], vars)
     }
@@ -71,12 +71,12 @@ fn publish(image: &SampleImage, images: &[String], tags: &[&str]) {
     assert!(r.success(), "publish: {}\n{}", r.stdout(), r.stderr());
 }
 
-fn report(r: &Run) -> Value {
+pub(super) fn report(r: &Run) -> Value {
     serde_json::from_str(&r.get("report")).expect("report is JSON")
 }
 
 /// The status of `tag` in registry `i` (0: primary).
-fn status(report: &Value, tag: &str, i: usize) -> String {
+pub(super) fn status(report: &Value, tag: &str, i: usize) -> String {
     let entry = report["tags"]
         .as_array()
         .and_then(|tags| tags.iter().find(|t| t["tag"] == tag))
@@ -91,7 +91,7 @@ fn digest_of(registry: &Registry, reference: &str) -> Digest {
     Digest::sha256(&registry.skopeo_raw(reference))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

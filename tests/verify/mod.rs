@@ -4,3 +4,5 @@
 
 // Verify and sync end to end.
 mod cli;
+// Referrers compared across registries, and copied by sync (issue 16).
+mod referrers;
