@@ -116,38 +116,9 @@ pub struct InputError {
 impl Inputs {
     /// Reads every input from `vars` (an environment), applying defaults for unset or empty ones.
     pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, InputError> {
-        let get = |name: &str| -> String {
-            let default = INPUTS
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, d)| *d)
-                .unwrap_or("");
-            match vars.get(&input_env_var(name)) {
-                Some(v) if !v.is_empty() => v.clone(),
-                _ => default.to_string(),
-            }
-        };
-        let command = match get("command").trim() {
-            "publish" => Command::Publish,
-            "verify" => Command::Verify,
-            "cleanup" => Command::Cleanup,
-            other => {
-                return Err(InputError {
-                    input: "command",
-                    message: format!(
-                        "unknown command `{other}`; expected publish, verify or cleanup"
-                    ),
-                });
-            }
-        };
-        let boolean = |input: &'static str| match get(input).trim() {
-            "true" | "True" | "TRUE" => Ok(true),
-            "false" | "False" | "FALSE" => Ok(false),
-            other => Err(InputError {
-                input,
-                message: format!("`{other}` is not a boolean; expected true or false"),
-            }),
-        };
+        let get = |name: &str| value(vars, name);
+        let command = command(&get("command"))?;
+        let boolean = |input: &'static str| boolean(input, &get(input));
         let dry_run = boolean("dry-run")?;
         let overwrite_releases = boolean("overwrite-releases")?;
         let referrers = boolean("referrers")?;
@@ -162,31 +133,10 @@ impl Inputs {
         }
         let sync = boolean("sync")?;
         let fail_on_drift = boolean("fail-on-drift")?;
-        let verify_tags = list(&get("verify-tags"));
-        if let Some(bad) = verify_tags
-            .iter()
-            .find(|t| *t != "*" && !crate::registry::reference::is_tag(t))
-        {
-            return Err(InputError {
-                input: "verify-tags",
-                message: format!(
-                    "`{bad}` is not a valid tag; list tags like `v1.2.3, latest` (commas or lines), or `*` for every tag of the first image"
-                ),
-            });
-        }
+        let verify_tags = verify_tags(&get("verify-tags"))?;
         let source = get("source").trim().to_string();
         let token = get("github-token");
-        let closed_pull_requests = get("closed-pull-requests")
-            .split([',', '\n', ' '])
-            .map(|n| n.trim().trim_start_matches('#'))
-            .filter(|n| !n.is_empty())
-            .map(|n| {
-                n.parse::<u64>().map_err(|_| InputError {
-                    input: "closed-pull-requests",
-                    message: format!("`{n}` is not a pull request number; e.g. `12, 15`"),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let closed_pull_requests = pull_requests(&get("closed-pull-requests"))?;
         let timeout = duration("timeout", &get("timeout"))?;
         let cleanup_time_budget = duration("cleanup-time-budget", &get("cleanup-time-budget"))?;
         let manifest_cache = get("manifest-cache").trim().to_string();
@@ -221,6 +171,76 @@ impl Inputs {
             manifest_cache: (!manifest_cache.is_empty()).then(|| manifest_cache.into()),
         })
     }
+}
+
+/// An input's value in `vars`, or its action.yml default when it is unset or empty (as the
+/// runner passes it).
+fn value(vars: &BTreeMap<String, String>, name: &str) -> String {
+    let default = INPUTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, d)| *d)
+        .unwrap_or("");
+    match vars.get(&input_env_var(name)) {
+        Some(v) if !v.is_empty() => v.clone(),
+        _ => default.to_string(),
+    }
+}
+
+/// `command`: publish, verify or cleanup.
+fn command(raw: &str) -> Result<Command, InputError> {
+    match raw.trim() {
+        "publish" => Ok(Command::Publish),
+        "verify" => Ok(Command::Verify),
+        "cleanup" => Ok(Command::Cleanup),
+        other => Err(InputError {
+            input: "command",
+            message: format!("unknown command `{other}`; expected publish, verify or cleanup"),
+        }),
+    }
+}
+
+/// A boolean input, in the three spellings YAML 1.2's core schema gives `true` and `false`.
+fn boolean(input: &'static str, raw: &str) -> Result<bool, InputError> {
+    match raw.trim() {
+        "true" | "True" | "TRUE" => Ok(true),
+        "false" | "False" | "FALSE" => Ok(false),
+        other => Err(InputError {
+            input,
+            message: format!("`{other}` is not a boolean; expected true or false"),
+        }),
+    }
+}
+
+/// `verify-tags`: tags (commas or lines), or `*`.
+fn verify_tags(raw: &str) -> Result<Vec<String>, InputError> {
+    let tags = list(raw);
+    if let Some(bad) = tags
+        .iter()
+        .find(|t| *t != "*" && !crate::registry::reference::is_tag(t))
+    {
+        return Err(InputError {
+            input: "verify-tags",
+            message: format!(
+                "`{bad}` is not a valid tag; list tags like `v1.2.3, latest` (commas or lines), or `*` for every tag of the first image"
+            ),
+        });
+    }
+    Ok(tags)
+}
+
+/// `closed-pull-requests`: numbers separated by commas, spaces or lines, `#` allowed before each.
+fn pull_requests(raw: &str) -> Result<Vec<u64>, InputError> {
+    raw.split([',', '\n', ' '])
+        .map(|n| n.trim().trim_start_matches('#'))
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse::<u64>().map_err(|_| InputError {
+                input: "closed-pull-requests",
+                message: format!("`{n}` is not a pull request number; e.g. `12, 15`"),
+            })
+        })
+        .collect()
 }
 
 /// A positive duration with units, Go's syntax as GitHub users meet it elsewhere: `30m`, `2h`,

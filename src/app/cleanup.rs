@@ -45,31 +45,8 @@ pub fn run(
     };
     let github_apis = GithubApis::default();
     let github_api = |url: &str| api_for(&github_apis, url, run);
-    let workflow = &run.workflow;
-    // On the `closed` event itself the event says which; elsewhere the API is asked.
-    let pull_requests = match (&workflow.repository, &run.inputs.github_token) {
-        (Some(repository), Some(_))
-            if workflow.closed_pull_request.is_none() && cleanup.policy.uses_closed_prs() =>
-        {
-            Some(GithubPullRequests {
-                api: github_api(&workflow.api_url),
-                repository: repository.clone(),
-            })
-        }
-        _ => None,
-    };
-    // Manifests by digest, from the `manifest-cache` file when there is one.
-    let (cache, cache_warning) = match &run.inputs.manifest_cache {
-        Some(path) => ManifestCache::load(path),
-        None => (ManifestCache::in_memory(), None),
-    };
-    let cache = Arc::new(cache);
-    if let Some(warning) = &cache_warning {
-        log(
-            console,
-            &commands::Annotation::warning(warning.as_str()).to_string(),
-        );
-    }
+    let pull_requests = pull_request_states(run, cleanup, &github_api);
+    let cache = open_cache(run, console);
     let client = &session.client;
     let backend_for = |repo: &Repository| -> Box<dyn Backend> {
         match cleanup.apis.for_registry(&repo.registry) {
@@ -92,16 +69,10 @@ pub fn run(
         &request,
     ));
     if let Err(warning) = cache.save() {
-        log(
-            console,
-            &commands::Annotation::warning(warning.as_str()).to_string(),
-        );
+        warn(console, &warning);
     }
     for warning in &warnings {
-        log(
-            console,
-            &commands::Annotation::warning(warning.as_str()).to_string(),
-        );
+        warn(console, warning);
     }
     log_runs(console, &runs, dry_run);
     Ok(Finished {
@@ -109,6 +80,46 @@ pub fn run(
         summary: cleanup_summary(&runs, dry_run),
         failure: outcome(&runs).err().map(AppError::from),
     })
+}
+
+/// Where the state of pull requests is asked: on the `closed` event itself the event says
+/// which is closed; elsewhere GitHub's API, when the policy needs it and a token and a
+/// repository are there.
+fn pull_request_states(
+    run: &RunContext<'_>,
+    cleanup: &CleanupInputs,
+    github_api: &dyn Fn(&str) -> Arc<Result<GithubApi, String>>,
+) -> Option<GithubPullRequests> {
+    let workflow = &run.workflow;
+    match (&workflow.repository, &run.inputs.github_token) {
+        (Some(repository), Some(_))
+            if workflow.closed_pull_request.is_none() && cleanup.policy.uses_closed_prs() =>
+        {
+            Some(GithubPullRequests {
+                api: github_api(&workflow.api_url),
+                repository: repository.clone(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Manifests by digest, from the `manifest-cache` file when there is one (one that exists but
+/// cannot be used is a warning).
+fn open_cache(run: &RunContext<'_>, console: &mut dyn Write) -> Arc<ManifestCache> {
+    let (cache, cache_warning) = match &run.inputs.manifest_cache {
+        Some(path) => ManifestCache::load(path),
+        None => (ManifestCache::in_memory(), None),
+    };
+    if let Some(warning) = &cache_warning {
+        warn(console, warning);
+    }
+    Arc::new(cache)
+}
+
+/// Logs `warning` as a workflow warning annotation.
+fn warn(console: &mut dyn Write, warning: &str) {
+    log(console, &commands::Annotation::warning(warning).to_string());
 }
 
 /// The API client for `url`, made once per run.

@@ -10,11 +10,15 @@
 //! versions, to a fixpoint; (4) everything else is deleted, referrers and indexes before what
 //! they point at.
 
-use super::order::{parents, parents_first};
+use super::order::parents_first;
 use super::policy::{Policy, Rule, Selector, Verb};
 use super::{Inventory, Version, referrer_subject};
 use crate::registry::Digest;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+mod decide;
+
+use decide::Facts;
 
 /// What happens to a version or one of its tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -350,123 +354,6 @@ impl<'a> Planner<'a> {
             }
         }
     }
-
-    /// (4) Decisions and untags: everything not kept is deleted.
-    fn decide(&self, plan: &mut CleanupPlan, verdicts: &[Vec<Verdict<'_>>], facts: &Facts<'_>) {
-        let parent_of = parents(self.versions, &self.index, facts.deleted);
-        for (i, v) in self.versions.iter().enumerate() {
-            if v.tags.is_empty() {
-                let (action, rule, reason) = self.untagged_decision(i, v, facts, &parent_of);
-                plan.decisions.push(Decision {
-                    digest: v.digest.clone(),
-                    tag: None,
-                    action,
-                    rule,
-                    reason,
-                });
-                continue;
-            }
-            for (tag, verdict) in v.tags.iter().zip(&verdicts[i]) {
-                let (action, rule, reason) = self.tag_decision(i, verdict, facts);
-                if action == Action::Untag {
-                    plan.untags.push((v.digest.clone(), tag.clone()));
-                }
-                plan.decisions.push(Decision {
-                    digest: v.digest.clone(),
-                    tag: Some(tag.clone()),
-                    action,
-                    rule,
-                    reason,
-                });
-            }
-        }
-    }
-
-    /// An untagged version: kept with its reason, deleted by `delete untagged`, or gone with
-    /// the deleted version that lists it or that it refers to.
-    fn untagged_decision(
-        &self,
-        i: usize,
-        v: &Version,
-        facts: &Facts<'_>,
-        parent_of: &BTreeMap<usize, usize>,
-    ) -> Outcome {
-        match facts.kept.get(&i) {
-            Some((rule, reason)) => (Action::Keep, rule.clone(), reason.clone()),
-            None => match self.untagged_rule(v) {
-                Some(rule) if !facts.referenced.contains(&i) && !self.refers(v) => {
-                    (Action::Delete, Some(rule.into()), "untagged".to_string())
-                }
-                _ => (
-                    Action::Delete,
-                    None,
-                    parent_of.get(&i).map_or_else(
-                        || "goes with its deleted parent".into(),
-                        |&p| format!("goes with deleted {}", describe(&self.versions[p])),
-                    ),
-                ),
-            },
-        }
-    }
-
-    /// One tag of version `i`: its verdict, met with whether the version is kept and whether
-    /// this registry can remove one tag of a kept version.
-    fn tag_decision(&self, i: usize, verdict: &Verdict<'_>, facts: &Facts<'_>) -> Outcome {
-        let v = &self.versions[i];
-        let whole = facts.whole.contains(&i);
-        match (verdict, facts.kept.get(&i)) {
-            (Verdict::Keep(rule, reason), _) => {
-                (Action::Keep, rule.map(RuleRef::from), reason.clone())
-            }
-            (Verdict::Delete(rule), None) => (
-                Action::Delete,
-                Some(RuleRef::from(*rule)),
-                self.age(v).map_or_else(
-                    || "selected".into(),
-                    |a| format!("selected (age {}d)", a / 86_400),
-                ),
-            ),
-            (Verdict::Delete(rule), Some(_)) if facts.capabilities.untag && !whole => (
-                Action::Untag,
-                Some(RuleRef::from(*rule)),
-                "the version is kept".into(),
-            ),
-            (Verdict::Delete(rule), Some((keeper, why))) => (
-                Action::Keep,
-                keeper.clone().or_else(|| Some(RuleRef::from(*rule))),
-                if whole {
-                    format!("selected by line {}, but {why}", rule.line)
-                } else {
-                    format!(
-                        "selected by line {}, but the version is kept ({why}) and this registry removes only whole versions",
-                        rule.line
-                    )
-                },
-            ),
-            (Verdict::Follow(_), Some((rule, why))) => (Action::Keep, rule.clone(), why.clone()),
-            (Verdict::Follow(s), None) => (
-                Action::Delete,
-                None,
-                format!(
-                    "orphaned: goes with deleted {}",
-                    describe(&self.versions[*s])
-                ),
-            ),
-        }
-    }
-}
-
-/// A decision before it is placed: the action, the rule behind it, the reason.
-type Outcome = (Action, Option<RuleRef>, String);
-
-/// What step (4) decides from: the kept versions (with why), those kept whole by `last=N`,
-/// versions something lists or refers to, the deleted ones, and what the registry can do.
-struct Facts<'f> {
-    kept: &'f Kept,
-    whole: &'f BTreeSet<usize>,
-    referenced: &'f BTreeSet<usize>,
-    deleted: &'f BTreeSet<usize>,
-    capabilities: Capabilities,
 }
 
 fn fail_closed_reason(inventory: &Inventory) -> Option<String> {

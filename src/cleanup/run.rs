@@ -102,8 +102,40 @@ pub async fn cleanup(
     let started = Instant::now();
     let deadline = request.time_budget.map(|b| started + b);
     let mut warnings = Vec::new();
-    let mut gathered: Vec<(Repository, String, Gathered)> = Vec::new();
-    for repo in &request.images {
+    let gathered = gather(backend_for, &request.images).await;
+    let mut closed_prs = request.closed_prs.clone();
+    if request.policy.uses_closed_prs() {
+        let unknown = unknown_prs(&gathered, &closed_prs);
+        closed_prs.extend(ask_closed(pull_requests, unknown, &mut warnings).await);
+    }
+    let each = Planning {
+        request,
+        closed_prs: &closed_prs,
+        deadline,
+    };
+    let mut runs = Vec::new();
+    for (repo, image, result) in gathered {
+        runs.push(match result {
+            Ok((backend, inventory)) => each.run(&repo, image, backend.as_ref(), &inventory).await,
+            Err(error) => ImageRun {
+                image,
+                plan: None,
+                results: Vec::new(),
+                error: Some(error),
+                kinds: BTreeMap::new(),
+            },
+        });
+    }
+    (runs, warnings)
+}
+
+/// Reads every image through its backend, in order.
+async fn gather(
+    backend_for: &(dyn Fn(&Repository) -> Box<dyn Backend> + Sync),
+    images: &[Repository],
+) -> Vec<(Repository, String, Gathered)> {
+    let mut gathered = Vec::new();
+    for repo in images {
         let image = repo.to_string();
         let backend = backend_for(repo);
         let result = match backend.gather(repo).await {
@@ -112,76 +144,90 @@ pub async fn cleanup(
         };
         gathered.push((repo.clone(), image, result));
     }
+    gathered
+}
 
-    let mut closed_prs = request.closed_prs.clone();
-    if request.policy.uses_closed_prs() {
-        let unknown: BTreeSet<u64> = gathered
-            .iter()
-            .filter_map(|(_, _, r)| r.as_ref().ok())
-            .flat_map(|(_, inventory)| inventory.versions.iter().flat_map(|v| &v.tags))
-            .filter_map(|t| pr_number(t))
-            .filter(|n| !closed_prs.contains(n))
-            .collect();
-        match pull_requests {
-            Some(api) if !unknown.is_empty() => {
-                let numbers: Vec<u64> = unknown.into_iter().collect();
-                match api.closed(&numbers).await {
-                    Ok(closed) => closed_prs.extend(closed),
-                    Err(e) => warnings.push(format!(
-                        "cannot read pull request states, `pr=closed` only matches the ones known closed: {e}"
-                    )),
-                }
+/// The pull requests of `pr-N` tags in the images read whose state is not known yet.
+fn unknown_prs(
+    gathered: &[(Repository, String, Gathered)],
+    closed_prs: &BTreeSet<u64>,
+) -> BTreeSet<u64> {
+    gathered
+        .iter()
+        .filter_map(|(_, _, r)| r.as_ref().ok())
+        .flat_map(|(_, inventory)| inventory.versions.iter().flat_map(|v| &v.tags))
+        .filter_map(|t| pr_number(t))
+        .filter(|n| !closed_prs.contains(n))
+        .collect()
+}
+
+/// The closed ones among `unknown`, asked of `pull_requests`; a warning says when their state
+/// stays unknown (no API, or it failed), as `pr=closed` then matches fewer tags.
+async fn ask_closed(
+    pull_requests: Option<&dyn PullRequestStates>,
+    unknown: BTreeSet<u64>,
+    warnings: &mut Vec<String>,
+) -> BTreeSet<u64> {
+    match pull_requests {
+        Some(api) if !unknown.is_empty() => {
+            let numbers: Vec<u64> = unknown.into_iter().collect();
+            match api.closed(&numbers).await {
+                Ok(closed) => return closed,
+                Err(e) => warnings.push(format!(
+                    "cannot read pull request states, `pr=closed` only matches the ones known closed: {e}"
+                )),
             }
-            None if !unknown.is_empty() => warnings.push(format!(
-                "{} pull request(s) of `pr-N` tags have an unknown state: `pr=closed` only matches the ones known closed (give `github-token` and run in a repository, or list them in `closed-pull-requests`)",
-                unknown.len()
-            )),
-            _ => {}
         }
+        None if !unknown.is_empty() => warnings.push(format!(
+            "{} pull request(s) of `pr-N` tags have an unknown state: `pr=closed` only matches the ones known closed (give `github-token` and run in a repository, or list them in `closed-pull-requests`)",
+            unknown.len()
+        )),
+        _ => {}
     }
+    BTreeSet::new()
+}
 
-    let mut runs = Vec::new();
-    for (repo, image, result) in gathered {
-        let (backend, inventory) = match result {
-            Ok(pair) => pair,
-            Err(error) => {
-                runs.push(ImageRun {
-                    image,
-                    plan: None,
-                    results: Vec::new(),
-                    error: Some(error),
-                    kinds: BTreeMap::new(),
-                });
-                continue;
-            }
-        };
+/// What planning each image read takes: the request, every closed pull request, the deadline.
+struct Planning<'a> {
+    request: &'a Request<'a>,
+    closed_prs: &'a BTreeSet<u64>,
+    deadline: Option<Instant>,
+}
+
+impl Planning<'_> {
+    /// Plans one image, fits the plan to the run's budget, and executes it unless dry-run.
+    async fn run(
+        &self,
+        repo: &Repository,
+        image: String,
+        backend: &dyn Backend,
+        inventory: &Inventory,
+    ) -> ImageRun {
         let plan = plan_cleanup(
-            &inventory,
-            request.policy,
-            &closed_prs,
+            inventory,
+            self.request.policy,
+            self.closed_prs,
             backend.capabilities(),
-            request.now,
+            self.request.now,
         );
-        let allowance = Allowance {
-            time: deadline.map(|d| d.saturating_duration_since(Instant::now())),
-            now: jiff::Timestamp::now(),
-            ..backend.allowance()
+        let pacing = Pacing {
+            backend,
+            deadline: self.deadline,
         };
-        let mut plan = budget::fit(plan, &inventory, &allowance);
-        let results = if request.dry_run {
+        let mut plan = budget::fit(plan, inventory, &pacing.allowance());
+        let results = if self.request.dry_run {
             Vec::new()
         } else {
-            execute_within(backend.as_ref(), &repo, &inventory, &mut plan, deadline).await
+            execute_within(backend, repo, inventory, &mut plan, self.deadline).await
         };
-        runs.push(ImageRun {
+        ImageRun {
             image,
             plan: Some(plan),
             results,
             error: None,
-            kinds: ManifestKind::of(&inventory),
-        });
+            kinds: ManifestKind::of(inventory),
+        }
     }
-    (runs, warnings)
 }
 
 /// Calls carried out between two looks at the budget, at most (a group bigger than that goes
@@ -198,49 +244,14 @@ async fn execute_within(
     plan: &mut CleanupPlan,
     deadline: Option<Instant>,
 ) -> Vec<Outcome> {
-    // What `calls` more would overrun, if anything.
-    let over = |calls: u64| -> Option<Limit> {
-        let allowance = backend.allowance();
-        if let Some(deadline) = deadline {
-            // A second of round trips, plus the API's pace (the pace's first burst is not counted).
-            let pace = allowance
-                .per_minute
-                .map_or(0.0, |p| calls as f64 * 60.0 / p.max(1) as f64);
-            if Instant::now() + Duration::from_secs_f64(1.0 + pace) > deadline {
-                return Some(Limit::Time);
-            }
-        }
-        match allowance.api {
-            Some(api) if api.spendable(jiff::Timestamp::now()) < calls => Some(Limit::Api),
-            _ => None,
-        }
-    };
-    // When the API budget renews soon (and within the time left), waits for it: `true` when it did.
-    let renewed = || async {
-        let allowance = Allowance {
-            time: deadline.map(|d| d.saturating_duration_since(Instant::now())),
-            now: jiff::Timestamp::now(),
-            ..backend.allowance()
-        };
-        match allowance.renewal_wait() {
-            Some(wait) => {
-                tracing::warn!(
-                    wait_s = wait.as_secs(),
-                    "API budget low: waiting for its reset"
-                );
-                tokio::time::sleep(wait + Duration::from_secs(1)).await;
-                true
-            }
-            None => false,
-        }
-    };
+    let pacing = Pacing { backend, deadline };
     let mut results = Vec::new();
     if !plan.untags.is_empty() {
         let calls = plan.untags.len() as u64 * UNTAG_CALLS;
-        if over(calls) == Some(Limit::Api) {
-            renewed().await;
+        if pacing.over(calls) == Some(Limit::Api) {
+            pacing.renewed().await;
         }
-        if let Some(limit) = over(calls) {
+        if let Some(limit) = pacing.over(calls) {
             budget::defer_from(plan, 0, true, limit);
             return results;
         }
@@ -252,20 +263,13 @@ async fn execute_within(
     }
     let (mut group, mut start) = (0, 0);
     while group < plan.groups.len() {
-        let (mut end, mut calls) = (group, 0);
-        while end < plan.groups.len() {
-            let more = calls + plan.groups[end] as u64 * DELETE_CALLS;
-            if (end > group && more > BATCH_CALLS) || over(more).is_some() {
-                break;
-            }
-            (calls, end) = (more, end + 1);
-        }
+        let end = pacing.batch_end(plan, group);
         if end == group {
             let calls = plan.groups[group] as u64 * DELETE_CALLS;
-            if over(calls) == Some(Limit::Api) && renewed().await {
+            if pacing.over(calls) == Some(Limit::Api) && pacing.renewed().await {
                 continue;
             }
-            let limit = over(calls).unwrap_or(Limit::Api);
+            let limit = pacing.over(calls).unwrap_or(Limit::Api);
             budget::defer_from(plan, group, false, limit);
             break;
         }
@@ -278,4 +282,71 @@ async fn execute_within(
         (group, start) = (end, start + size);
     }
     results
+}
+
+/// The limits one image's execution runs within: the run's deadline and what its backend's API
+/// still allows.
+struct Pacing<'a> {
+    backend: &'a dyn Backend,
+    deadline: Option<Instant>,
+}
+
+impl Pacing<'_> {
+    /// What is left now: the time until the deadline, and what the API last announced.
+    fn allowance(&self) -> Allowance {
+        Allowance {
+            time: self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now())),
+            now: jiff::Timestamp::now(),
+            ..self.backend.allowance()
+        }
+    }
+
+    /// What `calls` more would overrun, if anything.
+    fn over(&self, calls: u64) -> Option<Limit> {
+        let allowance = self.backend.allowance();
+        if let Some(deadline) = self.deadline {
+            // A second of round trips, plus the API's pace (the pace's first burst is not counted).
+            let pace = allowance
+                .per_minute
+                .map_or(0.0, |p| calls as f64 * 60.0 / p.max(1) as f64);
+            if Instant::now() + Duration::from_secs_f64(1.0 + pace) > deadline {
+                return Some(Limit::Time);
+            }
+        }
+        match allowance.api {
+            Some(api) if api.spendable(jiff::Timestamp::now()) < calls => Some(Limit::Api),
+            _ => None,
+        }
+    }
+
+    /// The end (exclusive) of the batch of groups starting at `group`: as many whole groups as
+    /// fit [`BATCH_CALLS`] (a bigger one goes alone) and the limits; `group` when none fits.
+    fn batch_end(&self, plan: &CleanupPlan, group: usize) -> usize {
+        let (mut end, mut calls) = (group, 0);
+        while end < plan.groups.len() {
+            let more = calls + plan.groups[end] as u64 * DELETE_CALLS;
+            if (end > group && more > BATCH_CALLS) || self.over(more).is_some() {
+                break;
+            }
+            (calls, end) = (more, end + 1);
+        }
+        end
+    }
+
+    /// When the API budget renews soon (and within the time left), waits for it: `true` when it did.
+    async fn renewed(&self) -> bool {
+        match self.allowance().renewal_wait() {
+            Some(wait) => {
+                tracing::warn!(
+                    wait_s = wait.as_secs(),
+                    "API budget low: waiting for its reset"
+                );
+                tokio::time::sleep(wait + Duration::from_secs(1)).await;
+                true
+            }
+            None => false,
+        }
+    }
 }

@@ -1,27 +1,30 @@
-//! Blob operations: HEAD, cross-repository mount (its 202 upload session is reused), monolithic
-//! upload (POST, then one streamed PUT with `?digest=`), chunked upload for registries that refuse
-//! a monolithic one (POST, PATCH chunks, PUT with `?digest=`), and streamed download. Bytes are
-//! verified as they pass; nothing buffers a whole layer.
+//! Blob operations: HEAD, cross-repository mount (its 202 upload session is reused), upload
+//! sessions, and streamed download. The monolithic upload (POST, then one streamed PUT with
+//! `?digest=`) is in [`upload`], the chunked upload for registries that refuse a monolithic one
+//! (POST, PATCH chunks, PUT with `?digest=`) in `registry::chunked`. Bytes are verified as they
+//! pass ([`checked`]); nothing buffers a whole layer.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use reqwest::{Body, Url};
+use reqwest::Url;
+use reqwest::header::{CONTENT_LENGTH, LOCATION};
 use tokio::io::AsyncRead;
 
 use super::auth::{Action, Scopes};
 use super::client::Client;
-use super::error::{Error, Result, display_url, transport_message};
-use super::retry::is_retryable_status;
-use super::stall::{self, Progress};
-use super::transport::is_retryable_transport;
-use crate::oci::{Digest, Verifier};
+use super::error::{Error, Result, display_url};
+use super::stall;
+use crate::oci::Digest;
+
+mod checked;
+mod upload;
+
+pub(super) use checked::checked_stream;
+pub(crate) use checked::verified;
 
 /// A stream of blob bytes.
 pub type BlobStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -189,113 +192,6 @@ impl Client {
         }
     }
 
-    /// Uploads a blob monolithically: into `session` (from a refused mount) or a new one, with one
-    /// PUT whose body streams from `source`. The bytes are verified on the way: a mismatch aborts
-    /// the PUT before its last byte, so the registry never commits it. A failed attempt is retried
-    /// from a new session with the source opened again.
-    ///
-    /// A registry that refuses the monolithic PUT with 413 (payload too large), or 400 (as Docker
-    /// Hub has been seen to for large ones), gets the blob in chunks instead; once that worked,
-    /// every later blob to that registry goes in chunks at once (see [`Client::push_blob_chunked`]).
-    pub async fn push_blob(
-        &self,
-        repo: &super::Repository,
-        digest: &Digest,
-        size: u64,
-        source: &dyn BlobSource,
-        session: Option<UploadSession>,
-    ) -> Result<()> {
-        let state = self.state(&repo.registry);
-        if state.chunked_uploads.load(Ordering::Relaxed) {
-            return self
-                .push_blob_chunked(repo, digest, size, source, session)
-                .await;
-        }
-        let mut scopes = Scopes::repo(&repo.repository, &[Action::Pull, Action::Push]);
-        let mut session = session;
-        let mut attempt = 1;
-        let mut reauthed = false;
-        let policy = self.transport().policy().clone();
-        loop {
-            let upload = match session.take() {
-                Some(s) => s,
-                None => self.start_upload(repo).await?,
-            };
-            let mut url = upload.url.clone();
-            url.query_pairs_mut()
-                .append_pair("digest", &digest.to_string());
-            let auth = self.auth_header(&state, &scopes, false).await?;
-            // The host's slot first, then the source: an opened source may be one the download
-            // waits on (a registry source's tee), so it is read from the moment it is open.
-            let permit = self.transport().permit(&state.host).await;
-            let failure = Arc::new(Mutex::new(None));
-            let body = checked_stream(source, digest, size, &failure).await?;
-            // Every chunk hyper takes from the body is progress: a registry that stops reading
-            // stops it, and the transport calls the upload stalled.
-            let progress = Progress::new();
-            let mut request = self
-                .transport()
-                .http()
-                .put(url)
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .header(CONTENT_LENGTH, size)
-                .body(Body::wrap_stream(progress.track(body)));
-            if let Some(auth) = auth {
-                request = request.header(reqwest::header::AUTHORIZATION, auth);
-            }
-            state.count();
-            let outcome = self
-                .transport()
-                .send_holding(permit, request, Some(&progress))
-                .await;
-            if let Some(err) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return Err(err);
-            }
-            let last = attempt >= policy.max_attempts;
-            match outcome {
-                Ok(sent) => match sent.response.status().as_u16() {
-                    201 | 204 => {
-                        tracing::debug!(repo = %repo, %digest, size, "blob uploaded");
-                        return Ok(());
-                    }
-                    401 if !reauthed => {
-                        reauthed = true;
-                        if !self.learn_challenge(&state, &sent, &mut scopes).await? {
-                            return Err(self.status_error(&state, "PUT", sent).await);
-                        }
-                        self.auth_header(&state, &scopes, true).await?;
-                        continue;
-                    }
-                    413 | 400 => {
-                        let refusal = self.status_error(&state, "PUT", sent).await;
-                        tracing::warn!(registry = %state.name, %digest, size, error = %refusal, "the registry refused the blob in one PUT; uploading it in chunks");
-                        self.push_blob_chunked(repo, digest, size, source, None)
-                            .await?;
-                        if !state.chunked_uploads.swap(true, Ordering::Relaxed) {
-                            tracing::info!(registry = %state.name, "uploading the other blobs to this registry in chunks");
-                        }
-                        return Ok(());
-                    }
-                    s if is_retryable_status(s) && !last => {
-                        tracing::warn!(repo = %repo, %digest, status = s, attempt, "blob upload failed, retrying");
-                    }
-                    _ => return Err(self.status_error(&state, "PUT", sent).await),
-                },
-                Err(Error::Transport { source, .. })
-                    if !last && is_retryable_transport(&source) =>
-                {
-                    tracing::warn!(repo = %repo, %digest, attempt, error = %transport_message(&source), "blob upload failed, retrying");
-                }
-                Err(stalled @ Error::Stalled { .. }) if !last => {
-                    tracing::warn!(repo = %repo, %digest, attempt, error = %stalled, "blob upload stalled, retrying");
-                }
-                Err(e) => return Err(e),
-            }
-            self.transport().pause(policy.backoff(attempt)).await?;
-            attempt += 1;
-        }
-    }
-
     /// Streams a blob; the stream fails at its end (before yielding its last chunk) when the
     /// bytes do not match `digest`.
     pub async fn get_blob(&self, repo: &super::Repository, digest: &Digest) -> Result<Blob> {
@@ -353,120 +249,4 @@ pub(super) fn location(response: &reqwest::Response) -> Result<Url> {
         url,
         message: format!("upload Location is not a URL: {e}"),
     })
-}
-
-/// The source's bytes as an upload sends them, checked against `digest` unless the source
-/// verifies them itself; the stream's first error lands in `failure` as well.
-pub(super) async fn checked_stream(
-    source: &dyn BlobSource,
-    digest: &Digest,
-    size: u64,
-    failure: &Arc<Mutex<Option<Error>>>,
-) -> Result<BlobStream> {
-    let opened = source.open().await?;
-    Ok(if source.verifies() {
-        reporting(opened, failure.clone())
-    } else {
-        verified(opened, digest.clone(), Some(size), Some(failure.clone()))
-    })
-}
-
-/// Passes a stream through, putting its first error into `failure` (a request body's error
-/// reaches the caller only as a transport error).
-fn reporting(inner: BlobStream, failure: Arc<Mutex<Option<Error>>>) -> BlobStream {
-    Box::pin(inner.map(move |item| {
-        item.inspect_err(|e| {
-            let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
-            if slot.is_none() {
-                *slot = Some(Error::Io(std::io::Error::new(e.kind(), e.to_string())));
-            }
-        })
-    }))
-}
-
-/// Wraps a stream so it verifies digest and size, holding back one chunk so that a mismatch is
-/// an error before the last byte is yielded. The error also goes into `failure` when given (a
-/// request body's error reaches the caller only as a transport error).
-pub(crate) fn verified(
-    inner: BlobStream,
-    digest: Digest,
-    size: Option<u64>,
-    failure: Option<Arc<Mutex<Option<Error>>>>,
-) -> BlobStream {
-    struct State {
-        inner: BlobStream,
-        verifier: Option<Verifier>,
-        held: Option<Bytes>,
-        size: Option<u64>,
-        failure: Option<Arc<Mutex<Option<Error>>>>,
-    }
-    fn fail(state: &mut State, err: Error) -> std::io::Error {
-        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err.to_string());
-        if let Some(slot) = &state.failure {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
-        }
-        state.verifier = None;
-        io
-    }
-    let state = State {
-        inner,
-        verifier: Some(digest.verifier()),
-        held: None,
-        size,
-        failure,
-    };
-    let digest_for_size = digest;
-    Box::pin(futures_util::stream::unfold(state, move |mut st| {
-        let digest = digest_for_size.clone();
-        async move {
-            loop {
-                let verifier = st.verifier.as_mut()?;
-                match st.inner.next().await {
-                    Some(Ok(chunk)) if chunk.is_empty() => continue,
-                    Some(Ok(chunk)) => {
-                        verifier.update(&chunk);
-                        let seen = verifier.len();
-                        if let Some(expected) = st.size.filter(|s| seen > *s) {
-                            let err = fail(
-                                &mut st,
-                                Error::SizeMismatch {
-                                    digest,
-                                    expected,
-                                    actual: seen,
-                                },
-                            );
-                            return Some((Err(err), st));
-                        }
-                        if let Some(previous) = st.held.replace(chunk) {
-                            return Some((Ok(previous), st));
-                        }
-                    }
-                    Some(Err(e)) => {
-                        st.verifier = None;
-                        return Some((Err(e), st));
-                    }
-                    None => {
-                        let verifier = st.verifier.take()?;
-                        let seen = verifier.len();
-                        if let Some(expected) = st.size.filter(|s| seen != *s) {
-                            let err = fail(
-                                &mut st,
-                                Error::SizeMismatch {
-                                    digest,
-                                    expected,
-                                    actual: seen,
-                                },
-                            );
-                            return Some((Err(err), st));
-                        }
-                        if let Err(e) = verifier.finish() {
-                            let err = fail(&mut st, e.into());
-                            return Some((Err(err), st));
-                        }
-                        return st.held.take().map(|last| (Ok(last), st));
-                    }
-                }
-            }
-        }
-    }))
 }

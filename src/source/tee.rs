@@ -22,7 +22,6 @@
 //! claimed reader must be read without waiting on anything else (its upload already holds its
 //! connection slot), as the download may wait for it.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,11 +33,14 @@ use tokio::sync::{Notify, watch};
 
 use crate::registry::{BlobStream, Digest};
 
+mod reader;
+mod window;
+
+pub(super) use reader::TeeReader;
+use window::{State, over_window};
+
 /// Readers waiting for data are woken after at least this many new bytes (and at the end).
 const STEP: u64 = 256 * 1024;
-
-/// The most a reader takes from the spill file at once.
-const READ: u64 = 1024 * 1024;
 
 /// The bytes the spill files of one source may still take, together.
 pub(super) struct SpillBudget {
@@ -79,75 +81,6 @@ pub(super) struct Tee {
     advanced: Notify,
 }
 
-struct State {
-    /// The chunks in memory by offset, contiguous, ending at `received`.
-    chunks: VecDeque<(u64, Bytes)>,
-    received: u64,
-    /// How the download ended: `Err` says why it failed.
-    end: Option<Result<(), String>>,
-    /// Readers expected but not claimed yet: each still needs everything from 0.
-    unclaimed: usize,
-    /// Each claimed reader's position; `None` once it was dropped.
-    positions: Vec<Option<u64>>,
-    /// Bytes written to the spill file.
-    spilled: u64,
-    /// The most bytes memory held at once.
-    peak: u64,
-    /// The download waits for a reader to move on.
-    filler_waiting: bool,
-    /// The spill budget ran out for this blob (said once in the log).
-    limited: bool,
-}
-
-impl State {
-    /// Where memory starts: bytes before it were spilled for whoever still needs them, or dropped.
-    fn start(&self) -> u64 {
-        self.chunks
-            .front()
-            .map_or(self.received, |(offset, _)| *offset)
-    }
-
-    /// The bytes memory holds.
-    fn held(&self) -> u64 {
-        self.received - self.start()
-    }
-
-    /// The lowest offset a reader still needs; `None` when no reader needs anything more.
-    fn needed_from(&self) -> Option<u64> {
-        if self.unclaimed > 0 {
-            return Some(0);
-        }
-        self.positions.iter().flatten().min().copied()
-    }
-
-    /// Whether the download should wait: memory is full and every claimed reader still has
-    /// bytes to read (none is waiting for more).
-    fn full_and_all_busy(&self, window: u64) -> bool {
-        let mut claimed = self.positions.iter().flatten().peekable();
-        self.held() >= window && claimed.peek().is_some() && claimed.all(|p| *p < self.received)
-    }
-
-    /// Whether what memory holds is only for readers not opened yet: the download is over and
-    /// every claimed reader has read it all (or stopped).
-    fn only_unclaimed_left(&self, size: u64) -> bool {
-        matches!(self.end, Some(Ok(())))
-            && self.unclaimed > 0
-            && !self.chunks.is_empty()
-            && self.positions.iter().flatten().all(|p| *p >= size)
-    }
-
-    /// Drops the chunks every reader has passed.
-    fn drop_passed(&mut self) {
-        let from = self.needed_from().unwrap_or(u64::MAX);
-        while let Some((offset, chunk)) = self.chunks.front() {
-            if offset + chunk.len() as u64 > from {
-                break;
-            }
-            self.chunks.pop_front();
-        }
-    }
-}
-
 impl Tee {
     /// Starts moving `stream` (blob `digest`, `size` bytes, for `readers` readers) into a new
     /// tee, in the background; `spill` is an empty file for the bytes a lagging reader needs,
@@ -167,17 +100,7 @@ impl Tee {
             window,
             spill,
             budget,
-            state: Mutex::new(State {
-                chunks: VecDeque::new(),
-                received: 0,
-                end: None,
-                unclaimed: readers,
-                positions: Vec::with_capacity(readers),
-                spilled: 0,
-                peak: 0,
-                filler_waiting: false,
-                limited: false,
-            }),
+            state: Mutex::new(State::new(readers)),
             progress: watch::channel(0).0,
             advanced: Notify::new(),
         });
@@ -372,99 +295,6 @@ impl Tee {
             )));
         }
         Ok(())
-    }
-}
-
-/// The oldest chunks that must leave memory for the rest to fit the window.
-fn over_window(state: &State, window: u64) -> Vec<(u64, Bytes)> {
-    let mut held = state.held();
-    let mut leaving = Vec::new();
-    for (offset, chunk) in &state.chunks {
-        if held <= window {
-            break;
-        }
-        held -= chunk.len() as u64;
-        leaving.push((*offset, chunk.clone()));
-    }
-    leaving
-}
-
-/// One reader of a [`Tee`]: reads the blob from its start, from memory or the spill file.
-pub(super) struct TeeReader {
-    tee: Arc<Tee>,
-    slot: usize,
-    position: u64,
-    progress: watch::Receiver<u64>,
-}
-
-/// Where a reader's next bytes are.
-enum Next {
-    Memory(Bytes),
-    File(u64),
-    End,
-    Wait,
-}
-
-impl TeeReader {
-    /// The next bytes, `None` at the end; an error when the download failed.
-    pub(super) async fn next(&mut self) -> std::io::Result<Option<Bytes>> {
-        loop {
-            self.progress.borrow_and_update();
-            let next = {
-                let state = self.tee.lock();
-                if self.position < state.start() {
-                    Next::File((state.start() - self.position).min(READ))
-                } else if self.position < state.received {
-                    let i = state.chunks.partition_point(|(o, _)| *o <= self.position) - 1;
-                    let (offset, chunk) = &state.chunks[i];
-                    Next::Memory(chunk.slice((self.position - offset) as usize..))
-                } else {
-                    match &state.end {
-                        Some(Ok(())) => Next::End,
-                        Some(Err(why)) => {
-                            return Err(std::io::Error::other(format!(
-                                "reading blob {} from the source: {why}",
-                                self.tee.digest
-                            )));
-                        }
-                        None => Next::Wait,
-                    }
-                }
-            };
-            let bytes = match next {
-                Next::Memory(bytes) => bytes,
-                Next::File(len) => self.read_spilled(len).await?,
-                Next::End => return Ok(None),
-                Next::Wait => {
-                    self.progress
-                        .changed()
-                        .await
-                        .map_err(|_| std::io::Error::other("the source download stopped"))?;
-                    continue;
-                }
-            };
-            self.position += bytes.len() as u64;
-            self.tee.moved(self.slot, Some(self.position));
-            return Ok(Some(bytes));
-        }
-    }
-
-    /// `len` bytes of the spill file from the reader's position, read on the blocking pool.
-    async fn read_spilled(&self, len: u64) -> std::io::Result<Bytes> {
-        let (tee, at) = (self.tee.clone(), self.position);
-        tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0; usize::try_from(len).map_err(std::io::Error::other)?];
-            tee.spill.read_exact_at(&mut buf, at)?;
-            Ok(Bytes::from(buf))
-        })
-        .await
-        .map_err(std::io::Error::other)?
-    }
-}
-
-impl Drop for TeeReader {
-    fn drop(&mut self) {
-        self.tee.moved(self.slot, None);
     }
 }
 
