@@ -62,7 +62,8 @@ fn checked(
     let (client, runtime) = (&session.client, &session.runtime);
     let inputs = &run.inputs;
     let selection = select(&inputs.verify_tags, &meta.tags);
-    let mut checked = runtime.block_on(check(client, &repos, &selection, inputs.referrers))?;
+    let referrers = inputs.referrers.then_some(&inputs.referrer_types[..]);
+    let mut checked = runtime.block_on(check(client, &repos, &selection, referrers))?;
     let mut steps: Option<Vec<Step>> = None;
     if inputs.sync && checked.reports.iter().any(TagReport::drift) {
         log_reports(console, "before sync", &checked.reports);
@@ -70,7 +71,7 @@ fn checked(
             overwrite_releases: inputs.overwrite_releases,
         };
         let reports = &checked.reports;
-        let gathering = runtime.block_on(repair::gather(client, reports, inputs.referrers));
+        let gathering = runtime.block_on(repair::gather(client, reports, referrers));
         let plan = plan_sync(reports, &gathering.observations(), &options);
         let done = if inputs.dry_run {
             log(
@@ -85,7 +86,7 @@ fn checked(
             log(console, &sync_line(s));
         }
         if !inputs.dry_run {
-            checked = runtime.block_on(check(client, &repos, &selection, inputs.referrers))?;
+            checked = runtime.block_on(check(client, &repos, &selection, referrers))?;
         }
         steps = Some(done);
     } else if inputs.sync {

@@ -17,13 +17,13 @@ pub struct Checked {
     pub referrer_reads: ReferrerReads,
 }
 
-/// The report of every selected tag across `repos` (the primary first); `referrers`: their
-/// referrers are compared too.
+/// The report of every selected tag across `repos` (the primary first); with `referrers` (the
+/// artifact types to compare, all when empty) their referrers are compared too.
 pub async fn check(
     client: &Client,
     repos: &[Repository],
     selection: &Selection,
-    referrers: bool,
+    referrers: Option<&[String]>,
 ) -> Result<Checked, VerifyError> {
     let observation = gather(client, repos, selection, referrers).await?;
     let referrer_reads = observation.referrer_reads.clone();

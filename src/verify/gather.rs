@@ -59,12 +59,13 @@ pub struct Observation {
 }
 
 /// Gathers the state of the selected tags in `repos` (the primary first); with `referrers`
-/// (input `referrers`), their referrers too.
+/// (input `referrers`: the artifact types of input `referrer-types`, all when empty), their
+/// referrers too.
 pub async fn gather(
     client: &Client,
     repos: &[Repository],
     selection: &Selection,
-    referrers: bool,
+    referrers: Option<&[String]>,
 ) -> Result<Observation, GatherError> {
     let Some(primary) = repos.first() else {
         return Ok(Observation {
@@ -91,8 +92,8 @@ pub async fn gather(
     let children = descendants(client, primary, indexes).await?;
     check_children(client, repos, &children, &mut states).await?;
     let referrer_reads = match referrers {
-        true => gather_referrers(client, repos, &children, &mut states).await?,
-        false => ReferrerReads::default(),
+        Some(types) => gather_referrers(client, repos, &children, &mut states, types).await?,
+        None => ReferrerReads::default(),
     };
     Ok(Observation {
         tags,

@@ -6,7 +6,7 @@
 
 use super::gather::{CONCURRENCY, GatherError};
 use super::{Referrer, TagState};
-use crate::publish::referrers::listing::{SubjectListing, list, repository_tags};
+use crate::publish::referrers::listing::{SubjectListing, list_of_types, repository_tags};
 use crate::registry::{Client, Digest, Repository};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,12 +17,14 @@ pub struct ReferrerReads(pub BTreeMap<String, u64>);
 
 /// Fills in each state's referrers where its tag points at the primary's image (the primary
 /// included): the image's and each child's. `children`: every manifest below each index of
-/// the primary. Returns the requests it sent per registry.
+/// the primary. `artifact_types` (all when empty) selects which referrers count, as publish's
+/// `referrer-types` does. Returns the requests it sent per registry.
 pub async fn gather_referrers(
     client: &Client,
     repos: &[Repository],
     children: &BTreeMap<Digest, BTreeSet<Digest>>,
     states: &mut [BTreeMap<String, TagState>],
+    artifact_types: &[String],
 ) -> Result<ReferrerReads, GatherError> {
     let wanted = subjects(children, states);
     let registries: BTreeSet<&str> = wanted
@@ -46,7 +48,8 @@ pub async fn gather_referrers(
         .map(|(i, subject)| async move {
             let none = BTreeSet::new();
             let repo_tags = tags.get(&i).unwrap_or(&none);
-            let listing = list(client, &repos[i], repo_tags, &subject).await?;
+            let listing =
+                list_of_types(client, &repos[i], repo_tags, &subject, artifact_types).await?;
             Ok::<_, GatherError>(((i, subject), listing))
         })
         .buffer_unordered(CONCURRENCY)

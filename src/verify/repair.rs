@@ -37,7 +37,11 @@ impl Gathering {
 
 /// Observes every repair `reports` call for (read only), one engine gather per primary digest.
 /// `referrers`: the image's referrers are found and compared too.
-pub async fn gather(client: &Client, reports: &[TagReport], referrers: bool) -> Gathering {
+pub async fn gather(
+    client: &Client,
+    reports: &[TagReport],
+    referrers: Option<&[String]>,
+) -> Gathering {
     let mut gathered = BTreeMap::new();
     for repair in repairs(reports) {
         let source = SourceSpec::Registry(
@@ -51,8 +55,8 @@ pub async fn gather(client: &Client, reports: &[TagReport], referrers: bool) -> 
             targets: &repair.targets,
             tags: &tags,
             options: Options::default(),
-            referrers,
-            referrer_types: &[],
+            referrers: referrers.is_some(),
+            referrer_types: referrers.unwrap_or_default(),
             recheck: &repair.recheck,
             refusals: Refusals::PerTag,
             dry_run: false,

@@ -331,3 +331,46 @@ fn a_legacy_cosign_tag_is_compared_by_head_and_copied_as_a_tag() {
     let copied = s.secondary.skopeo_raw(&format!("app:{sig_tag}"));
     assert_eq!(Digest::sha256(&copied), signature);
 }
+
+/// `referrer-types` narrows the comparison as it narrows publish: with only signatures selected,
+/// the copy lacking the SBOM is in sync as far as verify is concerned, and lacking the
+/// signature is named; sync copies the signature and not the SBOM.
+#[test]
+fn referrer_types_selects_what_verify_compares_and_sync_copies() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let (signature, sbom) = sign(&s);
+    let tags = ("INPUT_VERIFY-TAGS", "edge");
+    let types = ("INPUT_REFERRER-TYPES", SIG);
+    let r = s.verify(&[tags, types]);
+    let rep = report(&r);
+    assert_eq!(status(&rep, "edge", 1), "referrers-missing", "{rep}");
+    let missing = &rep["tags"][0]["registries"][1]["missing-referrers"];
+    let digests: Vec<&str> = missing
+        .as_array()
+        .expect("missing referrers")
+        .iter()
+        .filter_map(|m| m["digest"].as_str())
+        .collect();
+    assert_eq!(digests, [signature.to_string()], "{rep}");
+    let r = s.verify(&[tags, types, ("INPUT_SYNC", "true")]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("in-sync"), "true");
+    s.secondary.skopeo_raw(&format!("app@{signature}"));
+    let client = Client::new(s.secondary.client_config()).expect("client");
+    let copy = Repository::parse(&s.b()).expect("repo");
+    let held = runtime().block_on(async {
+        client
+            .head_manifest(&copy.with(Reference::Digest(sbom.clone())))
+            .await
+            .expect("HEAD")
+    });
+    assert!(
+        held.is_none(),
+        "sync copied the SBOM that referrer-types left out"
+    );
+    // Without the filter (action.yml's default) the SBOM is missing again.
+    let r = s.verify(&[tags]);
+    assert_eq!(status(&report(&r), "edge", 1), "referrers-missing");
+}
