@@ -12,6 +12,7 @@ use crate::inputs::InputError;
 use crate::meta::MetaError;
 use crate::publish::execute::Failure;
 use crate::publish::outcome::{failure_lines, is_transient};
+use crate::publish::reason::{TargetRefusal, refusal_lines};
 use crate::publish::run::PublishError;
 use crate::registry::StopReason;
 use crate::registry::stop::human_duration;
@@ -60,8 +61,8 @@ pub enum AppError {
         /// What did not complete; empty when the run stopped before its first write.
         failures: Vec<Failure>,
     },
-    #[error("dry run: a real run would be refused, nothing would be written:\n{}", .0.join("\n"))]
-    DryRunRefused(Vec<String>),
+    #[error("dry run: a real run would be refused, nothing would be written:\n{}", refusal_lines(.0))]
+    DryRunRefused(Vec<TargetRefusal>),
     #[error(transparent)]
     Verify(Box<VerifyError>),
     #[error(transparent)]

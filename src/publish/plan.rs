@@ -14,7 +14,7 @@
 //! | floating tag (`main-abc1234`), absent or elsewhere | push                                   |
 //! | floating tag already on the image | unchanged                                               |
 
-pub use super::reason::{Hold, Refusal};
+pub use super::reason::{Hold, Refusal, TargetRefusal};
 use super::rolling::{self, VersionForms};
 use crate::meta::{ComputedTag, TagKind};
 use crate::registry::{Digest, Repository};
@@ -164,13 +164,16 @@ impl Plan {
             .count()
     }
 
-    /// The refused tags, as `image:tag: reason`.
-    pub fn refusals(&self) -> Vec<String> {
+    /// The refused tags, each with its target.
+    pub fn refusals(&self) -> Vec<TargetRefusal> {
         self.targets
             .iter()
             .flat_map(|t| {
                 t.tags.iter().filter_map(move |tag| match &tag.decision {
-                    TagDecision::Refused(why) => Some(format!("{}:{}: {why}", t.repo, tag.name)),
+                    TagDecision::Refused(refusal) => Some(TargetRefusal {
+                        repo: t.repo.clone(),
+                        refusal: refusal.clone(),
+                    }),
                     _ => None,
                 })
             })

@@ -2,7 +2,7 @@
 //! `TagOutcome::Refused`/`Held`. Each `Display` gives the words the dry run, the log and the
 //! summary show; the values themselves carry only names and digests.
 
-use crate::registry::Digest;
+use crate::registry::{Digest, Repository};
 use std::fmt;
 
 /// A release tag that would change: it points at another image already.
@@ -21,6 +21,28 @@ impl fmt::Display for Refusal {
             self.tag, self.existing
         )
     }
+}
+
+/// A refusal at one target: `<repository>:<tag>: <why>` in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRefusal {
+    pub repo: Repository,
+    pub refusal: Refusal,
+}
+
+impl fmt::Display for TargetRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.repo, self.refusal.tag, self.refusal)
+    }
+}
+
+/// Refusals one per line, as the errors that carry them read.
+pub fn refusal_lines(refusals: &[TargetRefusal]) -> String {
+    refusals
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Why a rolling tag stays where it is.

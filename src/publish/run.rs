@@ -4,6 +4,7 @@
 use super::execute::{Report, SourceContent, execute_with};
 use super::observe::{authorize, has_root, observe};
 use super::plan::{Content, Descriptor, Observed, Options, Plan, Refusals, plan};
+use super::reason::{TargetRefusal, refusal_lines};
 use super::referrers::{self, DiscoverError, Held, ReferrerContent};
 use crate::meta::ComputedTag;
 use crate::oci::referrer::Referrers;
@@ -116,8 +117,8 @@ pub enum PublishError {
     NoImages,
     #[error("{0}")]
     Registry(Box<crate::registry::Error>),
-    #[error("refused, nothing was written:\n{}", .0.join("\n"))]
-    Refused(Vec<String>),
+    #[error("refused, nothing was written:\n{}", refusal_lines(.0))]
+    Refused(Vec<TargetRefusal>),
     /// A local source's blob is not what its digest says; found before anything is written.
     #[error(
         "input `source` (`{location}`): {message}: the image is corrupted; nothing was written"

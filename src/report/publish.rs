@@ -285,7 +285,7 @@ pub fn stopped_summary(reason: &StopReason) -> String {
 }
 
 /// The step summary of a publish refused before anything was written: each refusal.
-pub fn refused_summary(refusals: &[String]) -> String {
+pub fn refused_summary<T: std::fmt::Display>(refusals: &[T]) -> String {
     let mut md = String::from("### Publish refused: nothing was written\n\n");
     md.push_str(&bullets(refusals));
     md.push('\n');
@@ -293,10 +293,10 @@ pub fn refused_summary(refusals: &[String]) -> String {
 }
 
 /// A Markdown list, one escaped item per line.
-fn bullets(items: &[String]) -> String {
+fn bullets<T: std::fmt::Display>(items: &[T]) -> String {
     items
         .iter()
-        .map(|item| format!("- {}\n", md_escape(item)))
+        .map(|item| format!("- {}\n", md_escape(&item.to_string())))
         .collect()
 }
 
