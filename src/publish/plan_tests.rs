@@ -279,7 +279,11 @@ fn a_release_tag_on_another_digest_is_refused_unless_overwriting() {
         d => panic!("expected a refusal, got {d:?}"),
     }
     assert_eq!(p.refusals().len(), 1);
-    assert!(p.refusals()[0].to_string().starts_with("ghcr.io/o/app:v1.2.3: "));
+    assert!(
+        p.refusals()[0]
+            .to_string()
+            .starts_with("ghcr.io/o/app:v1.2.3: ")
+    );
     let p = plan(
         &content(),
         &targets,

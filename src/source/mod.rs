@@ -131,28 +131,4 @@ pub fn sniff_media_type(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[path = "graph_tests.rs"]
-mod graph_tests;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn media_type_from_field_or_shape() {
-        let docker = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#;
-        assert_eq!(
-            sniff_media_type(docker.as_bytes()),
-            "application/vnd.docker.distribution.manifest.v2+json"
-        );
-        assert_eq!(
-            sniff_media_type(br#"{"schemaVersion":2,"manifests":[]}"#),
-            OCI_INDEX
-        );
-        assert_eq!(
-            sniff_media_type(br#"{"schemaVersion":2,"config":{}}"#),
-            OCI_MANIFEST
-        );
-        assert_eq!(sniff_media_type(b"not json"), OCI_MANIFEST);
-    }
-}
+mod tests;

@@ -1,4 +1,5 @@
-//! Unit tests of the image graph read from a source: its order, blobs and platforms.
+//! Unit tests of the source module: the media type sniffed from a manifest, and the image graph
+//! read from a source (its order, blobs and platforms).
 
 use super::*;
 use crate::oci::ImageGraph;
@@ -69,4 +70,23 @@ async fn blobs_in_first_seen_order() {
     }
     let got: Vec<&Digest> = graph.blobs.iter().map(|b| &b.digest).collect();
     assert_eq!(got, expected);
+}
+
+#[test]
+fn media_type_from_field_or_shape() {
+    let docker =
+        r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#;
+    assert_eq!(
+        sniff_media_type(docker.as_bytes()),
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(
+        sniff_media_type(br#"{"schemaVersion":2,"manifests":[]}"#),
+        OCI_INDEX
+    );
+    assert_eq!(
+        sniff_media_type(br#"{"schemaVersion":2,"config":{}}"#),
+        OCI_MANIFEST
+    );
+    assert_eq!(sniff_media_type(b"not json"), OCI_MANIFEST);
 }
