@@ -48,6 +48,9 @@ pub(crate) struct RegistryState {
     pub(crate) chunked_uploads: AtomicBool,
     /// Whether the registry has the OCI 1.1 referrers API: learnt from the first listing.
     pub(crate) referrers_api: Mutex<super::referrers::ReferrersApi>,
+    /// Held by the first listing while the API is unknown, so concurrent first listings send one
+    /// probe between them.
+    pub(crate) referrers_probe: tokio::sync::Mutex<()>,
 }
 
 impl RegistryState {
@@ -131,6 +134,7 @@ impl Client {
                     token_requests: AtomicU64::new(0),
                     chunked_uploads: AtomicBool::new(false),
                     referrers_api: Mutex::new(super::referrers::ReferrersApi::Unknown),
+                    referrers_probe: tokio::sync::Mutex::new(()),
                 })
             })
             .clone()

@@ -47,6 +47,12 @@ impl Client {
         artifact_types: &[String],
     ) -> Result<Option<Vec<Entry>>> {
         let state = self.state(&repo.registry);
+        // While the API is unknown, one listing at a time: the first is the probe, and those
+        // waiting for it then know the answer.
+        let _probing = match self.referrers_api(&repo.registry) {
+            ReferrersApi::Unknown => Some(state.referrers_probe.lock().await),
+            _ => None,
+        };
         if self.referrers_api(&repo.registry) == ReferrersApi::Absent {
             return Ok(None);
         }

@@ -162,6 +162,32 @@ async fn a_registry_without_the_api_is_asked_once_per_run() {
     );
 }
 
+/// Listings that start together, as verify sends them (several subjects at once), still probe
+/// a registry without the API once: the others wait for the first one's answer.
+#[tokio::test]
+async fn concurrent_first_listings_probe_once() {
+    let Some(registry) = Registry::plain() else {
+        return;
+    };
+    let proxy = Proxy::start(registry.addr, vec![]);
+    let client = Client::new(registry.client_config()).expect("client");
+    let repo = Repository::parse(&format!("{}/plain/app", proxy.addr)).expect("repo");
+    let subjects: Vec<Digest> = (0u8..8).map(|i| Digest::sha256(&[i])).collect();
+    let listed = futures_util::future::join_all(
+        subjects
+            .iter()
+            .map(|s| client.list_referrers(&repo, s, &[])),
+    )
+    .await;
+    assert!(listed.iter().all(|l| matches!(l, Ok(None))), "{listed:?}");
+    let asked = proxy
+        .seen()
+        .into_iter()
+        .filter(|(r, _)| r.contains("/referrers/"))
+        .count();
+    assert_eq!(asked, 1, "one probe for 8 concurrent first listings");
+}
+
 /// Registries without the API behind token or Basic auth (GHCR and Docker Hub are token
 /// registries): the listing is authorized like any read, and the 404 means no API.
 #[tokio::test]
