@@ -8,7 +8,7 @@ use super::digest::{Algorithm, Digest};
 use super::graph::ImageGraph;
 use super::media::OCI_INDEX;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// cosign's legacy suffixes: signature, attestation, SBOM.
 const COSIGN_SUFFIXES: [&str; 3] = ["sig", "att", "sbom"];
@@ -140,6 +140,34 @@ pub struct Referrers {
 impl Referrers {
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
+    }
+
+    /// Records what `subject` lists: its fallback index or API entries and its legacy tags.
+    /// Returns the referrers not `seen` before (now seen), to read and list in turn.
+    pub fn add_listed(
+        &mut self,
+        seen: &mut BTreeSet<Digest>,
+        subject: &Digest,
+        entries: Vec<Entry>,
+        tags: Vec<(String, Digest)>,
+    ) -> Vec<Digest> {
+        let mut new = Vec::new();
+        for entry in entries {
+            if seen.insert(entry.digest.clone()) {
+                new.push(entry.digest.clone());
+            }
+            self.listed.push(Listed {
+                subject: subject.clone(),
+                entry,
+            });
+        }
+        for (tag, digest) in tags {
+            if seen.insert(digest.clone()) {
+                new.push(digest.clone());
+            }
+            self.tags.push((tag, digest));
+        }
+        new
     }
 
     /// The subjects with a fallback index, each with its entries, ordered by subject.

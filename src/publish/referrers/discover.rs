@@ -2,7 +2,7 @@
 
 use super::{layout, listing};
 use crate::oci::graph::MAX_DEPTH;
-use crate::oci::referrer::{self, Listed, Referrers};
+use crate::oci::referrer::{self, Referrers};
 use crate::oci::{GraphError, ImageGraph};
 use crate::registry::{Client, Digest, Error};
 use crate::source::{self, Source};
@@ -53,21 +53,7 @@ pub async fn discover(
         let types = if depth == 0 { artifact_types } else { &[] };
         for subject in &level {
             let listed = listing::list_of_types(client, &repo, &tags, subject, types).await?;
-            for entry in listed.entries {
-                if seen.insert(entry.digest.clone()) {
-                    next.push(entry.digest.clone());
-                }
-                found.listed.push(Listed {
-                    subject: subject.clone(),
-                    entry,
-                });
-            }
-            for (tag, digest) in listed.tags {
-                if seen.insert(digest.clone()) {
-                    next.push(digest.clone());
-                }
-                found.tags.push((tag, digest));
-            }
+            next.extend(found.add_listed(&mut seen, subject, listed.entries, listed.tags));
         }
         if next.is_empty() {
             break;

@@ -21,7 +21,7 @@
 use super::DiscoverError;
 use crate::oci::graph::MAX_DEPTH;
 use crate::oci::media::{OCI_INDEX, OCI_MANIFEST};
-use crate::oci::referrer::{self, Entry, Listed, Referrers, cosign_subject, fallback_subject};
+use crate::oci::referrer::{self, Entry, Referrers, cosign_subject, fallback_subject};
 use crate::oci::{ImageGraph, Kind, Parsed, RawManifest, parse_manifest};
 use crate::registry::Digest;
 use crate::registry::of_types;
@@ -78,21 +78,8 @@ impl LayoutListing {
             let types = if depth == 0 { artifact_types } else { &[] };
             for subject in &level {
                 let listed = self.entries.get(subject).cloned().unwrap_or_default();
-                for entry in &of_types(listed, types) {
-                    if seen.insert(entry.digest.clone()) {
-                        next.push(entry.digest.clone());
-                    }
-                    found.listed.push(Listed {
-                        subject: subject.clone(),
-                        entry: entry.clone(),
-                    });
-                }
-                for (tag, digest) in self.tags.get(subject).into_iter().flatten() {
-                    if seen.insert(digest.clone()) {
-                        next.push(digest.clone());
-                    }
-                    found.tags.push((tag.clone(), digest.clone()));
-                }
+                let tags = self.tags.get(subject).cloned().unwrap_or_default();
+                next.extend(found.add_listed(&mut seen, subject, of_types(listed, types), tags));
             }
             if next.is_empty() {
                 break;
