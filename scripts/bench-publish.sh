@@ -2,7 +2,7 @@
 # Benchmark: registry-action publish vs skopeo, side by side, on three fresh local registries
 # (source A, destinations B and C, reset before every run). Prints median wall time, requests per
 # registry (from each registry's access log) and blob bytes committed. Issue #4's "must show".
-# Usage: bash scripts/bench-publish.sh [RUNS] [PLATFORM_MIB] [SCENARIOS]   (defaults: 3 runs, 64 MiB per platform, abcd)
+# Usage: bash scripts/bench-publish.sh [RUNS] [PLATFORM_MIB] [SCENARIOS]   (defaults: 3 runs, 64 MiB per platform, abcd; e: the image with referrers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
