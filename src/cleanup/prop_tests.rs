@@ -184,6 +184,102 @@ fn needs(versions: &[Version], root: &Digest) -> BTreeSet<Digest> {
     seen
 }
 
+/// Deletions applied in order: each digest once, nothing a still-present deleted parent points
+/// at goes first.
+fn check_order(versions: &[Version], plan: &CleanupPlan) -> Result<(), TestCaseError> {
+    let deleted: BTreeSet<Digest> = plan.deletions.iter().cloned().collect();
+    prop_assert_eq!(
+        deleted.len(),
+        plan.deletions.len(),
+        "a digest deleted twice"
+    );
+    let mut gone = BTreeSet::new();
+    for d in &plan.deletions {
+        for parent in versions
+            .iter()
+            .filter(|v| deleted.contains(&v.digest) && !gone.contains(&v.digest))
+        {
+            let points = parent.children.contains(d)
+                || parent.subject.as_ref() == Some(d)
+                || parent
+                    .tags
+                    .iter()
+                    .any(|t| referrer_subject(t).as_ref() == Some(d));
+            prop_assert!(
+                !points || parent.digest == *d,
+                "{} deleted before its parent {}",
+                d,
+                parent.digest
+            );
+        }
+        gone.insert(d.clone());
+    }
+    Ok(())
+}
+
+/// Nothing a kept image needs is deleted, no protected tag goes, nothing untagged goes from an
+/// incomplete listing, and the decisions agree with the deletions.
+fn check_kept(
+    versions: &[Version],
+    plan: &CleanupPlan,
+    policy: &Policy,
+    closed: &BTreeSet<u64>,
+    incomplete: bool,
+) -> Result<(), TestCaseError> {
+    let deleted: BTreeSet<Digest> = plan.deletions.iter().cloned().collect();
+    let untagged: BTreeSet<(Digest, String)> = plan.untags.iter().cloned().collect();
+    for v in versions {
+        let surviving_tags: Vec<&String> = v
+            .tags
+            .iter()
+            .filter(|t| !untagged.contains(&(v.digest.clone(), (*t).clone())))
+            .collect();
+        if !deleted.contains(&v.digest) && !surviving_tags.is_empty() {
+            for need in needs(versions, &v.digest) {
+                prop_assert!(
+                    !deleted.contains(&need),
+                    "kept {:?} needs deleted {}",
+                    v.tags,
+                    need
+                );
+            }
+        }
+        for tag in &v.tags {
+            let follows =
+                referrer_subject(tag).is_some_and(|s| versions.iter().any(|x| x.digest == s));
+            let protected = !follows
+                && policy.rules.iter().any(|r| {
+                    r.verb == policy::Verb::Keep
+                        && r.last.is_none()
+                        && r.selectors.iter().all(|s| s.matches_tag(tag, closed))
+                });
+            if protected {
+                prop_assert!(!deleted.contains(&v.digest), "protected {} deleted", tag);
+                prop_assert!(
+                    !untagged.contains(&(v.digest.clone(), tag.clone())),
+                    "protected {} untagged",
+                    tag
+                );
+            }
+        }
+        if v.tags.is_empty() && incomplete {
+            prop_assert!(
+                !deleted.contains(&v.digest),
+                "untagged deleted from an incomplete listing"
+            );
+        }
+    }
+    for d in &plan.decisions {
+        prop_assert_eq!(
+            d.action == Action::Delete,
+            deleted.contains(&d.digest),
+            "decision and deletions disagree on {}",
+            d.digest
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn kept_graphs_survive_random_histories_and_policies() {
     let push = (
@@ -229,34 +325,8 @@ fn kept_graphs_survive_random_histories_and_policies() {
 
         with_deletions.set(with_deletions.get() + u32::from(!plan.deletions.is_empty()));
         with_untags.set(with_untags.get() + u32::from(!plan.untags.is_empty()));
-        // Apply the deletions in order: nothing a still-present deleted parent points at goes first.
+        check_order(&versions, &plan)?;
         let deleted: BTreeSet<Digest> = plan.deletions.iter().cloned().collect();
-        prop_assert_eq!(
-            deleted.len(),
-            plan.deletions.len(),
-            "a digest deleted twice"
-        );
-        let mut gone = BTreeSet::new();
-        for d in &plan.deletions {
-            for parent in versions
-                .iter()
-                .filter(|v| deleted.contains(&v.digest) && !gone.contains(&v.digest))
-            {
-                let points = parent.children.contains(d)
-                    || parent.subject.as_ref() == Some(d)
-                    || parent
-                        .tags
-                        .iter()
-                        .any(|t| referrer_subject(t).as_ref() == Some(d));
-                prop_assert!(
-                    !points || parent.digest == *d,
-                    "{} deleted before its parent {}",
-                    d,
-                    parent.digest
-                );
-            }
-            gone.insert(d.clone());
-        }
         let indexes = versions
             .iter()
             .filter(|v| v.tags.iter().any(|t| fallback_subject(t).is_some()));
@@ -264,56 +334,7 @@ fn kept_graphs_survive_random_histories_and_policies() {
             indexes.partition(|v| deleted.contains(&v.digest));
         fallback_deleted.set(fallback_deleted.get() + u32::from(!deleted_indexes.is_empty()));
         fallback_kept.set(fallback_kept.get() + u32::from(!kept_indexes.is_empty()));
-        let untagged: BTreeSet<(Digest, String)> = plan.untags.iter().cloned().collect();
-        for v in &versions {
-            let surviving_tags: Vec<&String> = v
-                .tags
-                .iter()
-                .filter(|t| !untagged.contains(&(v.digest.clone(), (*t).clone())))
-                .collect();
-            if !deleted.contains(&v.digest) && !surviving_tags.is_empty() {
-                for need in needs(&versions, &v.digest) {
-                    prop_assert!(
-                        !deleted.contains(&need),
-                        "kept {:?} needs deleted {}",
-                        v.tags,
-                        need
-                    );
-                }
-            }
-            for tag in &v.tags {
-                let follows =
-                    referrer_subject(tag).is_some_and(|s| versions.iter().any(|x| x.digest == s));
-                let protected = !follows
-                    && policy.rules.iter().any(|r| {
-                        r.verb == policy::Verb::Keep
-                            && r.last.is_none()
-                            && r.selectors.iter().all(|s| s.matches_tag(tag, &closed))
-                    });
-                if protected {
-                    prop_assert!(!deleted.contains(&v.digest), "protected {} deleted", tag);
-                    prop_assert!(
-                        !untagged.contains(&(v.digest.clone(), tag.clone())),
-                        "protected {} untagged",
-                        tag
-                    );
-                }
-            }
-            if v.tags.is_empty() && incomplete.is_some() {
-                prop_assert!(
-                    !deleted.contains(&v.digest),
-                    "untagged deleted from an incomplete listing"
-                );
-            }
-        }
-        for d in &plan.decisions {
-            prop_assert_eq!(
-                d.action == Action::Delete,
-                deleted.contains(&d.digest),
-                "decision and deletions disagree on {}",
-                d.digest
-            );
-        }
+        check_kept(&versions, &plan, &policy, &closed, incomplete.is_some())?;
         Ok(())
     });
     if let Err(e) = result {
