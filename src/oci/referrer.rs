@@ -73,13 +73,26 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<Entry>, IndexError> {
                 .get("digest")
                 .and_then(Value::as_str)
                 .and_then(|d| Digest::parse(d).ok())
-                .ok_or_else(|| IndexError(format!("entry without a digest: {json}")))?;
+                .ok_or_else(|| IndexError(format!("entry without a digest: {}", excerpt(json))))?;
             Ok(Entry {
                 digest,
                 json: json.clone(),
             })
         })
         .collect()
+}
+
+/// Characters of an unreadable entry quoted in an error.
+const EXCERPT_CHARS: usize = 120;
+
+/// The start of `json` as JSON text (strings escaped, so no line break of a registry's reaches
+/// the log), cut at [`EXCERPT_CHARS`].
+fn excerpt(json: &Value) -> String {
+    let text = json.to_string();
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    }
 }
 
 /// `existing` (a destination's fallback index, when it has one) with `wanted` added: every entry
@@ -186,6 +199,20 @@ impl Referrers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry a registry wrote without a digest is quoted in the error as escaped JSON and
+    /// cut short: its text cannot start a line of the log (a workflow command) or flood it.
+    #[test]
+    fn an_unreadable_entry_is_quoted_escaped_and_short() {
+        let long = "x".repeat(500);
+        let index = serde_json::json!({"manifests": [{"annotations": {"a": format!("\n::warning::hi{long}")}}]});
+        let error = entries(index.to_string().as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains('\n'), "{error}");
+        assert!(error.contains("\\n::warning::hi"), "{error}");
+        assert!(error.len() < 200 && error.ends_with("..."), "{error}");
+    }
 
     fn entry(seed: &str, artifact_type: &str) -> Entry {
         let digest = Digest::sha256(seed.as_bytes());
