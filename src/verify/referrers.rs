@@ -2,10 +2,13 @@
 //! as the primary, what that repository lists for the image and for each of its children
 //! (the shared per-subject listing of `publish::referrers::listing`: one tag listing per
 //! repository, then per subject at most one GET, of its fallback index, and HEADs for cosign's
-//! legacy tags). A subject is read once per repository, however many tags point at it.
+//! legacy tags). A subject is read once per repository, however many tags point at it. The
+//! referrers the primary lists are subjects in turn, level by level (at most
+//! `oci::graph::MAX_DEPTH`): a signature of an attestation is compared as the attestation is.
 
 use super::gather::{CONCURRENCY, GatherError};
 use super::{Referrer, TagState};
+use crate::oci::graph::MAX_DEPTH;
 use crate::publish::referrers::listing::{SubjectListing, list_of_types, repository_tags};
 use crate::registry::{Client, Digest, Repository};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -44,23 +47,33 @@ pub async fn gather_referrers(
         .try_collect()
         .await?;
     let tags = &tags;
-    let listed: BTreeMap<(usize, Digest), SubjectListing> = stream::iter(wanted)
-        .map(|(i, subject)| async move {
-            let none = BTreeSet::new();
-            let repo_tags = tags.get(&i).unwrap_or(&none);
-            let listing =
-                list_of_types(client, &repos[i], repo_tags, &subject, artifact_types).await?;
-            Ok::<_, GatherError>(((i, subject), listing))
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
+    let mut listed: BTreeMap<(usize, Digest), SubjectListing> = BTreeMap::new();
+    let mut level = wanted;
+    for depth in 0..=MAX_DEPTH {
+        // The type filter selects what refers to the image; what refers to those all counts.
+        let types = if depth == 0 { artifact_types } else { &[] };
+        let read: Vec<((usize, Digest), SubjectListing)> = stream::iter(level)
+            .map(|(i, subject)| async move {
+                let none = BTreeSet::new();
+                let repo_tags = tags.get(&i).unwrap_or(&none);
+                let listing = list_of_types(client, &repos[i], repo_tags, &subject, types).await?;
+                Ok::<_, GatherError>(((i, subject), listing))
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        level = deeper(&read, &listed);
+        listed.extend(read);
+        if level.is_empty() {
+            break;
+        }
+    }
     for (i, repo_states) in states.iter_mut().enumerate() {
         for state in repo_states.values_mut() {
             let Some(root) = state.digest.clone() else {
                 continue;
             };
-            for subject in subjects_of(&root, children) {
+            for subject in tree(&subjects_of(&root, children), &listed) {
                 if let Some(listing) = listed.get(&(i, subject.clone())) {
                     add(&mut state.referrers, &subject, listing);
                 }
@@ -75,6 +88,49 @@ pub async fn gather_referrers(
         })
         .collect();
     Ok(ReferrerReads(reads))
+}
+
+/// The digests `listing` names as referrers: its entries, then its legacy tags' manifests.
+fn named(listing: &SubjectListing) -> impl Iterator<Item = &Digest> {
+    let entries = listing.entries.iter().map(|e| &e.digest);
+    entries.chain(listing.tags.iter().map(|(_, d)| d))
+}
+
+/// The next level to list: in each repository of `read`, the referrers the primary (0) lists
+/// for the same subject, not listed yet (a signature of an attestation is compared as the
+/// attestation is).
+fn deeper(
+    read: &[((usize, Digest), SubjectListing)],
+    listed: &BTreeMap<(usize, Digest), SubjectListing>,
+) -> BTreeSet<(usize, Digest)> {
+    let primary: BTreeMap<&Digest, &SubjectListing> = read
+        .iter()
+        .filter(|((i, _), _)| *i == 0)
+        .map(|((_, s), l)| (s, l))
+        .collect();
+    read.iter()
+        .filter_map(|((i, subject), _)| Some((*i, primary.get(subject)?)))
+        .flat_map(|(i, listing)| named(listing).map(move |d| (i, d.clone())))
+        .filter(|key| !listed.contains_key(key) && !read.iter().any(|(k, _)| k == key))
+        .collect()
+}
+
+/// `subjects` and, level by level, the referrers the primary lists for them: every subject
+/// whose referrers are compared for one image.
+fn tree(subjects: &[Digest], listed: &BTreeMap<(usize, Digest), SubjectListing>) -> Vec<Digest> {
+    let mut all: Vec<Digest> = subjects.to_vec();
+    let mut at = 0;
+    while at < all.len() {
+        if let Some(listing) = listed.get(&(0, all[at].clone())) {
+            let new: Vec<Digest> = named(listing)
+                .filter(|d| !all.contains(d))
+                .cloned()
+                .collect();
+            all.extend(new);
+        }
+        at += 1;
+    }
+    all
 }
 
 /// The image and every manifest below it.

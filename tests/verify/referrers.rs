@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 const SIG: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 const SBOM: &str = "application/spdx+json";
+const PROVENANCE: &str = "application/vnd.in-toto+json";
 const EMPTY: &[u8] = b"{}";
 
 fn described(media_type: &str, digest: &Digest, size: usize) -> Value {
@@ -373,4 +374,49 @@ fn referrer_types_selects_what_verify_compares_and_sync_copies() {
     // Without the filter (action.yml's default) the SBOM is missing again.
     let r = s.verify(&[tags]);
     assert_eq!(status(&report(&r), "edge", 1), "referrers-missing");
+}
+
+/// A signature of an attestation is compared as the attestation is: the copy holds the
+/// attestation of the index but not its signature, which verify names (its subject: the
+/// attestation), and sync copies.
+#[test]
+fn a_signature_of_an_attestation_is_compared_too() {
+    let Some(s) = Setup::new() else {
+        return;
+    };
+    let index = s.image.root.clone();
+    let index_subject = (&index.digest, index.size as usize, OCI_INDEX);
+    let (attestation, signature) = runtime().block_on(async {
+        let mut attestation = None;
+        for (registry, repo) in [(&s.primary, s.a()), (&s.secondary, s.b())] {
+            let client = Client::new(registry.client_config()).expect("client");
+            let repo = Repository::parse(&repo).expect("repo");
+            let att = refer(&client, &repo, PROVENANCE, "provenance", index_subject).await;
+            attestation = Some(att);
+        }
+        let attestation = attestation.expect("an attestation");
+        let client = Client::new(s.primary.client_config()).expect("client");
+        let primary = Repository::parse(&s.a()).expect("repo");
+        let size = client
+            .get_manifest_raw(&primary.with(Reference::Digest(attestation.clone())))
+            .await
+            .expect("attestation")
+            .bytes
+            .len();
+        let signed = (&attestation, size, OCI_MANIFEST);
+        let signature = refer(&client, &primary, SIG, "signature of it", signed).await;
+        (attestation, signature)
+    });
+    let tags = ("INPUT_VERIFY-TAGS", "edge");
+    let r = s.verify(&[tags]);
+    let rep = report(&r);
+    assert_eq!(status(&rep, "edge", 1), "referrers-missing", "{rep}");
+    let missing = &rep["tags"][0]["registries"][1]["missing-referrers"];
+    assert_eq!(missing.as_array().map(Vec::len), Some(1), "{rep}");
+    assert_eq!(missing[0]["subject"], attestation.to_string(), "{rep}");
+    assert_eq!(missing[0]["digest"], signature.to_string(), "{rep}");
+    let r = s.verify(&[tags, ("INPUT_SYNC", "true")]);
+    assert!(r.success(), "{}\n{}", r.stdout(), r.stderr());
+    assert_eq!(r.get("in-sync"), "true");
+    s.secondary.skopeo_raw(&format!("app@{signature}"));
 }
