@@ -4,11 +4,11 @@
 //! forwards the rest, and records what it saw. One request per connection. Stopped on Drop
 //! (stalled connections close then).
 
+use super::wire::Server;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 /// What to do to a matching request.
 #[derive(Clone, Debug)]
@@ -60,54 +60,33 @@ struct Shared {
     rules: Mutex<Vec<Rule>>,
     seen: Mutex<Vec<(String, String)>>,
     requests: Mutex<Vec<Request>>,
-    stop: AtomicBool,
+    stop: Arc<AtomicBool>,
 }
 
 pub struct Proxy {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    _server: Server,
 }
 
 impl Proxy {
     pub fn start(upstream: SocketAddr, rules: Vec<Rule>) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             upstream,
             rules: Mutex::new(rules),
             seen: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
+            stop: stop.clone(),
         });
-        let thread_shared = shared.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if thread_shared.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let shared = thread_shared.clone();
-                    std::thread::spawn(move || {
-                        let _ = handle(stream, &shared);
-                    });
-                }
-            }
+        let handler = shared.clone();
+        let server = Server::start("proxy", stop, move |stream| {
+            let _ = handle(stream, &handler);
         });
         Proxy {
-            addr,
+            addr: server.addr,
             shared,
-            thread: Some(thread),
+            _server: server,
         }
     }
 

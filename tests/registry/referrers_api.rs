@@ -16,15 +16,13 @@
 //!
 //! Requests are counted by kind ([`Kind`]). One request per connection; stopped on Drop.
 
-use super::wire::{Incoming, answer, forward, read, status};
+use super::wire::{Incoming, Server, answer, forward, read, status};
 use reqwest::Url;
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
@@ -73,23 +71,12 @@ struct Shared {
     options: Options,
     referrers: Mutex<Vec<Recorded>>,
     seen: Mutex<Vec<(Kind, String)>>,
-    stop: AtomicBool,
 }
 
 pub struct ReferrersApi {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for ReferrersApi {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    _server: Server,
 }
 
 impl ReferrersApi {
@@ -99,33 +86,20 @@ impl ReferrersApi {
     }
 
     pub fn with(upstream: SocketAddr, options: Options) -> ReferrersApi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind emulator");
-        let addr = listener.local_addr().expect("addr");
         let shared = Arc::new(Shared {
             upstream,
             options,
             referrers: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
         });
-        let thread_shared = shared.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if thread_shared.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let shared = thread_shared.clone();
-                    std::thread::spawn(move || {
-                        let _ = handle(stream, &shared);
-                    });
-                }
-            }
+        let handler = shared.clone();
+        let server = Server::start("emulator", Arc::default(), move |stream| {
+            let _ = handle(stream, &handler);
         });
         ReferrersApi {
-            addr,
+            addr: server.addr,
             shared,
-            thread: Some(thread),
+            _server: server,
         }
     }
 

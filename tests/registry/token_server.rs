@@ -2,11 +2,11 @@
 //! Basic credentials, issues ES256 JWTs (certificate in `x5c`) granting exactly the scopes asked
 //! for, and records every request's scopes so tests can count tokens. Stopped on Drop.
 
+use super::wire::Server;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -29,7 +29,6 @@ struct Shared {
     cert_der: Vec<u8>,
     credentials: Option<(String, String)>,
     requests: Mutex<Vec<TokenRequest>>,
-    stop: AtomicBool,
     serial: AtomicU64,
 }
 
@@ -37,17 +36,7 @@ pub struct TokenServer {
     addr: SocketAddr,
     cert_pem: String,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr); // wake the accept loop
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    _server: Server,
 }
 
 impl TokenServer {
@@ -65,35 +54,22 @@ impl TokenServer {
             &SystemRandom::new(),
         )
         .expect("ring key");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind token server");
-        let addr = listener.local_addr().expect("addr");
         let shared = Arc::new(Shared {
             key,
             cert_der: cert.der().to_vec(),
             credentials: credentials.map(|(u, p)| (u.to_owned(), p.to_owned())),
             requests: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
             serial: AtomicU64::new(0),
         });
-        let thread_shared = shared.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if thread_shared.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let shared = thread_shared.clone();
-                    std::thread::spawn(move || {
-                        let _ = serve(stream, &shared);
-                    });
-                }
-            }
+        let handler = shared.clone();
+        let server = Server::start("token server", Arc::default(), move |stream| {
+            let _ = serve(stream, &handler);
         });
         TokenServer {
-            addr,
+            addr: server.addr,
             cert_pem: cert.pem(),
             shared,
-            thread: Some(thread),
+            _server: server,
         }
     }
 

@@ -3,7 +3,10 @@
 //! connection and read the whole answer, or answer it here.
 
 use std::io::{BufRead, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 
 /// A request as read from the client.
 pub(super) struct Incoming {
@@ -108,4 +111,52 @@ pub(super) fn answer(status: &str, headers: &[(&str, String)], body: &[u8]) -> V
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(body);
     bytes
+}
+
+/// A loopback server: an accept loop on 127.0.0.1 with a thread per connection, stopped (and
+/// joined) when dropped. `stop` is also what a handler that waits may watch.
+pub(super) struct Server {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start(
+        what: &str,
+        stop: Arc<AtomicBool>,
+        handle: impl Fn(TcpStream) + Send + Sync + 'static,
+    ) -> Server {
+        let listener =
+            TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind {what}: {e}"));
+        let addr = listener.local_addr().expect("addr");
+        let handle = Arc::new(handle);
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let handle = handle.clone();
+                    std::thread::spawn(move || handle(stream));
+                }
+            }
+        });
+        Server {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr); // wake the accept loop
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }

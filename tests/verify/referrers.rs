@@ -5,6 +5,7 @@
 //! it, verify then agrees; the referrer reads are counted and kept to one GET per subject.
 
 use super::cli::{Setup, report, runtime, status};
+use crate::publish::referrers::{artifact, described, fallback_index};
 use bytes::Bytes;
 use registry_action::oci::media::{OCI_INDEX, OCI_MANIFEST};
 use registry_action::registry::{Client, Digest, Reference, Repository};
@@ -15,10 +16,6 @@ const SBOM: &str = "application/spdx+json";
 const PROVENANCE: &str = "application/vnd.in-toto+json";
 const EMPTY: &[u8] = b"{}";
 
-fn described(media_type: &str, digest: &Digest, size: usize) -> Value {
-    json!({"mediaType": media_type, "digest": digest.to_string(), "size": size})
-}
-
 /// Pushes an artifact (empty config, one layer) about `subject` to `repo` and lists it in the
 /// subject's fallback index; returns the artifact's digest.
 async fn refer(
@@ -28,40 +25,8 @@ async fn refer(
     content: &str,
     subject: (&Digest, usize, &str),
 ) -> Digest {
-    let layer = Bytes::from(content.to_owned());
-    let layer_digest = Digest::sha256(&layer);
-    let empty = Digest::sha256(EMPTY);
-    client
-        .push_blob(repo, &empty, 2, &Bytes::from_static(EMPTY), None)
-        .await
-        .expect("config");
-    client
-        .push_blob(repo, &layer_digest, layer.len() as u64, &layer, None)
-        .await
-        .expect("layer");
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": artifact_type,
-        "config": described("application/vnd.oci.empty.v1+json", &empty, 2),
-        "layers": [described("text/plain", &layer_digest, layer.len())],
-        "subject": described(subject.2, subject.0, subject.1),
-    });
-    let bytes = Bytes::from(serde_json::to_vec(&manifest).expect("json"));
-    let digest = Digest::sha256(&bytes);
-    let mut entry = described(OCI_MANIFEST, &digest, bytes.len());
-    entry["artifactType"] = artifact_type.into();
-    let by_digest = repo.with(Reference::Digest(digest.clone()));
-    client
-        .put_manifest_raw(&by_digest, bytes, OCI_MANIFEST)
-        .await
-        .expect("artifact");
-    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]});
-    let tag = repo.with(Reference::Tag(format!("sha256-{}", subject.0.hex())));
-    client
-        .put_manifest_raw(&tag, Bytes::from(index.to_string()), OCI_INDEX)
-        .await
-        .expect("fallback index");
+    let (digest, entry) = artifact(client, repo, artifact_type, content, Some(subject)).await;
+    fallback_index(client, repo, subject.0, &[entry]).await;
     digest
 }
 
