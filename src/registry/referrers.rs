@@ -5,13 +5,13 @@
 //! instead; the client asks once per registry and remembers the answer for the run.
 
 use reqwest::Url;
-use reqwest::header::{CONTENT_TYPE, LINK};
+use reqwest::header::CONTENT_TYPE;
 
 use super::auth::{Action, Scopes};
 use super::client::{Client, RegistryState};
 use super::error::{Error, Result, display_url};
 use super::reference::Repository;
-use super::tags::next_link;
+use super::tags::{next_page, page_request};
 use crate::oci::Digest;
 use crate::oci::media::OCI_INDEX;
 use crate::oci::referrer::{self, Entry};
@@ -66,15 +66,9 @@ impl Client {
         let mut entries = Vec::new();
         for _ in 0..MAX_PAGES {
             let page = next.clone();
-            let make = |http: &reqwest::Client, base: &Url| match &page {
-                Some(url) => http.get(url.clone()),
-                None => {
-                    let request = http.get(base.join(&first).unwrap_or_else(|_| base.clone()));
-                    match asked {
-                        Some(t) => request.query(&[("artifactType", t)]),
-                        None => request,
-                    }
-                }
+            let make = |http: &reqwest::Client, base: &Url| {
+                let query = asked.map(|t| ("artifactType", t));
+                page_request(http, base, &first, page.as_ref(), query)
             };
             let sent = self.call(&repo.registry, &scopes, &make).await?;
             let status = sent.response.status().as_u16();
@@ -119,22 +113,6 @@ impl Client {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// The page a `Link: <...>; rel="next"` header of the answer from `url` names, resolved.
-fn next_page(url: &Url, headers: &reqwest::header::HeaderMap) -> Result<Option<Url>> {
-    let Some(link) = headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(next_link)
-    else {
-        return Ok(None);
-    };
-    url.join(&link).map(Some).map_err(|e| Error::Protocol {
-        url: display_url(url),
-        message: format!("Link `{link}` is not a URL: {e}"),
-    })
 }
 
 fn remember(state: &RegistryState, api: ReferrersApi) {

@@ -32,15 +32,10 @@ impl Client {
         let mut tags = Vec::new();
         for _ in 0..MAX_PAGES {
             let page = next.clone();
-            let make = |http: &reqwest::Client, base: &Url| match &page {
-                Some(url) => http.get(url.clone()),
-                None => {
-                    let request = http.get(base.join(&first).unwrap_or_else(|_| base.clone()));
-                    match page_size {
-                        Some(n) => request.query(&[("n", n.to_string())]),
-                        None => request,
-                    }
-                }
+            let size = page_size.map(|n| n.to_string());
+            let make = |http: &reqwest::Client, base: &Url| {
+                let query = size.as_deref().map(|n| ("n", n));
+                page_request(http, base, &first, page.as_ref(), query)
             };
             let sent = self.call(&repo.registry, &scopes, &make).await?;
             let status = sent.response.status().as_u16();
@@ -53,13 +48,7 @@ impl Client {
                     .await);
             }
             let url = sent.response.url().clone();
-            let link = sent
-                .response
-                .headers()
-                .get_all(LINK)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(next_link);
+            let headers = sent.response.headers().clone();
             let body = self
                 .transport()
                 .read_limited(sent.response, 16 * 1024 * 1024)
@@ -69,22 +58,50 @@ impl Client {
                 message: format!("tag list is not the expected JSON: {e}"),
             })?;
             tags.extend(list.tags.unwrap_or_default());
-            match link {
-                None => return Ok(tags),
-                Some(link) => {
-                    let resolved = url.join(&link).map_err(|e| Error::Protocol {
-                        url: display_url(&url),
-                        message: format!("Link `{link}` is not a URL: {e}"),
-                    })?;
-                    if Some(&resolved) == next.as_ref() {
-                        return Ok(tags);
-                    }
-                    next = Some(resolved);
-                }
+            match next_page(&url, &headers)? {
+                Some(resolved) if Some(&resolved) != next.as_ref() => next = Some(resolved),
+                _ => return Ok(tags),
             }
         }
         Ok(tags)
     }
+}
+
+/// The request for one page of a paginated listing: `next` when the previous answer's `Link`
+/// named one, else `first` against the registry's base, with `query` on it.
+pub(super) fn page_request(
+    http: &reqwest::Client,
+    base: &Url,
+    first: &str,
+    next: Option<&Url>,
+    query: Option<(&str, &str)>,
+) -> reqwest::RequestBuilder {
+    match next {
+        Some(url) => http.get(url.clone()),
+        None => {
+            let request = http.get(base.join(first).unwrap_or_else(|_| base.clone()));
+            match query {
+                Some(pair) => request.query(&[pair]),
+                None => request,
+            }
+        }
+    }
+}
+
+/// The page a `Link: <...>; rel="next"` header of the answer from `url` names, resolved.
+pub(super) fn next_page(url: &Url, headers: &reqwest::header::HeaderMap) -> Result<Option<Url>> {
+    let Some(link) = headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(next_link)
+    else {
+        return Ok(None);
+    };
+    url.join(&link).map(Some).map_err(|e| Error::Protocol {
+        url: display_url(url),
+        message: format!("Link `{link}` is not a URL: {e}"),
+    })
 }
 
 /// The target of the `rel="next"` link in a `Link` header value.
