@@ -12,10 +12,11 @@ use super::backend::{Backend, BackendError, Blocked, Deleted, Outcome};
 use super::{Capabilities, CleanupPlan, Inventory, Version};
 use crate::oci::graph::MAX_DEPTH;
 use crate::oci::media::{DOCKER_MANIFEST, OCI_MANIFEST};
+use crate::oci::referrer::Entry;
 use crate::oci::{Kind, Node, walk};
 use crate::registry::{Client, Digest, Reference, Repository, RepositoryManifests, Result};
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+use futures_util::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Cleanup through the registry's own distribution API.
@@ -143,9 +144,15 @@ async fn add_api_referrers(
     };
     let mut subjects: Vec<Digest> = versions.keys().cloned().collect();
     for _ in 0..=MAX_DEPTH {
+        // The first listing probes the API; the client holds the others until it knows.
+        let listings: Vec<Option<Vec<Entry>>> = futures_util::stream::iter(std::mem::take(&mut subjects))
+            .map(|subject| async move { client.list_referrers(repo, &subject, &[]).await })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
         let mut found = Vec::new();
-        for subject in &subjects {
-            let Some(listed) = client.list_referrers(repo, subject, &[]).await? else {
+        for listed in listings {
+            let Some(listed) = listed else {
                 return Ok(());
             };
             for entry in listed {
