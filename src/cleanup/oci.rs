@@ -145,11 +145,12 @@ async fn add_api_referrers(
     let mut subjects: Vec<Digest> = versions.keys().cloned().collect();
     for _ in 0..=MAX_DEPTH {
         // The first listing probes the API; the client holds the others until it knows.
-        let listings: Vec<Option<Vec<Entry>>> = futures_util::stream::iter(std::mem::take(&mut subjects))
-            .map(|subject| async move { client.list_referrers(repo, &subject, &[]).await })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let listings: Vec<Option<Vec<Entry>>> =
+            futures_util::stream::iter(std::mem::take(&mut subjects))
+                .map(|subject| async move { client.list_referrers(repo, &subject, &[]).await })
+                .buffered(READ_CONCURRENCY)
+                .try_collect()
+                .await?;
         let mut found = Vec::new();
         for listed in listings {
             let Some(listed) = listed else {

@@ -190,7 +190,7 @@ pub(super) fn repo(registry: &Registry, name: &str) -> Repository {
     Repository::parse(&format!("{}/{name}", registry.name())).expect("repository")
 }
 
-pub(super) fn registry_bytes(registry: &Registry, reference: &str) -> Vec<u8> {
+pub(crate) fn registry_bytes(registry: &Registry, reference: &str) -> Vec<u8> {
     registry.skopeo_raw(reference)
 }
 
@@ -217,7 +217,7 @@ pub(super) fn referrer_tags(registry: &Registry, repo: &str) -> Vec<String> {
 }
 
 /// The digests a fallback index lists, sorted as written.
-pub(super) fn listed(registry: &Registry, repo: &str, subject: &Digest) -> Vec<String> {
+pub(crate) fn listed(registry: &Registry, repo: &str, subject: &Digest) -> Vec<String> {
     let bytes = registry_bytes(registry, &format!("{repo}:sha256-{}", subject.hex()));
     let index: serde_json::Value = serde_json::from_slice(&bytes).expect("index");
     index["manifests"]

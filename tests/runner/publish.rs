@@ -6,8 +6,10 @@
 
 use super::job::{Job, Step};
 use crate::cleanup::images::{multi_arch, publish_to};
+use crate::publish::referrers::{artifact, fallback_index, listed};
 use crate::registry::harness::Registry;
 use crate::sample::{SampleImage, SampleSpec, write_archive, write_layout};
+use registry_action::registry::{Client, Repository};
 
 /// The release fixture's job (`v0.2.0`) publishing to the images `targets`.
 fn release_job(targets: &[&Registry]) -> Option<(Job, Step)> {
@@ -138,6 +140,48 @@ fn publishes_from_a_registry_source() {
         "harness: publish from a registry in {} ms",
         run.elapsed.as_millis()
     );
+}
+
+/// Referrers travel with the image as the runner runs the action (every action.yml default,
+/// `referrers: true` among them): a signature of the build in the source's fallback index
+/// lands at the target, byte-for-byte, listed in the target's own fallback index.
+#[test]
+fn a_signed_build_from_a_registry_keeps_its_signature() {
+    let (Some(build), Some(target)) = (Registry::plain(), Registry::plain()) else {
+        return;
+    };
+    let Some((job, step)) = release_job(&[&target]) else {
+        return;
+    };
+    let image = sample_in(&job, "image", 6);
+    push_build(&job, &build, "image");
+    let root = &image.root;
+    let signature = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let client = Client::new(build.client_config()).expect("client");
+            let repo = Repository::parse(&format!("{}/octo/app", build.name())).expect("repo");
+            let subject = Some((&root.digest, root.size as usize, root.media_type.as_str()));
+            let sig = "application/vnd.dev.sigstore.bundle.v0.3+json";
+            let (signature, entry) = artifact(&client, &repo, sig, "signed", subject).await;
+            fallback_index(&client, &repo, &root.digest, &[entry]).await;
+            signature
+        });
+    let run = job.run(&step.with("source", &format!("{}/octo/app:build", build.name())));
+    run.assert_success();
+    assert_published(&target, &image);
+    assert_eq!(
+        target.skopeo_raw(&format!("octo/app@{signature}")),
+        build.skopeo_raw(&format!("octo/app@{signature}")),
+        "the signature is not at the target byte-for-byte"
+    );
+    assert_eq!(
+        listed(&target, "octo/app", &root.digest),
+        [signature.to_string()]
+    );
+    assert_eq!(run.get("referrers-copied"), "1");
 }
 
 #[test]
